@@ -1,0 +1,137 @@
+package org.qlimit.kernel;
+
+import org.qlimit.util.NumericsConfig;
+import org.qlimit.util.VectorWidth;
+
+/**
+ * The raw numeric loops of qlimit, over flat {@code float[]} arrays in row-major order.
+ *
+ * <p>Two implementations: {@link ScalarKernels}, plain loops that are the readable reference, and
+ * {@link SimdKernels}, the Vector API version. Both give bit-identical results: every output element
+ * accumulates over its reduction index in increasing order with {@code Math.fma} (or lanewise fma),
+ * and sums over many elements use {@link org.qlimit.util.NumericsConfig#LOGICAL_LANES} logical
+ * lanes combined in a fixed order ({@link Lanes}). Threads split only independent outputs.
+ *
+ * <p>Conventions (EJML style): outputs come first; an output never aliases an input (checked);
+ * backward kernels <b>accumulate</b> into their gradient outputs (zeroing is the caller's explicit
+ * step); sizes are checked before any index is touched.
+ */
+public interface Kernels {
+
+  /** The kernels for a configuration: scalar when {@code vectorBits == 0}, else SIMD of that width. */
+  static Kernels of(NumericsConfig cfg) {
+    return cfg.vectorBits() == 0 ? new ScalarKernels(cfg.threads()) : new SimdKernels(cfg);
+  }
+
+  /** Registers the machine's preferred vector width with {@link VectorWidth} (no other effect). */
+  static void registerPreferredWidth() {
+    SimdKernels.registerPreferredWidth();
+  }
+
+  NumericsConfig config();
+
+  // ---------------------------------------------------------------- GEMM
+  /**
+   * c (m×n) = a (m×k) · b (k×n), or {@code c += ...} when accumulate. Row-major, dense.
+   * Each c[i][j] accumulates over p = 0..k-1 in order with fma, starting from 0 (or from c when
+   * accumulating). Requires c≠a, c≠b. a: Not modified. b: Not modified. c: Modified.
+   */
+  void gemmNN(float[] c, float[] a, float[] b, int m, int k, int n, boolean accumulate);
+
+  /** c (m×n) = a (m×k) · bᵀ where b is (n×k); accumulation order as in gemmNN. */
+  void gemmNT(float[] c, float[] a, float[] b, int m, int k, int n, boolean accumulate);
+
+  /** c (m×n) = aᵀ · b where a is (k×m) and b is (k×n); accumulation order as in gemmNN. */
+  void gemmTN(float[] c, float[] a, float[] b, int m, int k, int n, boolean accumulate);
+
+  // ---------------------------------------------------------------- convolution
+  /**
+   * y = conv2d(x, w) + bias. x: (n,cin,h,w), w: (cout,cin/g,kh,kw), bias: (cout) or null,
+   * y: (n,cout,ho,wo). Each y element accumulates over (ci, ky, kx) in that lexicographic order,
+   * skipping padded positions, starting from 0; the bias is added last. y: Modified (overwritten).
+   */
+  void conv2dForward(float[] y, float[] x, float[] w, float[] bias, ConvShape s);
+
+  /** dx += conv2d_backward_data(dy, w). dx: (n,cin,h,w) accumulated. */
+  void conv2dBackwardData(float[] dx, float[] dy, float[] w, ConvShape s);
+
+  /**
+   * dw += Σ_batch,positions dy ⊗ x-patch; db += Σ dy over (n, ho, wo) when db is not null.
+   * Reduction order: batch item, then output row, then output column, in increasing order.
+   */
+  void conv2dBackwardWeight(float[] dw, float[] db, float[] dy, float[] x, ConvShape s);
+
+  // ---------------------------------------------------------------- linear
+  /** y (n×out) = x (n×in) · wᵀ + bias; w is (out×in); bias (out) or null. */
+  void linearForward(float[] y, float[] x, float[] w, float[] bias, int n, int in, int out);
+
+  /** dx (n×in) += dy · w. */
+  void linearBackwardData(float[] dx, float[] dy, float[] w, int n, int in, int out);
+
+  /** dw (out×in) += dyᵀ · x; db (out) += Σ_n dy when db is not null (sum over n in order). */
+  void linearBackwardWeight(float[] dw, float[] db, float[] dy, float[] x, int n, int in, int out);
+
+  // ---------------------------------------------------------------- pooling
+  /** y (nc) = mean over hw of x (nc × hw). */
+  void globalAvgPool(float[] y, float[] x, int nc, int hw);
+
+  /** dx (nc × hw) += dy / hw broadcast. */
+  void globalAvgPoolBackward(float[] dx, float[] dy, int nc, int hw);
+
+  // ---------------------------------------------------------------- reductions
+  /** Σ x[off .. off+len) with 16 logical lanes summed in a fixed order (see {@link Lanes}). */
+  float sum(float[] x, int off, int len);
+
+  /** Σ (a[i] − b[i])² over [0, len), 16 logical lanes, fixed order. */
+  float sumSquaredDiff(float[] a, float[] b, int len);
+
+  /** Σ a[i]·b[i] over [0, len), 16 logical lanes, fixed order. */
+  float dot(float[] a, float[] b, int len);
+
+  // ---------------------------------------------------------------- elementwise (len elements)
+  /** y = a + b. y may equal a or b (elementwise ops are alias-safe). */
+  void add(float[] y, float[] a, float[] b, int len);
+
+  /** y = a * b. */
+  void mul(float[] y, float[] a, float[] b, int len);
+
+  /** y += alpha * x. */
+  void axpy(float[] y, float alpha, float[] x, int len);
+
+  /** y = max(x, 0). */
+  void relu(float[] y, float[] x, int len);
+
+  /** dx += dy where x > 0. */
+  void reluBackward(float[] dx, float[] dy, float[] x, int len);
+
+  /** y = min(max(x, 0), 6). */
+  void relu6(float[] y, float[] x, int len);
+
+  /** dx += dy where 0 < x < 6. */
+  void relu6Backward(float[] dx, float[] dy, float[] x, int len);
+
+  /** y = min(max(x, lo), hi). */
+  void clamp(float[] y, float[] x, float lo, float hi, int len);
+
+  /** y = round-half-even(x) (Math.rint). */
+  void rint(float[] y, float[] x, int len);
+
+  /** y = floor(x). */
+  void floor(float[] y, float[] x, int len);
+
+  /** y = 1/(1+exp(−x)), StrictMath.exp. */
+  void sigmoid(float[] y, float[] x, int len);
+
+  /** y = exp(x), StrictMath. */
+  void exp(float[] y, float[] x, int len);
+
+  /** y = log(x), StrictMath. */
+  void log(float[] y, float[] x, int len);
+
+  // ---------------------------------------------------------------- classification losses
+  /**
+   * Row-wise softmax of logits (n×c) into probs (n×c), max-subtracted, StrictMath.exp, each row
+   * summed in index order.
+   */
+  void softmax(float[] probs, float[] logits, int n, int c);
+}

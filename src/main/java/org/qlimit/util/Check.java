@@ -1,0 +1,64 @@
+package org.qlimit.util;
+
+import java.util.Arrays;
+
+/** Preconditions that throw with a message naming what was wrong. */
+public final class Check {
+  private Check() {}
+
+  /** Throws IllegalArgumentException with a formatted message when {@code ok} is false. */
+  public static void arg(boolean ok, String fmt, Object... args) {
+    if (!ok) {
+      throw new IllegalArgumentException(String.format(fmt, args));
+    }
+  }
+
+  /** Throws IllegalStateException with a formatted message when {@code ok} is false. */
+  public static void state(boolean ok, String fmt, Object... args) {
+    if (!ok) {
+      throw new IllegalStateException(String.format(fmt, args));
+    }
+  }
+
+  /** Requires {@code a.length >= need}; names the operation and the argument. */
+  public static void length(String op, String name, float[] a, long need) {
+    if (a == null) {
+      throw new IllegalArgumentException(op + ": " + name + " is null");
+    }
+    if (a.length < need) {
+      throw new IllegalArgumentException(
+          op + ": " + name + " has " + a.length + " elements, needs at least " + need);
+    }
+  }
+
+  /** Requires that output and input arrays are different objects. */
+  public static void noAlias(String op, float[] out, float[] in, String inName) {
+    if (out == in) {
+      throw new IllegalArgumentException(op + ": output must not alias input " + inName);
+    }
+  }
+
+  /** Requires every element to be finite. */
+  public static void finite(String op, String name, float[] a, int off, int len) {
+    for (int i = off; i < off + len; i++) {
+      if (!Float.isFinite(a[i])) {
+        throw new IllegalArgumentException(
+            op + ": " + name + "[" + (i - off) + "] is " + a[i] + " (finite values required)");
+      }
+    }
+  }
+
+  public static String shape(int... dims) {
+    return Arrays.toString(dims);
+  }
+
+  public static int positive(String what, int v) {
+    arg(v > 0, "%s must be positive, got %d", what, v);
+    return v;
+  }
+
+  public static int nonNegative(String what, int v) {
+    arg(v >= 0, "%s must be >= 0, got %d", what, v);
+    return v;
+  }
+}
