@@ -1,0 +1,532 @@
+package org.qlimit.autograd;
+
+import java.util.Arrays;
+import org.qlimit.kernel.ConvShape;
+import org.qlimit.kernel.Kernels;
+import org.qlimit.tensor.Tensor;
+import org.qlimit.util.Check;
+
+/**
+ * The differentiable primitives of qlimit and their backward rules, one rule per primitive, all in
+ * this file. Each function computes its forward value with the graph's {@link Kernels} and, when
+ * the graph records and an input requires a gradient, appends one node whose rule accumulates
+ * {@code dL/dinput} from {@code dL/doutput}.
+ *
+ * <p>Ops outside this package with a hand-written gradient (the quantizers) register through
+ * {@link #custom}; each such op has its derivation in its Javadoc and a gradient check.
+ */
+public final class Functions {
+  private Functions() {}
+
+  private static Var result(Graph g, Tensor value, Var... inputs) {
+    return new Var(value, g.needsGrad(inputs), null);
+  }
+
+  private static float[] d(Var v) {
+    return v.value().contiguous().data();
+  }
+
+  /**
+   * Registers an op computed elsewhere: {@code out} is its forward value; {@code rule} must
+   * accumulate into the gradients of the inputs that require them, reading {@code result.grad()}.
+   * Returns the output Var (recorded only when needed).
+   */
+  public static Var custom(Graph g, String op, Tensor out, Var[] inputs, CustomRule rule) {
+    Var y = result(g, out, inputs);
+    if (y.requiresGrad()) {
+      g.record(op, y, () -> rule.backward(y.grad()));
+    }
+    return y;
+  }
+
+  /** Backward of a custom op: given dL/dy, accumulate into the inputs' gradients. */
+  @FunctionalInterface
+  public interface CustomRule {
+    void backward(Tensor dy);
+  }
+
+  // ------------------------------------------------------------------ convolution, linear
+  /**
+   * y = conv2d(x, w) + b. x: (N, Cin, H, W); w: (Cout, Cin/groups, kH, kW); b: (Cout) or null;
+   * y: (N, Cout, Ho, Wo). Backward: dx += conv_transpose(dy, w); dw += Σ dy ⊗ patches(x);
+   * db += Σ_{n,h,w} dy.
+   */
+  public static Var conv2d(Graph g, Var x, Var w, Var b, int stride, int pad, int groups) {
+    int[] xs = x.shape();
+    int[] ws = w.shape();
+    Check.arg(xs.length == 4 && ws.length == 4,
+        "conv2d: expected x (N,C,H,W) and w (Cout,Cin/g,kH,kW), got x%s w%s",
+        Arrays.toString(xs), Arrays.toString(ws));
+    Check.arg(xs[1] == ws[1] * groups,
+        "conv2d: input has %d channels but weight %s with groups=%d expects %d",
+        xs[1], Arrays.toString(ws), groups, ws[1] * groups);
+    if (b != null) {
+      Check.arg(b.value().hasShape(ws[0]), "conv2d: bias shape %s, expected [%d]",
+          Arrays.toString(b.shape()), ws[0]);
+    }
+    ConvShape s = new ConvShape(xs[0], xs[1], xs[2], xs[3], ws[0], ws[2], ws[3], stride, pad,
+        groups);
+    Tensor y = Tensor.zeros(xs[0], ws[0], s.ho(), s.wo());
+    float[] xd = d(x);
+    float[] wd = d(w);
+    g.kernels().conv2dForward(y.data(), xd, wd, b == null ? null : d(b), s);
+    Var out = result(g, y, x, w, b);
+    if (out.requiresGrad()) {
+      g.record("conv2d", out, () -> {
+        float[] dy = out.grad().data();
+        if (x.requiresGrad()) {
+          g.kernels().conv2dBackwardData(x.grad().data(), dy, wd, s);
+        }
+        if (w.requiresGrad() || (b != null && b.requiresGrad())) {
+          float[] dw = w.requiresGrad() ? w.grad().data() : new float[wd.length];
+          float[] db = b != null && b.requiresGrad() ? b.grad().data() : null;
+          g.kernels().conv2dBackwardWeight(dw, db, dy, xd, s);
+        }
+      });
+    }
+    return out;
+  }
+
+  /**
+   * y = x·wᵀ + b. x: (N, In); w: (Out, In); b: (Out) or null; y: (N, Out).
+   * Backward: dx += dy·w; dw += dyᵀ·x; db += Σ_n dy.
+   */
+  public static Var linear(Graph g, Var x, Var w, Var b) {
+    int[] xs = x.shape();
+    int[] ws = w.shape();
+    Check.arg(xs.length == 2 && ws.length == 2 && xs[1] == ws[1],
+        "linear: x%s does not match weight%s (expected x (N,%d))", Arrays.toString(xs),
+        Arrays.toString(ws), ws.length == 2 ? ws[1] : -1);
+    int n = xs[0];
+    int in = xs[1];
+    int outF = ws[0];
+    Tensor y = Tensor.zeros(n, outF);
+    float[] xd = d(x);
+    float[] wd = d(w);
+    g.kernels().linearForward(y.data(), xd, wd, b == null ? null : d(b), n, in, outF);
+    Var out = result(g, y, x, w, b);
+    if (out.requiresGrad()) {
+      g.record("linear", out, () -> {
+        float[] dy = out.grad().data();
+        if (x.requiresGrad()) {
+          g.kernels().linearBackwardData(x.grad().data(), dy, wd, n, in, outF);
+        }
+        if (w.requiresGrad() || (b != null && b.requiresGrad())) {
+          float[] dw = w.requiresGrad() ? w.grad().data() : new float[wd.length];
+          float[] db = b != null && b.requiresGrad() ? b.grad().data() : null;
+          g.kernels().linearBackwardWeight(dw, db, dy, xd, n, in, outF);
+        }
+      });
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ elementwise
+  /** y = a + b (same shapes). Backward: da += dy; db += dy. */
+  public static Var add(Graph g, Var a, Var b) {
+    Check.arg(a.value().sameShape(b.value()), "add: shapes %s and %s differ",
+        Arrays.toString(a.shape()), Arrays.toString(b.shape()));
+    Tensor y = Tensor.zeros(a.shape());
+    g.kernels().add(y.data(), d(a), d(b), y.numel());
+    Var out = result(g, y, a, b);
+    if (out.requiresGrad()) {
+      g.record("add", out, () -> {
+        float[] dy = out.grad().data();
+        if (a.requiresGrad()) {
+          g.kernels().axpy(a.grad().data(), 1f, dy, dy.length);
+        }
+        if (b.requiresGrad()) {
+          g.kernels().axpy(b.grad().data(), 1f, dy, dy.length);
+        }
+      });
+    }
+    return out;
+  }
+
+  /** y = max(x, 0). Backward: dx += dy·[x > 0]. */
+  public static Var relu(Graph g, Var x) {
+    float[] xd = d(x);
+    Tensor y = Tensor.zeros(x.shape());
+    g.kernels().relu(y.data(), xd, xd.length);
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("relu", out, () -> g.kernels().reluBackward(x.grad().data(), out.grad().data(), xd,
+          xd.length));
+    }
+    return out;
+  }
+
+  /** y = min(max(x, 0), 6). Backward: dx += dy·[0 < x < 6]. */
+  public static Var relu6(Graph g, Var x) {
+    float[] xd = d(x);
+    Tensor y = Tensor.zeros(x.shape());
+    g.kernels().relu6(y.data(), xd, xd.length);
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("relu6", out, () -> g.kernels().relu6Backward(x.grad().data(), out.grad().data(),
+          xd, xd.length));
+    }
+    return out;
+  }
+
+  /**
+   * y[i] = mask[i] ? a[i] : b[i] (element-wise selection; QDrop's mix of quantized and FP values).
+   * Backward: da += dy where mask, db += dy elsewhere.
+   */
+  public static Var select(Graph g, boolean[] mask, Var a, Var b) {
+    Check.arg(a.value().sameShape(b.value()), "select: shapes %s and %s differ",
+        Arrays.toString(a.shape()), Arrays.toString(b.shape()));
+    float[] ad = d(a);
+    float[] bd = d(b);
+    Check.arg(mask.length == ad.length, "select: mask has %d elements, tensors %d", mask.length,
+        ad.length);
+    Tensor y = Tensor.zeros(a.shape());
+    float[] yd = y.data();
+    for (int i = 0; i < yd.length; i++) {
+      yd[i] = mask[i] ? ad[i] : bd[i];
+    }
+    Var out = result(g, y, a, b);
+    if (out.requiresGrad()) {
+      g.record("select", out, () -> {
+        float[] dy = out.grad().data();
+        if (a.requiresGrad()) {
+          float[] da = a.grad().data();
+          for (int i = 0; i < dy.length; i++) {
+            if (mask[i]) {
+              da[i] += dy[i];
+            }
+          }
+        }
+        if (b.requiresGrad()) {
+          float[] db = b.grad().data();
+          for (int i = 0; i < dy.length; i++) {
+            if (!mask[i]) {
+              db[i] += dy[i];
+            }
+          }
+        }
+      });
+    }
+    return out;
+  }
+
+  /** y = a + b for scalars (loss terms). Backward: da += dy; db += dy. */
+  public static Var addScalars(Graph g, Var a, Var b) {
+    Check.arg(a.value().numel() == 1 && b.value().numel() == 1, "addScalars: needs two scalars");
+    Var out = result(g, Tensor.scalar(a.value().item() + b.value().item()), a, b);
+    if (out.requiresGrad()) {
+      g.record("addScalars", out, () -> {
+        float dy = out.grad().data()[0];
+        if (a.requiresGrad()) {
+          a.grad().data()[0] += dy;
+        }
+        if (b.requiresGrad()) {
+          b.grad().data()[0] += dy;
+        }
+      });
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ shape
+  /** y = x reshaped (same element order). Backward: dx += dy reshaped. */
+  public static Var reshape(Graph g, Var x, int... shape) {
+    Tensor y = x.value().contiguous().reshape(shape);
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("reshape", out, () -> g.kernels().axpy(x.grad().data(), 1f, out.grad().data(),
+          x.value().numel()));
+    }
+    return out;
+  }
+
+  /**
+   * The parameter-free "option A" ResNet shortcut: y = x[:, :, ::2, ::2] zero-padded along
+   * channels with {@code padC} channels before and after. x: (N, C, H, W); y: (N, C + 2·padC,
+   * ceil(H/2), ceil(W/2)). Backward: dx[:, :, ::2, ::2] += dy[:, padC:padC+C].
+   */
+  public static Var subsamplePadChannels(Graph g, Var x, int padC) {
+    int[] s = x.shape();
+    Check.arg(s.length == 4, "subsamplePadChannels: expected (N,C,H,W), got %s",
+        Arrays.toString(s));
+    int n = s[0];
+    int c = s[1];
+    int h = s[2];
+    int w = s[3];
+    int ho = (h + 1) / 2;
+    int wo = (w + 1) / 2;
+    int co = c + 2 * padC;
+    float[] xd = d(x);
+    Tensor y = Tensor.zeros(n, co, ho, wo);
+    float[] yd = y.data();
+    for (int b = 0; b < n; b++) {
+      for (int ch = 0; ch < c; ch++) {
+        int xo = (b * c + ch) * h * w;
+        int yo = (b * co + ch + padC) * ho * wo;
+        for (int i = 0; i < ho; i++) {
+          for (int j = 0; j < wo; j++) {
+            yd[yo + i * wo + j] = xd[xo + 2 * i * w + 2 * j];
+          }
+        }
+      }
+    }
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("subsamplePadChannels", out, () -> {
+        float[] dy = out.grad().data();
+        float[] dx = x.grad().data();
+        for (int b = 0; b < n; b++) {
+          for (int ch = 0; ch < c; ch++) {
+            int xo = (b * c + ch) * h * w;
+            int yo = (b * co + ch + padC) * ho * wo;
+            for (int i = 0; i < ho; i++) {
+              for (int j = 0; j < wo; j++) {
+                dx[xo + 2 * i * w + 2 * j] += dy[yo + i * wo + j];
+              }
+            }
+          }
+        }
+      });
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ pooling
+  /** y (N, C) = mean over H·W of x (N, C, H, W). Backward: dx += dy / (H·W). */
+  public static Var globalAvgPool(Graph g, Var x) {
+    int[] s = x.shape();
+    Check.arg(s.length == 4, "globalAvgPool: expected (N,C,H,W), got %s", Arrays.toString(s));
+    int nc = s[0] * s[1];
+    int hw = s[2] * s[3];
+    Tensor y = Tensor.zeros(s[0], s[1]);
+    g.kernels().globalAvgPool(y.data(), d(x), nc, hw);
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("globalAvgPool", out, () -> g.kernels().globalAvgPoolBackward(x.grad().data(),
+          out.grad().data(), nc, hw));
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ losses
+  /**
+   * Reconstruction loss of ALGORITHMS.md §4: L = (1/M) Σ_i |ŷ_i − y_i|^p where M = numel / C is the
+   * number of (batch, position) pairs (so the sum over channels is averaged over the rest). p = 2
+   * gives the squared error; BRECQ's activation phase uses p = 2.4. The target is a constant.
+   * Backward: dŷ += p·|ŷ − y|^(p−1)·sign(ŷ − y) / M.
+   */
+  public static Var reconLoss(Graph g, Var pred, Tensor target, double p) {
+    Check.arg(pred.value().sameShape(target), "reconLoss: prediction %s and target %s differ",
+        Arrays.toString(pred.shape()), Arrays.toString(target.shape()));
+    int[] s = pred.shape();
+    Check.arg(s.length >= 2, "reconLoss: expected (N, C, ...), got %s", Arrays.toString(s));
+    Check.arg(p >= 1, "reconLoss: p must be >= 1, got %s", p);
+    float[] a = d(pred);
+    float[] t = target.contiguous().data();
+    long m = a.length / s[1];
+    float loss;
+    if (p == 2.0) {
+      loss = (float) (g.kernels().sumSquaredDiff(a, t, a.length) / (double) m);
+    } else {
+      double acc = 0;
+      for (int i = 0; i < a.length; i++) {
+        acc += StrictMath.pow(Math.abs((double) a[i] - t[i]), p);
+      }
+      loss = (float) (acc / m);
+    }
+    Var out = result(g, Tensor.scalar(loss), pred);
+    if (out.requiresGrad()) {
+      g.record("reconLoss", out, () -> {
+        float dy = out.grad().data()[0];
+        float[] da = pred.grad().data();
+        double scale = dy / (double) m;
+        for (int i = 0; i < a.length; i++) {
+          double diff = (double) a[i] - t[i];
+          double gi = p == 2.0 ? 2 * diff
+              : p * StrictMath.pow(Math.abs(diff), p - 1) * Math.signum(diff);
+          da[i] += (float) (gi * scale);
+        }
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Mean softmax cross-entropy over the batch: L = (1/N) Σ_n −log softmax(z_n)[label_n].
+   * logits: (N, C). Backward: dz += (softmax(z) − onehot) / N.
+   */
+  public static Var crossEntropy(Graph g, Var logits, int[] labels) {
+    int[] s = logits.shape();
+    Check.arg(s.length == 2 && s[0] == labels.length,
+        "crossEntropy: logits %s do not match %d labels", Arrays.toString(s), labels.length);
+    int n = s[0];
+    int c = s[1];
+    float[] z = d(logits);
+    float[] prob = new float[z.length];
+    g.kernels().softmax(prob, z, n, c);
+    double acc = 0;
+    for (int i = 0; i < n; i++) {
+      Check.arg(labels[i] >= 0 && labels[i] < c, "crossEntropy: label %d out of range 0..%d",
+          labels[i], c - 1);
+      acc += -StrictMath.log(Math.max(prob[i * c + labels[i]], Float.MIN_NORMAL));
+    }
+    Var out = result(g, Tensor.scalar((float) (acc / n)), logits);
+    if (out.requiresGrad()) {
+      g.record("crossEntropy", out, () -> {
+        float dy = out.grad().data()[0] / n;
+        float[] dz = logits.grad().data();
+        for (int i = 0; i < n; i++) {
+          for (int j = 0; j < c; j++) {
+            float onehot = j == labels[i] ? 1f : 0f;
+            dz[i * c + j] += (prob[i * c + j] - onehot) * dy;
+          }
+        }
+      });
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ batch normalisation
+  /**
+   * BatchNorm2d in training mode: per channel c, μ = mean over (N, H, W), σ² = biased variance,
+   * x̂ = (x − μ)/sqrt(σ² + eps), y = γ·x̂ + β. Statistics are summed in double in index order.
+   * The batch mean and the unbiased variance are written to {@code batchMean} / {@code batchVar}
+   * (length C) for the caller's running averages.
+   * Backward (per channel, m = N·H·W): dγ += Σ dy·x̂; dβ += Σ dy;
+   * dx += γ/sqrt(σ²+eps) · (dy − mean(dy) − x̂·mean(dy·x̂)).
+   */
+  public static Var batchNorm2dTrain(Graph g, Var x, Var gamma, Var beta, float eps,
+      float[] batchMean, float[] batchVar) {
+    int[] s = x.shape();
+    Check.arg(s.length == 4 && gamma.value().hasShape(s[1]) && beta.value().hasShape(s[1]),
+        "batchNorm2d: x%s with gamma%s beta%s", Arrays.toString(s),
+        Arrays.toString(gamma.shape()), Arrays.toString(beta.shape()));
+    int n = s[0];
+    int c = s[1];
+    int hw = s[2] * s[3];
+    int m = n * hw;
+    Check.arg(m > 1, "batchNorm2d: training mode needs more than one value per channel, got %s",
+        Arrays.toString(s));
+    float[] xd = d(x);
+    float[] gd = d(gamma);
+    float[] bd = d(beta);
+    Tensor y = Tensor.zeros(s);
+    float[] yd = y.data();
+    float[] xhat = new float[xd.length];
+    float[] invStd = new float[c];
+    for (int ch = 0; ch < c; ch++) {
+      double sum = 0;
+      for (int b = 0; b < n; b++) {
+        int o = (b * c + ch) * hw;
+        for (int i = 0; i < hw; i++) {
+          sum += xd[o + i];
+        }
+      }
+      double mean = sum / m;
+      double sq = 0;
+      for (int b = 0; b < n; b++) {
+        int o = (b * c + ch) * hw;
+        for (int i = 0; i < hw; i++) {
+          double dv = xd[o + i] - mean;
+          sq += dv * dv;
+        }
+      }
+      double var = sq / m;
+      float inv = (float) (1.0 / Math.sqrt(var + eps));
+      invStd[ch] = inv;
+      batchMean[ch] = (float) mean;
+      batchVar[ch] = (float) (sq / (m - 1));
+      for (int b = 0; b < n; b++) {
+        int o = (b * c + ch) * hw;
+        for (int i = 0; i < hw; i++) {
+          float xh = (float) ((xd[o + i] - mean) * inv);
+          xhat[o + i] = xh;
+          yd[o + i] = gd[ch] * xh + bd[ch];
+        }
+      }
+    }
+    Var out = result(g, y, x, gamma, beta);
+    if (out.requiresGrad()) {
+      g.record("batchNorm2dTrain", out, () -> {
+        float[] dy = out.grad().data();
+        for (int ch = 0; ch < c; ch++) {
+          double sdy = 0;
+          double sdyx = 0;
+          for (int b = 0; b < n; b++) {
+            int o = (b * c + ch) * hw;
+            for (int i = 0; i < hw; i++) {
+              sdy += dy[o + i];
+              sdyx += (double) dy[o + i] * xhat[o + i];
+            }
+          }
+          if (gamma.requiresGrad()) {
+            gamma.grad().data()[ch] += (float) sdyx;
+          }
+          if (beta.requiresGrad()) {
+            beta.grad().data()[ch] += (float) sdy;
+          }
+          if (x.requiresGrad()) {
+            float[] dx = x.grad().data();
+            double k = gd[ch] * (double) invStd[ch];
+            double mdy = sdy / m;
+            double mdyx = sdyx / m;
+            for (int b = 0; b < n; b++) {
+              int o = (b * c + ch) * hw;
+              for (int i = 0; i < hw; i++) {
+                dx[o + i] += (float) (k * (dy[o + i] - mdy - xhat[o + i] * mdyx));
+              }
+            }
+          }
+        }
+      });
+    }
+    return out;
+  }
+
+  /**
+   * BatchNorm2d with fixed statistics (eval mode): y = (x − μ)·γ/sqrt(σ² + eps) + β per channel,
+   * computed as y = x·a + c with a = γ/sqrt(σ²+eps), c = β − μ·a in double, rounded to float.
+   * Backward: dx += dy·a; dγ, dβ not propagated (statistics frozen: use for evaluation only).
+   */
+  public static Var batchNorm2dEval(Graph g, Var x, Tensor gamma, Tensor beta, Tensor mean,
+      Tensor var, float eps) {
+    int[] s = x.shape();
+    int n = s[0];
+    int c = s[1];
+    int hw = s[2] * s[3];
+    float[] a = new float[c];
+    float[] cc = new float[c];
+    for (int ch = 0; ch < c; ch++) {
+      double k = gamma.get(ch) / Math.sqrt((double) var.get(ch) + eps);
+      a[ch] = (float) k;
+      cc[ch] = (float) (beta.get(ch) - mean.get(ch) * k);
+    }
+    float[] xd = d(x);
+    Tensor y = Tensor.zeros(s);
+    float[] yd = y.data();
+    for (int b = 0; b < n; b++) {
+      for (int ch = 0; ch < c; ch++) {
+        int o = (b * c + ch) * hw;
+        for (int i = 0; i < hw; i++) {
+          yd[o + i] = Math.fma(xd[o + i], a[ch], cc[ch]);
+        }
+      }
+    }
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("batchNorm2dEval", out, () -> {
+        float[] dy = out.grad().data();
+        float[] dx = x.grad().data();
+        for (int b = 0; b < n; b++) {
+          for (int ch = 0; ch < c; ch++) {
+            int o = (b * c + ch) * hw;
+            for (int i = 0; i < hw; i++) {
+              dx[o + i] += dy[o + i] * a[ch];
+            }
+          }
+        }
+      });
+    }
+    return out;
+  }
+}

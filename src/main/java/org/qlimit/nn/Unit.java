@@ -1,0 +1,42 @@
+package org.qlimit.nn;
+
+import java.util.List;
+import org.qlimit.autograd.Graph;
+import org.qlimit.autograd.Var;
+
+/**
+ * A reconstruction unit (ALGORITHMS.md §4, §6): a stem or head layer, or a residual / inverted
+ * residual block. Units run in sequence to form a {@link Model}.
+ */
+public interface Unit {
+  /** Stable name, e.g. {@code layer2.0} or {@code conv1}. */
+  String name();
+
+  /** The unit's weighted layers, in execution order. */
+  List<Layer> layers();
+
+  /**
+   * The unit's activation sites in execution order; the last one, when {@link #outputSite()} is
+   * not null, is the unit's output.
+   */
+  List<String> actSites();
+
+  /** The site applied to the unit's output, or null when the output is not quantized (logits). */
+  String outputSite();
+
+  /** Computes the unit's output. */
+  Var forward(Graph g, Var x, ForwardContext ctx);
+
+  /** Output shape (without batch) for an input shape (without batch). */
+  int[] outputShape(int[] inputShape);
+
+  /** What kind of unit this is (the block type of ALGORITHMS.md §6). */
+  String kind();
+
+  /**
+   * The activation function applied directly to {@code layer}'s output inside this unit (NONE when
+   * the output feeds a residual addition or is linear), used as the target of layer-wise
+   * reconstruction.
+   */
+  Activation activationAfter(Layer layer);
+}
