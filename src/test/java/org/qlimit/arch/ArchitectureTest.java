@@ -1,0 +1,85 @@
+package org.qlimit.arch;
+
+import static com.tngtech.archunit.library.dependencies.SlicesRuleDefinition.slices;
+import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
+
+import com.tngtech.archunit.core.domain.JavaClasses;
+import com.tngtech.archunit.core.importer.ClassFileImporter;
+import com.tngtech.archunit.core.importer.ImportOption;
+import com.tngtech.archunit.library.Architectures;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The package dependency table of docs/STYLE.md §2 (extended with {@code model}, {@code mixed}
+ * and {@code cli}), enforced on the compiled main classes. A package may use only the layers
+ * listed for it.
+ */
+class ArchitectureTest {
+  private static JavaClasses classes;
+
+  @BeforeAll
+  static void load() {
+    classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        .importPackages("org.qlimit");
+  }
+
+  @Test
+  void layersRespectTheDependencyTable() {
+    Architectures.layeredArchitecture().consideringOnlyDependenciesInLayers()
+        .withOptionalLayers(true)
+        .layer("util").definedBy("org.qlimit.util..")
+        .layer("kernel").definedBy("org.qlimit.kernel..")
+        .layer("tensor").definedBy("org.qlimit.tensor..")
+        .layer("autograd").definedBy("org.qlimit.autograd..")
+        .layer("nn").definedBy("org.qlimit.nn..")
+        .layer("optim").definedBy("org.qlimit.optim..")
+        .layer("quant").definedBy("org.qlimit.quant..")
+        .layer("data").definedBy("org.qlimit.data..")
+        .layer("io").definedBy("org.qlimit.io..")
+        .layer("model").definedBy("org.qlimit.model..")
+        .layer("recon").definedBy("org.qlimit.recon..")
+        .layer("eval").definedBy("org.qlimit.eval..")
+        .layer("mixed").definedBy("org.qlimit.mixed..")
+        .layer("cli").definedBy("org.qlimit.cli..")
+        .whereLayer("cli").mayNotBeAccessedByAnyLayer()
+        .whereLayer("mixed").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("recon").mayOnlyBeAccessedByLayers("mixed", "cli")
+        .whereLayer("eval").mayOnlyBeAccessedByLayers("recon", "mixed", "cli")
+        .whereLayer("model").mayOnlyBeAccessedByLayers("mixed", "cli")
+        .whereLayer("quant").mayOnlyBeAccessedByLayers("recon", "eval", "mixed", "cli")
+        .whereLayer("optim").mayOnlyBeAccessedByLayers("quant", "recon", "mixed", "cli", "model")
+        .whereLayer("io").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "cli")
+        .whereLayer("data").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "cli")
+        .whereLayer("nn").mayOnlyBeAccessedByLayers("quant", "recon", "eval", "model", "mixed",
+            "cli")
+        .whereLayer("autograd").mayOnlyBeAccessedByLayers("nn", "optim", "quant", "recon", "eval",
+            "model", "mixed", "cli")
+        .whereLayer("tensor").mayOnlyBeAccessedByLayers("autograd", "nn", "optim", "quant", "data",
+            "io", "recon", "eval", "model", "mixed", "cli")
+        .whereLayer("kernel").mayOnlyBeAccessedByLayers("tensor", "autograd", "nn", "optim",
+            "quant", "recon", "eval", "model", "mixed", "cli")
+        .whereLayer("util").mayOnlyBeAccessedByLayers("kernel", "tensor", "autograd", "nn",
+            "optim", "quant", "data", "io", "recon", "eval", "model", "mixed", "cli")
+        .check(classes);
+  }
+
+  @Test
+  void onlyTheKernelPackageUsesTheVectorApi() {
+    noClasses().that().resideOutsideOfPackage("org.qlimit.kernel..")
+        .should().dependOnClassesThat().resideInAPackage("jdk.incubator.vector..")
+        .check(classes);
+  }
+
+  @Test
+  void noPackageCycles() {
+    slices().matching("org.qlimit.(*)..").should().beFreeOfCycles().check(classes);
+  }
+
+  @Test
+  void libraryCodeDoesNotPrint() {
+    noClasses().that().resideOutsideOfPackages("org.qlimit.cli..")
+        .should().accessField(System.class, "out").orShould().accessField(System.class, "err")
+        .check(classes);
+  }
+}
