@@ -1,0 +1,277 @@
+package org.qlimit.quant;
+
+import org.qlimit.util.Check;
+
+/**
+ * Range observers (ALGORITHMS.md §2). Each is a pure function of a tensor and returns immutable
+ * parameters; none keeps state between calls (the references' observers are stateful modules).
+ *
+ * <p>Layout: {@code x} holds {@code channels · channelSize} elements viewed as (channels,
+ * channelSize), channel on axis 0; {@code channelSize = x.length / channels}. Per-tensor:
+ * {@code channels = 1}.
+ *
+ * <p>Scores: mean over the channel's elements of |x − x̂|^2.4, where x̂ is {@link FakeQuant}'s
+ * float32 fake quantization under the candidate's {@link QParams#fromRange} parameters and
+ * |x − x̂| is the float32 difference. Each term is {@code StrictMath.pow(d, 2.4)} in double and
+ * the terms are summed in increasing index order in double, then divided by the element count.
+ * (The references reduce in float32 in torch's order; ties and near-ties may therefore resolve
+ * differently in rare cases.) The exponent 2.4 is the LAPQ choice (Nahshan et al. 2019) used by
+ * both references.
+ */
+public final class Observers {
+  private Observers() {}
+
+  /** Exponent of the Lp score. */
+  public static final double P = 2.4;
+
+  /** Number of shrink steps of {@link #shrinkLp} (BRECQ quant_layer.py l.120). */
+  public static final int SHRINK_STEPS = 80;
+
+  /** Number of width candidates of {@link #gridLp} (QDrop observer.py l.127). */
+  public static final int GRID_CANDIDATES = 100;
+
+  /** Sign structure of a tensor, QDrop's {@code one_side_dist} (observer.py l.205–206). */
+  public enum Side {
+    /** All elements ≥ 0 (an all-zero tensor counts as positive). */
+    POSITIVE,
+    /** All elements ≤ 0 and some < 0. */
+    NEGATIVE,
+    /** Both signs present. */
+    TWO_SIDED;
+
+    /**
+     * 'pos' if min(x) ≥ 0, else 'neg' if max(x) ≤ 0, else two-sided, over the whole tensor (all
+     * channels together), as QDrop decides it once, on the first batch it observes.
+     */
+    public static Side of(float[] x) {
+      Check.arg(x.length > 0, "Side.of: empty tensor");
+      float mn = Float.POSITIVE_INFINITY;
+      float mx = Float.NEGATIVE_INFINITY;
+      for (float v : x) {
+        mn = Math.min(mn, v);
+        mx = Math.max(mx, v);
+      }
+      return mn >= 0f ? POSITIVE : mx <= 0f ? NEGATIVE : TWO_SIDED;
+    }
+  }
+
+  // ---------------------------------------------------------------- min-max
+
+  /** Per-channel [min, max] of x. x: Not modified. */
+  public static QRange minMaxRange(float[] x, int channels) {
+    int cs = channelSize("minMaxRange", x, channels);
+    float[] lo = new float[channels];
+    float[] hi = new float[channels];
+    for (int c = 0; c < channels; c++) {
+      float mn = Float.POSITIVE_INFINITY;
+      float mx = Float.NEGATIVE_INFINITY;
+      for (int i = c * cs; i < (c + 1) * cs; i++) {
+        mn = Math.min(mn, x[i]);
+        mx = Math.max(mx, x[i]);
+      }
+      lo[c] = mn;
+      hi[c] = mx;
+    }
+    return new QRange(lo, hi);
+  }
+
+  /** Min-max observer: {@code QParams.fromRange(min, max)} per channel (ALGORITHMS.md §2). */
+  public static QParams minMax(float[] x, int channels, QScheme scheme) {
+    return minMaxRange(x, channels).toQParams(scheme);
+  }
+
+  // ---------------------------------------------------------------- shrink-Lp (BRECQ)
+
+  /**
+   * BRECQ's "mse" range search (Li et al., ICLR 2021; BRECQ quant_layer.py l.116–130;
+   * ALGORITHMS.md §2), independently per channel (BRECQ recurses per channel, l.88–89):
+   *
+   * <pre>
+   *   for i = 0..79:  f = (float)(1 − 0.01·i);  [lo_i, hi_i] = [min·f, max·f]   (float32)
+   *                   score_i = mean |x − x̂(fromRange(lo_i, hi_i))|^2.4
+   *   keep the first i with the strictly smallest score
+   * </pre>
+   *
+   * Deviations from BRECQ, both following ALGORITHMS.md §1: every candidate goes through
+   * {@link QParams#fromRange}, so 0 is always inside the range and z is clamped (BRECQ uses
+   * z = ⌊−lo_i/s⌉ unclamped, which differs only for channels that do not contain 0), and a
+   * symmetric scheme uses the symmetric grid (BRECQ's search ignores its {@code sym} flag). The
+   * factor 1 − 0.01·i is formed in double and rounded to float, as torch does when multiplying a
+   * float32 tensor by a Python scalar.
+   *
+   * @param x tensor (channels, channelSize). Not modified.
+   */
+  public static QParams shrinkLp(float[] x, int channels, QScheme scheme) {
+    int cs = channelSize("shrinkLp", x, channels);
+    float[] s = new float[channels];
+    float[] z = new float[channels];
+    for (int c = 0; c < channels; c++) {
+      int off = c * cs;
+      float mn = Float.POSITIVE_INFINITY;
+      float mx = Float.NEGATIVE_INFINITY;
+      for (int i = off; i < off + cs; i++) {
+        mn = Math.min(mn, x[i]);
+        mx = Math.max(mx, x[i]);
+      }
+      double best = Double.POSITIVE_INFINITY;
+      for (int i = 0; i < SHRINK_STEPS; i++) {
+        float f = (float) (1.0 - i * 0.01);
+        float lo = mn * f;
+        float hi = mx * f;
+        float sc = QParams.scaleFor(lo, hi, scheme);
+        float zp = QParams.zeroPointFor(lo, sc, scheme);
+        double score = lpScore(x, off, cs, sc, zp, scheme);
+        if (score < best) {
+          best = score;
+          s[c] = sc;
+          z[c] = zp;
+        }
+      }
+    }
+    return new QParams(s, z, scheme);
+  }
+
+  // ---------------------------------------------------------------- grid-Lp (QDrop)
+
+  /**
+   * QDrop's {@code MSEObserver} on one tensor: {@link #gridLpRange} with the side taken from this
+   * tensor, converted with {@link QParams#fromRange}.
+   *
+   * @param x tensor (channels, channelSize). Not modified.
+   */
+  public static QParams gridLp(float[] x, int channels, QScheme scheme) {
+    return gridLpRange(x, channels, scheme, Side.of(x)).toQParams(scheme);
+  }
+
+  /**
+   * QDrop's grid search of the Lp-best range (Wei et al., ICLR 2022; QDrop
+   * qdrop/quantization/observer.py l.122–213; ALGORITHMS.md §2), per channel. All range
+   * arithmetic is float32 in the reference's operation order; scores as in the class comment.
+   *
+   * <p>1-D search, when {@code side} is one-sided or the scheme is symmetric (l.180–199):
+   *
+   * <pre>
+   *   R = max(|min_c|, max_c);  for i = 1..100:  t = (R / 100) · i
+   *   candidate = [0, t] (POSITIVE), [−t, 0] (NEGATIVE), [−t, t] (TWO_SIDED, symmetric)
+   * </pre>
+   *
+   * 2-D search otherwise (l.152–178); per channel (channels &gt; 1) min_c ≤ 0 ≤ max_c is enforced
+   * first, per tensor (channels = 1) the raw min and max are used, as in the reference (l.154–160;
+   * the two agree unless a later batch is one-sided while the first was not):
+   *
+   * <pre>
+   *   W = max_c − min_c;  for i = 1..100:  w = (W / 100) · i;  d = w / (qmax − qmin)
+   *     for zp = qmin..qmax:  candidate = [0 − zp·d, w − zp·d]
+   * </pre>
+   *
+   * Each candidate is scored under {@code fromRange(candidate)} (QDrop's {@code loss_fx} calls
+   * {@code calculate_qparams}, l.138–150); the first strictly smaller score wins (i outer, zp
+   * inner), starting from QDrop's initial best score 1e10 with fallback range [min_c, max_c].
+   *
+   * <p>{@code side} is an argument because QDrop fixes {@code one_side_dist} from the first batch
+   * it observes (l.205) and keeps it for later batches: pass {@code Side.of(firstBatch)} for every
+   * batch and merge the returned ranges with {@link QRange#merge}.
+   *
+   * @param x tensor (channels, channelSize). Not modified.
+   */
+  public static QRange gridLpRange(float[] x, int channels, QScheme scheme, Side side) {
+    int cs = channelSize("gridLpRange", x, channels);
+    Check.arg(side != null, "gridLpRange: side is null");
+    float[] bestLo = new float[channels];
+    float[] bestHi = new float[channels];
+    boolean oneDim = side != Side.TWO_SIDED || scheme.symmetric();
+    for (int c = 0; c < channels; c++) {
+      int off = c * cs;
+      float mn = Float.POSITIVE_INFINITY;
+      float mx = Float.NEGATIVE_INFINITY;
+      for (int i = off; i < off + cs; i++) {
+        mn = Math.min(mn, x[i]);
+        mx = Math.max(mx, x[i]);
+      }
+      float[] best = oneDim
+          ? search1d(x, off, cs, mn, mx, scheme, side)
+          : channels > 1
+              ? search2d(x, off, cs, Math.min(mn, 0f), Math.max(mx, 0f), scheme)
+              : search2d(x, off, cs, mn, mx, scheme);
+      bestLo[c] = best[0];
+      bestHi[c] = best[1];
+    }
+    return new QRange(bestLo, bestHi);
+  }
+
+  /** QDrop's initial best score ({@code torch.zeros_like(x_min) + 1e10}, float32). */
+  private static final double INITIAL_BEST = 1e10f;
+
+  private static float[] search1d(
+      float[] x, int off, int cs, float mn, float mx, QScheme scheme, Side side) {
+    float range = Math.max(Math.abs(mn), mx);
+    float[] best = {mn, mx};
+    double bestScore = INITIAL_BEST;
+    for (int i = 1; i <= GRID_CANDIDATES; i++) {
+      float t = range / GRID_CANDIDATES * i;
+      float lo = side == Side.POSITIVE ? 0f : -t;
+      float hi = side == Side.NEGATIVE ? 0f : t;
+      float sc = QParams.scaleFor(lo, hi, scheme);
+      float zp = QParams.zeroPointFor(lo, sc, scheme);
+      double score = lpScore(x, off, cs, sc, zp, scheme);
+      if (score < bestScore) {
+        bestScore = score;
+        best[0] = lo;
+        best[1] = hi;
+      }
+    }
+    return best;
+  }
+
+  private static float[] search2d(float[] x, int off, int cs, float mn, float mx, QScheme scheme) {
+    float width = mx - mn;
+    float[] best = {mn, mx};
+    double bestScore = INITIAL_BEST;
+    for (int i = 1; i <= GRID_CANDIDATES; i++) {
+      float w = width / GRID_CANDIDATES * i;
+      float d = w / (float) scheme.steps();
+      for (int zp = scheme.qmin(); zp <= scheme.qmax(); zp++) {
+        float shift = zp * d;
+        float lo = 0f - shift;
+        float hi = w - shift;
+        float sc = QParams.scaleFor(lo, hi, scheme);
+        float z = QParams.zeroPointFor(lo, sc, scheme);
+        double score = lpScore(x, off, cs, sc, z, scheme);
+        if (score < bestScore) {
+          bestScore = score;
+          best[0] = lo;
+          best[1] = hi;
+        }
+      }
+    }
+    return best;
+  }
+
+  // ---------------------------------------------------------------- score
+
+  /**
+   * mean over x[off, off+len) of |x − x̂|^2.4, x̂ = fake quantization with (s, z); terms via
+   * StrictMath.pow, summed in index order in double. len = 0 gives 0.
+   */
+  static double lpScore(float[] x, int off, int len, float s, float z, QScheme scheme) {
+    int qmin = scheme.qmin();
+    int qmax = scheme.qmax();
+    double sum = 0.0;
+    for (int i = off; i < off + len; i++) {
+      float d = Math.abs(x[i] - FakeQuant.fakeQuant1(x[i], s, z, qmin, qmax));
+      if (d != 0f) {
+        sum += StrictMath.pow(d, P);
+      }
+    }
+    return len == 0 ? 0.0 : sum / len;
+  }
+
+  private static int channelSize(String op, float[] x, int channels) {
+    Check.arg(x != null, "%s: x is null", op);
+    Check.positive(op + ": channels", channels);
+    Check.arg(x.length > 0 && x.length % channels == 0,
+        "%s: %d elements do not split into %d channels", op, x.length, channels);
+    Check.finite(op, "x", x, 0, x.length);
+    return x.length / channels;
+  }
+}
