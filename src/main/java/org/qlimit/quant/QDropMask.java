@@ -24,6 +24,10 @@ import org.qlimit.util.Streams;
  * quantizer of the unit; compose it with {@link #site}) and {@code step} is the iteration. The
  * mask is a pure function of these counters, so any split of [0, n) into ranges, in any order or
  * thread, gives the same result (ALGORITHMS.md §7).
+ *
+ * <p>Inside an activation quantizer the mix is {@code mix(out, fakeQuant(x), x, ...)}; in the
+ * backward pass the gradient reaching the quantizer (and so its LSQ scale gradient) is
+ * {@code keep·dy}, and {@code (1 − keep)·dy} flows straight to x ({@link #mixBackward}).
  */
 public final class QDropMask {
   private QDropMask() {}
