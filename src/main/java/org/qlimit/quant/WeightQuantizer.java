@@ -1,0 +1,95 @@
+package org.qlimit.quant;
+
+import org.qlimit.autograd.Functions;
+import org.qlimit.autograd.Graph;
+import org.qlimit.autograd.Var;
+import org.qlimit.nn.Layer;
+import org.qlimit.tensor.Tensor;
+
+/**
+ * How one layer's weight is quantized: a fixed integer weight (nearest rounding, or AdaRound after
+ * hardening), or AdaRound's learnable soft rounding during reconstruction.
+ */
+public sealed interface WeightQuantizer permits WeightQuantizer.Fixed, WeightQuantizer.AdaRoundSoft {
+
+  /** The quantization parameters (per output channel). */
+  QParams params();
+
+  /** The weight to use in a forward pass. */
+  Var weight(Graph g);
+
+  /** Integer levels and the fake-quantized weight, fixed. */
+  record Fixed(QParams params, int[] levels, Var fakeQuant) implements WeightQuantizer {
+    /** Nearest rounding of the layer's FP weight: q = clamp(⌊W/s⌉ + z, qmin, qmax). */
+    public static Fixed nearest(Layer layer, QParams p) {
+      float[] w = layer.weight().value().contiguous().data();
+      int cs = layer.channelSize();
+      int[] q = new int[w.length];
+      FakeQuant.quantize(q, w, p, cs);
+      float[] fq = new float[w.length];
+      FakeQuant.fakeQuant(fq, w, p, cs);
+      return new Fixed(p, q, Var.constant(Tensor.of(fq, layer.weight().shape())));
+    }
+
+    @Override
+    public Var weight(Graph g) {
+      return fakeQuant;
+    }
+  }
+
+  /**
+   * AdaRound's soft rounding: Ŵ = s·(clamp(⌊W/s⌋ + h(α) + z, qmin, qmax) − z), α learnable
+   * (ALGORITHMS.md §3), initialised so that h(α) equals the fractional part of W/s.
+   */
+  record AdaRoundSoft(Layer layer, QParams params, Var alpha) implements WeightQuantizer {
+
+    public static AdaRoundSoft init(Layer layer, QParams p) {
+      float[] w = layer.weight().value().contiguous().data();
+      float[] a = new float[w.length];
+      AdaRound.initAlpha(a, w, p, layer.channelSize());
+      return new AdaRoundSoft(layer, p,
+          Var.param(layer.name() + ".alpha", Tensor.of(a, layer.weight().shape())));
+    }
+
+    @Override
+    public Var weight(Graph g) {
+      float[] w = layer.weight().value().contiguous().data();
+      float[] a = alpha.value().data();
+      int cs = layer.channelSize();
+      Tensor out = Tensor.zeros(layer.weight().shape());
+      AdaRound.softWeight(out.data(), w, a, params, cs);
+      return Functions.custom(g, "adaRoundSoft", out, new Var[] {alpha},
+          dy -> AdaRound.softWeightBackward(alpha.grad().data(), dy.data(), w, a, params, cs));
+    }
+
+    /** Hard rounding: h replaced by [α ≥ 0]; the final integer weight. */
+    public Fixed harden() {
+      float[] w = layer.weight().value().contiguous().data();
+      float[] a = alpha.value().data();
+      int cs = layer.channelSize();
+      float[] fq = new float[w.length];
+      AdaRound.hardWeight(fq, w, a, params, cs);
+      int[] q = new int[w.length];
+      for (int c = 0; c < params.channels(); c++) {
+        float s = params.scale(c);
+        float z = params.zeroPoint(c);
+        for (int i = c * cs; i < (c + 1) * cs; i++) {
+          float u = (float) Math.floor(w[i] / s) + (a[i] >= 0f ? 1f : 0f) + z;
+          q[i] = (int) Math.min(Math.max(u, params.scheme().qmin()), params.scheme().qmax());
+        }
+      }
+      return new Fixed(params, q, Var.constant(Tensor.of(fq, layer.weight().shape())));
+    }
+
+    /**
+     * The rounding regulariser λ Σ (1 − |2h(α) − 1|^β) as a scalar Var with its gradient to α.
+     */
+    public Var regularizer(Graph g, double lambda, double beta) {
+      float[] a = alpha.value().data();
+      float v = (float) AdaRound.regularizer(a, a.length, lambda, beta);
+      return Functions.custom(g, "roundingRegularizer", Tensor.scalar(v), new Var[] {alpha},
+          dy -> AdaRound.regularizerBackward(alpha.grad().data(), a, a.length, lambda, beta,
+              dy.data()[0]));
+    }
+  }
+}
