@@ -47,35 +47,53 @@ public interface Kernels {
   // ---------------------------------------------------------------- convolution
   /**
    * y = conv2d(x, w) + bias. x: (n,cin,h,w), w: (cout,cin/g,kh,kw), bias: (cout) or null,
-   * y: (n,cout,ho,wo). Each y element accumulates over (ci, ky, kx) in that lexicographic order,
-   * skipping padded positions, starting from 0; the bias is added last. y: Modified (overwritten).
+   * y: (n,cout,ho,wo). Each y element is an fma chain over (ci, ky, kx) in that lexicographic order,
+   * starting from 0, <b>including padded positions as zeros</b> ({@code acc = fma(0, w, acc)}, which
+   * is what im2col + GEMM computes; skipping them could differ in the sign of a zero result); the
+   * bias is added last ({@code y = acc + bias[co]}; without bias {@code y = acc}).
+   * x, w, bias: Not modified. y: Modified (overwritten).
    */
   void conv2dForward(float[] y, float[] x, float[] w, float[] bias, ConvShape s);
 
-  /** dx += conv2d_backward_data(dy, w). dx: (n,cin,h,w) accumulated. */
+  /**
+   * dx += conv2d_backward_data(dy, w). dx: (n,cin,h,w) accumulated; dy: (n,cout,ho,wo).
+   * Order (the col2im definition): for each batch item, group, and (ci, ky, kx, oy, ox) in
+   * lexicographic order, {@code v} = fma chain over the group's output channels co (increasing,
+   * from 0) of {@code w[co,ci,ky,kx]·dy[n,co,oy,ox]}; then {@code dx[n,ci,iy,ix] += v} when
+   * (iy, ix) is inside the image. dy, w: Not modified. dx: Modified.
+   */
   void conv2dBackwardData(float[] dx, float[] dy, float[] w, ConvShape s);
 
   /**
    * dw += Σ_batch,positions dy ⊗ x-patch; db += Σ dy over (n, ho, wo) when db is not null.
    * Reduction order: batch item, then output row, then output column, in increasing order.
+   * Each dw element is one fma chain {@code acc = fma(dy, x, acc)} starting from its current value,
+   * with padded positions included as x = 0; db is a chain of plain adds starting from db.
+   * dy, x: Not modified. dw, db: Modified (accumulated).
    */
   void conv2dBackwardWeight(float[] dw, float[] db, float[] dy, float[] x, ConvShape s);
 
   // ---------------------------------------------------------------- linear
-  /** y (n×out) = x (n×in) · wᵀ + bias; w is (out×in); bias (out) or null. */
+  /**
+   * y (n×out) = x (n×in) · wᵀ + bias; w is (out×in); bias (out) or null. Each y element is an fma
+   * chain over in from 0 (gemmNT order), then {@code + bias[o]}. x, w, bias: Not modified.
+   */
   void linearForward(float[] y, float[] x, float[] w, float[] bias, int n, int in, int out);
 
-  /** dx (n×in) += dy · w. */
+  /** dx (n×in) += dy · w: an fma chain over out starting from dx (gemmNN, accumulating). */
   void linearBackwardData(float[] dx, float[] dy, float[] w, int n, int in, int out);
 
-  /** dw (out×in) += dyᵀ · x; db (out) += Σ_n dy when db is not null (sum over n in order). */
+  /**
+   * dw (out×in) += dyᵀ · x, an fma chain over n starting from dw (gemmTN, accumulating);
+   * db (out) += Σ_n dy when db is not null (plain adds over n in order, starting from db).
+   */
   void linearBackwardWeight(float[] dw, float[] db, float[] dy, float[] x, int n, int in, int out);
 
   // ---------------------------------------------------------------- pooling
-  /** y (nc) = mean over hw of x (nc × hw). */
+  /** y (nc) = (16-lane sum over hw of x (nc × hw)) / hw. */
   void globalAvgPool(float[] y, float[] x, int nc, int hw);
 
-  /** dx (nc × hw) += dy / hw broadcast. */
+  /** dx (nc × hw) += dy / hw broadcast (the quotient is computed once per row). */
   void globalAvgPoolBackward(float[] dx, float[] dy, int nc, int hw);
 
   // ---------------------------------------------------------------- reductions
@@ -95,7 +113,7 @@ public interface Kernels {
   /** y = a * b. */
   void mul(float[] y, float[] a, float[] b, int len);
 
-  /** y += alpha * x. */
+  /** y = fma(alpha, x, y). */
   void axpy(float[] y, float alpha, float[] x, int len);
 
   /** y = max(x, 0). */
@@ -119,7 +137,7 @@ public interface Kernels {
   /** y = floor(x). */
   void floor(float[] y, float[] x, int len);
 
-  /** y = 1/(1+exp(−x)), StrictMath.exp. */
+  /** y = (float) (1/(1+StrictMath.exp(−x))), computed in double. */
   void sigmoid(float[] y, float[] x, int len);
 
   /** y = exp(x), StrictMath. */

@@ -17,8 +17,8 @@ public final class VectorWidth {
   static int preferredBits() {
     if (preferred == 0) {
       try {
-        Class.forName("org.qlimit.kernel.Kernels", true, VectorWidth.class.getClassLoader());
-      } catch (ClassNotFoundException e) {
+        Class.forName("org.qlimit.kernel.SimdKernels", true, VectorWidth.class.getClassLoader());
+      } catch (ClassNotFoundException | LinkageError e) {
         return 256;
       }
     }

@@ -1,0 +1,93 @@
+package org.qlimit.kernel;
+
+import org.qlimit.util.Check;
+
+/**
+ * Precondition checks shared by {@link ScalarKernels} and {@link SimdKernels}: every kernel calls
+ * one of these before touching an index, so a bad call fails with an IllegalArgumentException that
+ * names the operation and the shapes, never with an ArrayIndexOutOfBoundsException.
+ */
+final class Pre {
+  private Pre() {}
+
+  static void gemm(String op, float[] c, float[] a, float[] b, int m, int k, int n) {
+    Check.arg(m >= 0 && k >= 0 && n >= 0, "%s: negative size m=%d k=%d n=%d", op, m, k, n);
+    Check.length(op, "a", a, (long) m * k);
+    Check.length(op, "b", b, (long) k * n);
+    Check.length(op, "c", c, (long) m * n);
+    Check.noAlias(op, c, a, "a");
+    Check.noAlias(op, c, b, "b");
+  }
+
+  static void convForward(float[] y, float[] x, float[] w, float[] bias, ConvShape s) {
+    String op = "conv2dForward " + s;
+    notNull(op, s);
+    Check.length(op, "x", x, s.inputSize());
+    Check.length(op, "w", w, s.weightSize());
+    Check.length(op, "y", y, s.outputSize());
+    if (bias != null) {
+      Check.length(op, "bias", bias, s.cout());
+      Check.noAlias(op, y, bias, "bias");
+    }
+    Check.noAlias(op, y, x, "x");
+    Check.noAlias(op, y, w, "w");
+  }
+
+  static void convBackwardData(float[] dx, float[] dy, float[] w, ConvShape s) {
+    String op = "conv2dBackwardData " + s;
+    notNull(op, s);
+    Check.length(op, "dx", dx, s.inputSize());
+    Check.length(op, "dy", dy, s.outputSize());
+    Check.length(op, "w", w, s.weightSize());
+    Check.noAlias(op, dx, dy, "dy");
+    Check.noAlias(op, dx, w, "w");
+  }
+
+  static void convBackwardWeight(float[] dw, float[] db, float[] dy, float[] x, ConvShape s) {
+    String op = "conv2dBackwardWeight " + s;
+    notNull(op, s);
+    Check.length(op, "dw", dw, s.weightSize());
+    Check.length(op, "dy", dy, s.outputSize());
+    Check.length(op, "x", x, s.inputSize());
+    Check.noAlias(op, dw, dy, "dy");
+    Check.noAlias(op, dw, x, "x");
+    if (db != null) {
+      Check.length(op, "db", db, s.cout());
+      Check.noAlias(op, db, dy, "dy");
+      Check.noAlias(op, db, x, "x");
+      Check.noAlias(op, db, dw, "dw");
+    }
+  }
+
+  static void linear(String op, float[] out, float[] in1, String n1, float[] in2, String n2,
+      long need1, long need2, long needOut, String outName) {
+    Check.length(op, n1, in1, need1);
+    Check.length(op, n2, in2, need2);
+    Check.length(op, outName, out, needOut);
+    Check.noAlias(op, out, in1, n1);
+    Check.noAlias(op, out, in2, n2);
+  }
+
+  static void sizes(String op, int... v) {
+    for (int x : v) {
+      Check.arg(x >= 0, "%s: negative size in %s", op, Check.shape(v));
+    }
+  }
+
+  /** Elementwise ops: all arrays need {@code len} elements; aliasing is allowed. */
+  static void elementwise(String op, int len, float[]... arrays) {
+    Check.arg(len >= 0, "%s: negative length %d", op, len);
+    for (int i = 0; i < arrays.length; i++) {
+      Check.length(op, "argument " + i, arrays[i], len);
+    }
+  }
+
+  static void range(String op, float[] x, int off, int len) {
+    Check.arg(off >= 0 && len >= 0, "%s: negative offset %d or length %d", op, off, len);
+    Check.length(op, "x", x, (long) off + len);
+  }
+
+  private static void notNull(String op, ConvShape s) {
+    Check.arg(s != null, "%s: shape is null", op);
+  }
+}

@@ -1,0 +1,498 @@
+package org.qlimit.kernel;
+
+import org.qlimit.util.Check;
+import org.qlimit.util.NumericsConfig;
+import org.qlimit.util.Parallel;
+
+/**
+ * The reference implementation of {@link Kernels}: plain loops whose order of floating-point
+ * operations <em>is</em> the definition that {@link SimdKernels} must reproduce bit for bit.
+ *
+ * <p>Threads split only independent outputs (GEMM rows, batch items, output channels), so the
+ * thread count never changes a result. See {@link Kernels} for each kernel's accumulation order.
+ */
+public final class ScalarKernels implements Kernels {
+  private final NumericsConfig cfg;
+
+  /** @param threads worker threads (1..256) */
+  public ScalarKernels(int threads) {
+    this.cfg = new NumericsConfig(0, threads);
+  }
+
+  @Override
+  public NumericsConfig config() {
+    return cfg;
+  }
+
+  // ---------------------------------------------------------------- GEMM
+
+  @Override
+  public void gemmNN(float[] c, float[] a, float[] b, int m, int k, int n, boolean accumulate) {
+    Pre.gemm("gemmNN", c, a, b, m, k, n);
+    gemm(c, a, false, b, false, m, k, n, accumulate, cfg.threads());
+  }
+
+  @Override
+  public void gemmNT(float[] c, float[] a, float[] b, int m, int k, int n, boolean accumulate) {
+    Pre.gemm("gemmNT", c, a, b, m, k, n);
+    gemm(c, a, false, b, true, m, k, n, accumulate, cfg.threads());
+  }
+
+  @Override
+  public void gemmTN(float[] c, float[] a, float[] b, int m, int k, int n, boolean accumulate) {
+    Pre.gemm("gemmTN", c, a, b, m, k, n);
+    gemm(c, a, true, b, false, m, k, n, accumulate, cfg.threads());
+  }
+
+  /**
+   * c[i][j] = fma-chain over p = 0..k-1 of A(i,p)·B(p,j), starting from 0 or from c[i][j].
+   * A(i,p) = a[i*k+p] (or a[p*m+i] when transA); B(p,j) = b[p*n+j] (or b[j*k+p] when transB).
+   * The loops run i, p, j so that memory is read in order; every c element still sees its
+   * products in increasing p.
+   */
+  static void gemm(float[] c, float[] a, boolean transA, float[] b, boolean transB, int m, int k,
+      int n, boolean accumulate, int threads) {
+    Parallel.forRange(threads, m, (i0, i1) -> {
+      for (int i = i0; i < i1; i++) {
+        int ci = i * n;
+        if (!accumulate) {
+          for (int j = 0; j < n; j++) {
+            c[ci + j] = 0f;
+          }
+        }
+        if (transB) {
+          for (int j = 0; j < n; j++) {
+            float acc = c[ci + j];
+            for (int p = 0; p < k; p++) {
+              float av = transA ? a[p * m + i] : a[i * k + p];
+              acc = Math.fma(av, b[j * k + p], acc);
+            }
+            c[ci + j] = acc;
+          }
+        } else {
+          for (int p = 0; p < k; p++) {
+            float av = transA ? a[p * m + i] : a[i * k + p];
+            int bp = p * n;
+            for (int j = 0; j < n; j++) {
+              c[ci + j] = Math.fma(av, b[bp + j], c[ci + j]);
+            }
+          }
+        }
+      }
+    });
+  }
+
+  // ---------------------------------------------------------------- convolution
+
+  @Override
+  public void conv2dForward(float[] y, float[] x, float[] w, float[] bias, ConvShape s) {
+    Pre.convForward(y, x, w, bias, s);
+    final int ho = s.ho(), wo = s.wo(), cinG = s.cinPerGroup(), coutG = s.coutPerGroup();
+    final int kh = s.kh(), kw = s.kw(), h = s.h(), wi = s.w();
+    Parallel.forRange(cfg.threads(), s.n(), (n0, n1) -> {
+      for (int nb = n0; nb < n1; nb++) {
+        for (int co = 0; co < s.cout(); co++) {
+          int g = co / coutG;
+          for (int oy = 0; oy < ho; oy++) {
+            for (int ox = 0; ox < wo; ox++) {
+              float acc = 0f;
+              for (int ci = 0; ci < cinG; ci++) {
+                int xc = (nb * s.cin() + g * cinG + ci) * h;
+                for (int ky = 0; ky < kh; ky++) {
+                  int iy = oy * s.stride() - s.pad() + ky;
+                  for (int kx = 0; kx < kw; kx++) {
+                    int ix = ox * s.stride() - s.pad() + kx;
+                    boolean inside = iy >= 0 && iy < h && ix >= 0 && ix < wi;
+                    float xv = inside ? x[(xc + iy) * wi + ix] : 0f;
+                    acc = Math.fma(xv, w[((co * cinG + ci) * kh + ky) * kw + kx], acc);
+                  }
+                }
+              }
+              y[((nb * s.cout() + co) * ho + oy) * wo + ox] = bias == null ? acc : acc + bias[co];
+            }
+          }
+        }
+      }
+    });
+  }
+
+  @Override
+  public void conv2dBackwardData(float[] dx, float[] dy, float[] w, ConvShape s) {
+    Pre.convBackwardData(dx, dy, w, s);
+    final int ho = s.ho(), wo = s.wo(), cinG = s.cinPerGroup(), coutG = s.coutPerGroup();
+    final int kh = s.kh(), kw = s.kw(), h = s.h(), wi = s.w();
+    Parallel.forRange(cfg.threads(), s.n(), (n0, n1) -> {
+      for (int nb = n0; nb < n1; nb++) {
+        for (int g = 0; g < s.groups(); g++) {
+          for (int ci = 0; ci < cinG; ci++) {
+            int xc = (nb * s.cin() + g * cinG + ci) * h;
+            for (int ky = 0; ky < kh; ky++) {
+              for (int kx = 0; kx < kw; kx++) {
+                for (int oy = 0; oy < ho; oy++) {
+                  int iy = oy * s.stride() - s.pad() + ky;
+                  for (int ox = 0; ox < wo; ox++) {
+                    int ix = ox * s.stride() - s.pad() + kx;
+                    float v = 0f;
+                    for (int cl = 0; cl < coutG; cl++) {
+                      int co = g * coutG + cl;
+                      v = Math.fma(w[((co * cinG + ci) * kh + ky) * kw + kx],
+                          dy[((nb * s.cout() + co) * ho + oy) * wo + ox], v);
+                    }
+                    if (iy >= 0 && iy < h && ix >= 0 && ix < wi) {
+                      dx[(xc + iy) * wi + ix] += v;
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+
+  @Override
+  public void conv2dBackwardWeight(float[] dw, float[] db, float[] dy, float[] x, ConvShape s) {
+    Pre.convBackwardWeight(dw, db, dy, x, s);
+    final int ho = s.ho(), wo = s.wo(), cinG = s.cinPerGroup(), coutG = s.coutPerGroup();
+    final int kh = s.kh(), kw = s.kw(), h = s.h(), wi = s.w();
+    Parallel.forRange(cfg.threads(), s.cout(), (c0, c1) -> {
+      for (int co = c0; co < c1; co++) {
+        int g = co / coutG;
+        for (int ci = 0; ci < cinG; ci++) {
+          for (int ky = 0; ky < kh; ky++) {
+            for (int kx = 0; kx < kw; kx++) {
+              int wIdx = ((co * cinG + ci) * kh + ky) * kw + kx;
+              float acc = dw[wIdx];
+              for (int nb = 0; nb < s.n(); nb++) {
+                int xc = (nb * s.cin() + g * cinG + ci) * h;
+                for (int oy = 0; oy < ho; oy++) {
+                  int iy = oy * s.stride() - s.pad() + ky;
+                  for (int ox = 0; ox < wo; ox++) {
+                    int ix = ox * s.stride() - s.pad() + kx;
+                    boolean inside = iy >= 0 && iy < h && ix >= 0 && ix < wi;
+                    float xv = inside ? x[(xc + iy) * wi + ix] : 0f;
+                    acc = Math.fma(dy[((nb * s.cout() + co) * ho + oy) * wo + ox], xv, acc);
+                  }
+                }
+              }
+              dw[wIdx] = acc;
+            }
+          }
+        }
+        if (db != null) {
+          db[co] = biasGrad(db[co], dy, co, s);
+        }
+      }
+    });
+  }
+
+  /** acc + Σ dy[nb, co, :, :] over nb, then positions, in increasing order (plain adds). */
+  static float biasGrad(float acc, float[] dy, int co, ConvShape s) {
+    int plane = s.ho() * s.wo();
+    for (int nb = 0; nb < s.n(); nb++) {
+      int base = (nb * s.cout() + co) * plane;
+      for (int p = 0; p < plane; p++) {
+        acc += dy[base + p];
+      }
+    }
+    return acc;
+  }
+
+  // ---------------------------------------------------------------- linear
+
+  @Override
+  public void linearForward(float[] y, float[] x, float[] w, float[] bias, int n, int in, int out) {
+    String op = "linearForward";
+    Pre.sizes(op, n, in, out);
+    Pre.linear(op, y, x, "x", w, "w", (long) n * in, (long) out * in, (long) n * out, "y");
+    if (bias != null) {
+      Pre.linear(op, y, bias, "bias", bias, "bias", out, out, (long) n * out, "y");
+    }
+    gemm(y, x, false, w, true, n, in, out, false, cfg.threads());
+    addBiasRows(y, bias, n, out);
+  }
+
+  static void addBiasRows(float[] y, float[] bias, int n, int out) {
+    if (bias == null) {
+      return;
+    }
+    for (int i = 0; i < n; i++) {
+      for (int o = 0; o < out; o++) {
+        y[i * out + o] += bias[o];
+      }
+    }
+  }
+
+  @Override
+  public void linearBackwardData(float[] dx, float[] dy, float[] w, int n, int in, int out) {
+    String op = "linearBackwardData";
+    Pre.sizes(op, n, in, out);
+    Pre.linear(op, dx, dy, "dy", w, "w", (long) n * out, (long) out * in, (long) n * in, "dx");
+    gemm(dx, dy, false, w, false, n, out, in, true, cfg.threads());
+  }
+
+  @Override
+  public void linearBackwardWeight(float[] dw, float[] db, float[] dy, float[] x, int n, int in,
+      int out) {
+    String op = "linearBackwardWeight";
+    Pre.sizes(op, n, in, out);
+    Pre.linear(op, dw, dy, "dy", x, "x", (long) n * out, (long) n * in, (long) out * in, "dw");
+    gemm(dw, dy, true, x, false, out, n, in, true, cfg.threads());
+    if (db != null) {
+      Pre.linear(op, db, dy, "dy", x, "x", (long) n * out, (long) n * in, out, "db");
+      Check.noAlias(op, db, dw, "dw");
+      linearBiasGrad(db, dy, n, out);
+    }
+  }
+
+  /** db[o] += Σ_i dy[i][o], i increasing, plain adds. */
+  static void linearBiasGrad(float[] db, float[] dy, int n, int out) {
+    for (int o = 0; o < out; o++) {
+      float acc = db[o];
+      for (int i = 0; i < n; i++) {
+        acc += dy[i * out + o];
+      }
+      db[o] = acc;
+    }
+  }
+
+  // ---------------------------------------------------------------- pooling
+
+  @Override
+  public void globalAvgPool(float[] y, float[] x, int nc, int hw) {
+    Pre.sizes("globalAvgPool", nc, hw);
+    Pre.linear("globalAvgPool", y, x, "x", x, "x", (long) nc * hw, 0, nc, "y");
+    for (int i = 0; i < nc; i++) {
+      y[i] = sumRange(x, i * hw, hw) / hw;
+    }
+  }
+
+  @Override
+  public void globalAvgPoolBackward(float[] dx, float[] dy, int nc, int hw) {
+    Pre.sizes("globalAvgPoolBackward", nc, hw);
+    Pre.linear("globalAvgPoolBackward", dx, dy, "dy", dy, "dy", nc, 0, (long) nc * hw, "dx");
+    avgPoolBackward(dx, dy, nc, hw);
+  }
+
+  static void avgPoolBackward(float[] dx, float[] dy, int nc, int hw) {
+    for (int i = 0; i < nc; i++) {
+      float g = dy[i] / hw;
+      for (int p = 0; p < hw; p++) {
+        dx[i * hw + p] += g;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- reductions (16 logical lanes)
+
+  @Override
+  public float sum(float[] x, int off, int len) {
+    Pre.range("sum", x, off, len);
+    return sumRange(x, off, len);
+  }
+
+  static float sumRange(float[] x, int off, int len) {
+    float[] lanes = new float[Lanes.N];
+    int full = len - len % Lanes.N;
+    for (int i = 0; i < full; i++) {
+      lanes[i % Lanes.N] += x[off + i];
+    }
+    float s = Lanes.sumInOrder(lanes);
+    for (int i = full; i < len; i++) {
+      s += x[off + i];
+    }
+    return s;
+  }
+
+  @Override
+  public float sumSquaredDiff(float[] a, float[] b, int len) {
+    Pre.elementwise("sumSquaredDiff", len, a, b);
+    float[] lanes = new float[Lanes.N];
+    int full = len - len % Lanes.N;
+    for (int i = 0; i < full; i++) {
+      float d = a[i] - b[i];
+      lanes[i % Lanes.N] = Math.fma(d, d, lanes[i % Lanes.N]);
+    }
+    float s = Lanes.sumInOrder(lanes);
+    for (int i = full; i < len; i++) {
+      float d = a[i] - b[i];
+      s = Math.fma(d, d, s);
+    }
+    return s;
+  }
+
+  @Override
+  public float dot(float[] a, float[] b, int len) {
+    Pre.elementwise("dot", len, a, b);
+    float[] lanes = new float[Lanes.N];
+    int full = len - len % Lanes.N;
+    for (int i = 0; i < full; i++) {
+      lanes[i % Lanes.N] = Math.fma(a[i], b[i], lanes[i % Lanes.N]);
+    }
+    float s = Lanes.sumInOrder(lanes);
+    for (int i = full; i < len; i++) {
+      s = Math.fma(a[i], b[i], s);
+    }
+    return s;
+  }
+
+  // ---------------------------------------------------------------- elementwise
+
+  @Override
+  public void add(float[] y, float[] a, float[] b, int len) {
+    Pre.elementwise("add", len, y, a, b);
+    for (int i = 0; i < len; i++) {
+      y[i] = a[i] + b[i];
+    }
+  }
+
+  @Override
+  public void mul(float[] y, float[] a, float[] b, int len) {
+    Pre.elementwise("mul", len, y, a, b);
+    for (int i = 0; i < len; i++) {
+      y[i] = a[i] * b[i];
+    }
+  }
+
+  @Override
+  public void axpy(float[] y, float alpha, float[] x, int len) {
+    Pre.elementwise("axpy", len, y, x);
+    for (int i = 0; i < len; i++) {
+      y[i] = Math.fma(alpha, x[i], y[i]);
+    }
+  }
+
+  @Override
+  public void relu(float[] y, float[] x, int len) {
+    Pre.elementwise("relu", len, y, x);
+    for (int i = 0; i < len; i++) {
+      y[i] = Math.max(x[i], 0f);
+    }
+  }
+
+  @Override
+  public void reluBackward(float[] dx, float[] dy, float[] x, int len) {
+    Pre.elementwise("reluBackward", len, dx, dy, x);
+    for (int i = 0; i < len; i++) {
+      if (x[i] > 0f) {
+        dx[i] += dy[i];
+      }
+    }
+  }
+
+  @Override
+  public void relu6(float[] y, float[] x, int len) {
+    Pre.elementwise("relu6", len, y, x);
+    for (int i = 0; i < len; i++) {
+      y[i] = Math.min(Math.max(x[i], 0f), 6f);
+    }
+  }
+
+  @Override
+  public void relu6Backward(float[] dx, float[] dy, float[] x, int len) {
+    Pre.elementwise("relu6Backward", len, dx, dy, x);
+    for (int i = 0; i < len; i++) {
+      if (x[i] > 0f && x[i] < 6f) {
+        dx[i] += dy[i];
+      }
+    }
+  }
+
+  @Override
+  public void clamp(float[] y, float[] x, float lo, float hi, int len) {
+    Pre.elementwise("clamp", len, y, x);
+    Check.arg(lo <= hi, "clamp: lo=%s > hi=%s", lo, hi);
+    for (int i = 0; i < len; i++) {
+      y[i] = Math.min(Math.max(x[i], lo), hi);
+    }
+  }
+
+  @Override
+  public void rint(float[] y, float[] x, int len) {
+    Pre.elementwise("rint", len, y, x);
+    rintLoop(y, x, len);
+  }
+
+  static void rintLoop(float[] y, float[] x, int len) {
+    for (int i = 0; i < len; i++) {
+      y[i] = (float) Math.rint(x[i]);
+    }
+  }
+
+  @Override
+  public void floor(float[] y, float[] x, int len) {
+    Pre.elementwise("floor", len, y, x);
+    floorLoop(y, x, len);
+  }
+
+  static void floorLoop(float[] y, float[] x, int len) {
+    for (int i = 0; i < len; i++) {
+      y[i] = (float) Math.floor(x[i]);
+    }
+  }
+
+  @Override
+  public void sigmoid(float[] y, float[] x, int len) {
+    Pre.elementwise("sigmoid", len, y, x);
+    sigmoidLoop(y, x, len);
+  }
+
+  static void sigmoidLoop(float[] y, float[] x, int len) {
+    for (int i = 0; i < len; i++) {
+      y[i] = (float) (1.0 / (1.0 + StrictMath.exp(-(double) x[i])));
+    }
+  }
+
+  @Override
+  public void exp(float[] y, float[] x, int len) {
+    Pre.elementwise("exp", len, y, x);
+    expLoop(y, x, len);
+  }
+
+  static void expLoop(float[] y, float[] x, int len) {
+    for (int i = 0; i < len; i++) {
+      y[i] = (float) StrictMath.exp(x[i]);
+    }
+  }
+
+  @Override
+  public void log(float[] y, float[] x, int len) {
+    Pre.elementwise("log", len, y, x);
+    logLoop(y, x, len);
+  }
+
+  static void logLoop(float[] y, float[] x, int len) {
+    for (int i = 0; i < len; i++) {
+      y[i] = (float) StrictMath.log(x[i]);
+    }
+  }
+
+  @Override
+  public void softmax(float[] probs, float[] logits, int n, int c) {
+    Pre.sizes("softmax", n, c);
+    Pre.linear("softmax", probs, logits, "logits", logits, "logits", (long) n * c, 0,
+        (long) n * c, "probs");
+    softmaxLoop(probs, logits, n, c);
+  }
+
+  /** Per row: m = max; e_j = (float) StrictMath.exp(x_j − m); s = Σ e_j in order; p_j = e_j / s. */
+  static void softmaxLoop(float[] probs, float[] logits, int n, int c) {
+    for (int i = 0; i < n; i++) {
+      int r = i * c;
+      float mx = Float.NEGATIVE_INFINITY;
+      for (int j = 0; j < c; j++) {
+        mx = Math.max(mx, logits[r + j]);
+      }
+      float s = 0f;
+      for (int j = 0; j < c; j++) {
+        float e = (float) StrictMath.exp(logits[r + j] - mx);
+        probs[r + j] = e;
+        s += e;
+      }
+      for (int j = 0; j < c; j++) {
+        probs[r + j] /= s;
+      }
+    }
+  }
+}

@@ -1,0 +1,389 @@
+package org.qlimit.kernel;
+
+import org.qlimit.util.Check;
+import org.qlimit.util.NumericsConfig;
+import org.qlimit.util.Parallel;
+import org.qlimit.util.VectorWidth;
+
+/**
+ * Vector API implementation of {@link Kernels}, bit-identical to {@link ScalarKernels} for every
+ * vector width (128, 256, 512 bits) and thread count.
+ *
+ * <ul>
+ *   <li>GEMM: packed, register-blocked 6 × (2 vectors) micro-kernel ({@link SimdOps}); B is read in
+ *       place (not packed) when it is not transposed and m ≤ {@link SimdOps#PACK_B_MIN_M}.
+ *   <li>conv2d forward: per batch item and group, im2col then GEMM (1×1 stride-1 unpadded convs use
+ *       x directly); depthwise convs use a direct kernel vectorised along the output row. Parallel
+ *       over batch items (or inside the GEMM when the batch is smaller than the thread count).
+ *   <li>conv2d backward-data: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im.
+ *   <li>conv2d backward-weight: per batch item in order, dw += dy·colᵀ (GEMM, accumulating);
+ *       threads split dw's rows/columns, never the batch.
+ *   <li>Reductions: 16 logical lanes in 1, 2 or 4 vector accumulators, combined by
+ *       {@link Lanes#sumInOrder}; never {@code reduceLanes(ADD)}.
+ *   <li>rint, floor, exp, log, sigmoid, softmax and the bias additions stay scalar loops, shared
+ *       with {@link ScalarKernels}.
+ * </ul>
+ */
+public final class SimdKernels implements Kernels {
+  static {
+    registerPreferredWidth();
+  }
+
+  private final NumericsConfig cfg;
+  private final SimdOps ops;
+
+  /** @param cfg vectorBits must be 128, 256 or 512 (0 means scalar: use {@link ScalarKernels}) */
+  public SimdKernels(NumericsConfig cfg) {
+    Check.arg(cfg != null, "SimdKernels: config is null");
+    this.cfg = cfg;
+    this.ops = switch (cfg.vectorBits()) {
+      case 128 -> new SimdOps128();
+      case 256 -> new SimdOps256();
+      case 512 -> new SimdOps512();
+      default -> throw new IllegalArgumentException(
+          "SimdKernels: vectorBits must be 128, 256 or 512, got " + cfg.vectorBits()
+              + " (use ScalarKernels for 0)");
+    };
+  }
+
+  /** Registers {@code FloatVector.SPECIES_PREFERRED}'s width with {@link VectorWidth}. */
+  public static void registerPreferredWidth() {
+    VectorWidth.register(jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize());
+  }
+
+  @Override
+  public NumericsConfig config() {
+    return cfg;
+  }
+
+  // ---------------------------------------------------------------- GEMM
+
+  @Override
+  public void gemmNN(float[] c, float[] a, float[] b, int m, int k, int n, boolean accumulate) {
+    Pre.gemm("gemmNN", c, a, b, m, k, n);
+    ops.gemm(c, 0, a, 0, false, b, 0, false, m, k, n, accumulate, cfg.threads());
+  }
+
+  @Override
+  public void gemmNT(float[] c, float[] a, float[] b, int m, int k, int n, boolean accumulate) {
+    Pre.gemm("gemmNT", c, a, b, m, k, n);
+    ops.gemm(c, 0, a, 0, false, b, 0, true, m, k, n, accumulate, cfg.threads());
+  }
+
+  @Override
+  public void gemmTN(float[] c, float[] a, float[] b, int m, int k, int n, boolean accumulate) {
+    Pre.gemm("gemmTN", c, a, b, m, k, n);
+    ops.gemm(c, 0, a, 0, true, b, 0, false, m, k, n, accumulate, cfg.threads());
+  }
+
+  // ---------------------------------------------------------------- convolution
+
+  private static boolean pointwise(ConvShape s) {
+    return s.kh() == 1 && s.kw() == 1 && s.stride() == 1 && s.pad() == 0;
+  }
+
+  @Override
+  public void conv2dForward(float[] y, float[] x, float[] w, float[] bias, ConvShape s) {
+    Pre.convForward(y, x, w, bias, s);
+    if (s.depthwise() && !pointwise(s)) {
+      depthwiseForward(y, x, w, bias, s);
+      return;
+    }
+    final int cinG = s.cinPerGroup(), coutG = s.coutPerGroup();
+    final int kk = cinG * s.kh() * s.kw();
+    final int plane = s.ho() * s.wo();
+    final int outer = s.n() >= cfg.threads() ? cfg.threads() : 1;
+    final int inner = outer == 1 ? cfg.threads() : 1;
+    Parallel.forRange(outer, s.n(), (n0, n1) -> {
+      SimdOps.Scratch sc = SimdOps.SCRATCH.get();
+      for (int nb = n0; nb < n1; nb++) {
+        for (int g = 0; g < s.groups(); g++) {
+          float[] col;
+          int colOff;
+          if (pointwise(s)) {
+            col = x;
+            colOff = (nb * s.cin() + g * cinG) * plane;
+          } else {
+            sc.col = SimdOps.Scratch.grow(sc.col, (long) kk * plane);
+            SimdOps.im2col(sc.col, x, nb, g, s);
+            col = sc.col;
+            colOff = 0;
+          }
+          int yOff = (nb * s.cout() + g * coutG) * plane;
+          // y_g (coutG × P) = W_g (coutG × K) · col (K × P)
+          ops.gemm(y, yOff, w, g * coutG * kk, false, col, colOff, false, coutG, kk, plane, false,
+              inner);
+          if (bias != null) {
+            for (int cl = 0; cl < coutG; cl++) {
+              ops.addScalar(y, yOff + cl * plane, plane, bias[g * coutG + cl]);
+            }
+          }
+        }
+      }
+    });
+  }
+
+  /** Depthwise forward on a zero-padded copy of each input plane; (ky, kx) order per output. */
+  private void depthwiseForward(float[] y, float[] x, float[] w, float[] bias, ConvShape s) {
+    final int h = s.h(), wi = s.w(), pad = s.pad(), kh = s.kh(), kw = s.kw(), st = s.stride();
+    final int hp = h + 2 * pad, wp = wi + 2 * pad, ho = s.ho(), wo = s.wo();
+    Parallel.forRange(cfg.threads(), s.n(), (n0, n1) -> {
+      SimdOps.Scratch sc = SimdOps.SCRATCH.get();
+      sc.plane = SimdOps.Scratch.grow(sc.plane, (long) hp * wp);
+      float[] xp = sc.plane;
+      java.util.Arrays.fill(xp, 0, hp * wp, 0f);
+      for (int nb = n0; nb < n1; nb++) {
+        for (int c = 0; c < s.cin(); c++) {
+          int xc = (nb * s.cin() + c) * h * wi;
+          for (int iy = 0; iy < h; iy++) {
+            System.arraycopy(x, xc + iy * wi, xp, (iy + pad) * wp + pad, wi);
+          }
+          int yc = (nb * s.cout() + c) * ho * wo;
+          int wOff = c * kh * kw;
+          for (int oy = 0; oy < ho; oy++) {
+            if (st == 1) {
+              ops.depthwiseRow(y, yc + oy * wo, xp, oy * wp, wp, w, wOff, kh, kw, wo);
+            } else {
+              for (int ox = 0; ox < wo; ox++) {
+                float acc = 0f;
+                for (int ky = 0; ky < kh; ky++) {
+                  int xr = (oy * st + ky) * wp + ox * st;
+                  for (int kx = 0; kx < kw; kx++) {
+                    acc = Math.fma(xp[xr + kx], w[wOff + ky * kw + kx], acc);
+                  }
+                }
+                y[yc + oy * wo + ox] = acc;
+              }
+            }
+          }
+          if (bias != null) {
+            ops.addScalar(y, yc, ho * wo, bias[c]);
+          }
+        }
+      }
+    });
+  }
+
+  @Override
+  public void conv2dBackwardData(float[] dx, float[] dy, float[] w, ConvShape s) {
+    Pre.convBackwardData(dx, dy, w, s);
+    final int coutG = s.coutPerGroup();
+    final int kk = s.cinPerGroup() * s.kh() * s.kw();
+    final int plane = s.ho() * s.wo();
+    final int outer = s.n() >= cfg.threads() ? cfg.threads() : 1;
+    final int inner = outer == 1 ? cfg.threads() : 1;
+    Parallel.forRange(outer, s.n(), (n0, n1) -> {
+      SimdOps.Scratch sc = SimdOps.SCRATCH.get();
+      sc.col = SimdOps.Scratch.grow(sc.col, (long) kk * plane);
+      for (int nb = n0; nb < n1; nb++) {
+        for (int g = 0; g < s.groups(); g++) {
+          // dcol (K × P) = W_gᵀ · dy_g, W_g (coutG × K), dy_g (coutG × P)
+          ops.gemm(sc.col, 0, w, g * coutG * kk, true, dy, (nb * s.cout() + g * coutG) * plane,
+              false, kk, coutG, plane, false, inner);
+          SimdOps.col2imAdd(dx, sc.col, nb, g, s);
+        }
+      }
+    });
+  }
+
+  @Override
+  public void conv2dBackwardWeight(float[] dw, float[] db, float[] dy, float[] x, ConvShape s) {
+    Pre.convBackwardWeight(dw, db, dy, x, s);
+    final int cinG = s.cinPerGroup(), coutG = s.coutPerGroup();
+    final int kk = cinG * s.kh() * s.kw();
+    final int plane = s.ho() * s.wo();
+    SimdOps.Scratch sc = SimdOps.SCRATCH.get();
+    for (int nb = 0; nb < s.n(); nb++) {
+      for (int g = 0; g < s.groups(); g++) {
+        float[] col;
+        int colOff;
+        if (pointwise(s)) {
+          col = x;
+          colOff = (nb * s.cin() + g * cinG) * plane;
+        } else {
+          sc.col = SimdOps.Scratch.grow(sc.col, (long) kk * plane);
+          SimdOps.im2col(sc.col, x, nb, g, s);
+          col = sc.col;
+          colOff = 0;
+        }
+        // dw_g (coutG × K) += dy_g (coutG × P) · colᵀ, col (K × P)
+        ops.gemm(dw, g * coutG * kk, dy, (nb * s.cout() + g * coutG) * plane, false, col, colOff,
+            true, coutG, plane, kk, true, cfg.threads());
+      }
+    }
+    if (db != null) {
+      Parallel.forRange(cfg.threads(), s.cout(), (c0, c1) -> {
+        for (int co = c0; co < c1; co++) {
+          db[co] = ScalarKernels.biasGrad(db[co], dy, co, s);
+        }
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------- linear
+
+  @Override
+  public void linearForward(float[] y, float[] x, float[] w, float[] bias, int n, int in, int out) {
+    String op = "linearForward";
+    Pre.sizes(op, n, in, out);
+    Pre.linear(op, y, x, "x", w, "w", (long) n * in, (long) out * in, (long) n * out, "y");
+    if (bias != null) {
+      Pre.linear(op, y, bias, "bias", bias, "bias", out, out, (long) n * out, "y");
+    }
+    ops.gemm(y, 0, x, 0, false, w, 0, true, n, in, out, false, cfg.threads());
+    ScalarKernels.addBiasRows(y, bias, n, out);
+  }
+
+  @Override
+  public void linearBackwardData(float[] dx, float[] dy, float[] w, int n, int in, int out) {
+    String op = "linearBackwardData";
+    Pre.sizes(op, n, in, out);
+    Pre.linear(op, dx, dy, "dy", w, "w", (long) n * out, (long) out * in, (long) n * in, "dx");
+    ops.gemm(dx, 0, dy, 0, false, w, 0, false, n, out, in, true, cfg.threads());
+  }
+
+  @Override
+  public void linearBackwardWeight(float[] dw, float[] db, float[] dy, float[] x, int n, int in,
+      int out) {
+    String op = "linearBackwardWeight";
+    Pre.sizes(op, n, in, out);
+    Pre.linear(op, dw, dy, "dy", x, "x", (long) n * out, (long) n * in, (long) out * in, "dw");
+    if (db != null) {
+      Pre.linear(op, db, dy, "dy", x, "x", (long) n * out, (long) n * in, out, "db");
+      Check.noAlias(op, db, dw, "dw");
+    }
+    ops.gemm(dw, 0, dy, 0, true, x, 0, false, out, n, in, true, cfg.threads());
+    if (db != null) {
+      ScalarKernels.linearBiasGrad(db, dy, n, out);
+    }
+  }
+
+  // ---------------------------------------------------------------- pooling
+
+  @Override
+  public void globalAvgPool(float[] y, float[] x, int nc, int hw) {
+    Pre.sizes("globalAvgPool", nc, hw);
+    Pre.linear("globalAvgPool", y, x, "x", x, "x", (long) nc * hw, 0, nc, "y");
+    for (int i = 0; i < nc; i++) {
+      y[i] = ops.sum(x, i * hw, hw) / hw;
+    }
+  }
+
+  @Override
+  public void globalAvgPoolBackward(float[] dx, float[] dy, int nc, int hw) {
+    Pre.sizes("globalAvgPoolBackward", nc, hw);
+    Pre.linear("globalAvgPoolBackward", dx, dy, "dy", dy, "dy", nc, 0, (long) nc * hw, "dx");
+    for (int i = 0; i < nc; i++) {
+      ops.addScalar(dx, i * hw, hw, dy[i] / hw);
+    }
+  }
+
+  // ---------------------------------------------------------------- reductions
+
+  @Override
+  public float sum(float[] x, int off, int len) {
+    Pre.range("sum", x, off, len);
+    return ops.sum(x, off, len);
+  }
+
+  @Override
+  public float sumSquaredDiff(float[] a, float[] b, int len) {
+    Pre.elementwise("sumSquaredDiff", len, a, b);
+    return ops.sumSquaredDiff(a, b, len);
+  }
+
+  @Override
+  public float dot(float[] a, float[] b, int len) {
+    Pre.elementwise("dot", len, a, b);
+    return ops.dot(a, b, len);
+  }
+
+  // ---------------------------------------------------------------- elementwise
+
+  @Override
+  public void add(float[] y, float[] a, float[] b, int len) {
+    Pre.elementwise("add", len, y, a, b);
+    ops.add(y, a, b, len);
+  }
+
+  @Override
+  public void mul(float[] y, float[] a, float[] b, int len) {
+    Pre.elementwise("mul", len, y, a, b);
+    ops.mul(y, a, b, len);
+  }
+
+  @Override
+  public void axpy(float[] y, float alpha, float[] x, int len) {
+    Pre.elementwise("axpy", len, y, x);
+    ops.axpy(y, alpha, x, len);
+  }
+
+  @Override
+  public void relu(float[] y, float[] x, int len) {
+    Pre.elementwise("relu", len, y, x);
+    ops.clamp(y, x, 0f, Float.POSITIVE_INFINITY, len);
+  }
+
+  @Override
+  public void reluBackward(float[] dx, float[] dy, float[] x, int len) {
+    Pre.elementwise("reluBackward", len, dx, dy, x);
+    ops.maskedAdd(dx, dy, x, 0f, Float.NaN, len);
+  }
+
+  @Override
+  public void relu6(float[] y, float[] x, int len) {
+    Pre.elementwise("relu6", len, y, x);
+    ops.clamp(y, x, 0f, 6f, len);
+  }
+
+  @Override
+  public void relu6Backward(float[] dx, float[] dy, float[] x, int len) {
+    Pre.elementwise("relu6Backward", len, dx, dy, x);
+    ops.maskedAdd(dx, dy, x, 0f, 6f, len);
+  }
+
+  @Override
+  public void clamp(float[] y, float[] x, float lo, float hi, int len) {
+    Pre.elementwise("clamp", len, y, x);
+    Check.arg(lo <= hi, "clamp: lo=%s > hi=%s", lo, hi);
+    ops.clamp(y, x, lo, hi, len);
+  }
+
+  @Override
+  public void rint(float[] y, float[] x, int len) {
+    Pre.elementwise("rint", len, y, x);
+    ScalarKernels.rintLoop(y, x, len);
+  }
+
+  @Override
+  public void floor(float[] y, float[] x, int len) {
+    Pre.elementwise("floor", len, y, x);
+    ScalarKernels.floorLoop(y, x, len);
+  }
+
+  @Override
+  public void sigmoid(float[] y, float[] x, int len) {
+    Pre.elementwise("sigmoid", len, y, x);
+    ScalarKernels.sigmoidLoop(y, x, len);
+  }
+
+  @Override
+  public void exp(float[] y, float[] x, int len) {
+    Pre.elementwise("exp", len, y, x);
+    ScalarKernels.expLoop(y, x, len);
+  }
+
+  @Override
+  public void log(float[] y, float[] x, int len) {
+    Pre.elementwise("log", len, y, x);
+    ScalarKernels.logLoop(y, x, len);
+  }
+
+  @Override
+  public void softmax(float[] probs, float[] logits, int n, int c) {
+    Pre.sizes("softmax", n, c);
+    Pre.linear("softmax", probs, logits, "logits", logits, "logits", (long) n * c, 0,
+        (long) n * c, "probs");
+    ScalarKernels.softmaxLoop(probs, logits, n, c);
+  }
+}

@@ -1,0 +1,311 @@
+package org.qlimit.kernel;
+
+import org.qlimit.util.Parallel;
+
+/**
+ * Width-independent part of the SIMD path: the GEMM driver (blocking, packing, threading, edge
+ * tiles) and im2col/col2im. The vector loops live in the subclasses {@code SimdOps128/256/512},
+ * one per species, because the Vector API only compiles to machine vectors when the species is a
+ * {@code static final} constant.
+ *
+ * <p>GEMM contract: c (m×n, row-major at cOff) = A·B (+ c when accumulating), with
+ * A(i,p) = a[aOff + i*k + p] (or a[aOff + p*m + i] when transA) and B(p,j) = b[bOff + p*n + j]
+ * (or b[bOff + j*k + p] when transB). Each c element accumulates its k products in increasing p with
+ * fma; k is cut into blocks of {@link #KC}, and between blocks the partial sum is stored in c and
+ * reloaded, which does not change any bit. Work is split across threads by column chunks and, when
+ * there are too few of those, by row ranges: outputs only, never the reduction.
+ *
+ * <p>Scratch space (packed panels, im2col columns) comes from per-thread buffers that grow on
+ * demand and are reused, so steady-state calls allocate nothing.
+ */
+abstract class SimdOps {
+  /** Rows of the register tile. */
+  static final int MR = 6;
+  /** Depth of one k block (packed A/B panels hold KC rows of k). */
+  static final int KC = 256;
+  /** Rows of A packed at once (a multiple of MR). */
+  static final int MC = 96;
+  /** Columns of C per parallel chunk (a multiple of every NR). */
+  static final int NC = 512;
+  /** With B not transposed and m at most this, B is read in place instead of packed. */
+  static final int PACK_B_MIN_M = 48;
+
+  /** Columns of the register tile: two vectors. */
+  final int nr;
+
+  SimdOps(int lanes) {
+    this.nr = 2 * lanes;
+  }
+
+  abstract int lanes();
+
+  /**
+   * The register tile: c[cOff + r*ldc + j] (r &lt; MR, j &lt; nr) = fma-chain over p &lt; kc of
+   * pa[paOff + p*MR + r] · b[bOff + p*ldb + j], starting from c (loadC) or from 0.
+   */
+  abstract void microKernel(int kc, float[] pa, int paOff, float[] b, int bOff, int ldb, float[] c,
+      int cOff, int ldc, boolean loadC);
+
+  abstract float sum(float[] x, int off, int len);
+
+  abstract float dot(float[] a, float[] b, int len);
+
+  abstract float sumSquaredDiff(float[] a, float[] b, int len);
+
+  abstract void add(float[] y, float[] a, float[] b, int len);
+
+  abstract void mul(float[] y, float[] a, float[] b, int len);
+
+  abstract void axpy(float[] y, float alpha, float[] x, int len);
+
+  abstract void clamp(float[] y, float[] x, float lo, float hi, int len);
+
+  abstract void maskedAdd(float[] dx, float[] dy, float[] x, float lo, float hi, int len);
+
+  abstract void addScalar(float[] y, int off, int len, float v);
+
+  /**
+   * One output row of a stride-1 depthwise convolution: y[yOff + ox] = fma-chain over (ky, kx) of
+   * xp[xOff + ky*ldx + ox + kx] · w[wOff + ky*kw + kx], from 0, for ox &lt; wo.
+   */
+  abstract void depthwiseRow(float[] y, int yOff, float[] xp, int xOff, int ldx, float[] w,
+      int wOff, int kh, int kw, int wo);
+
+  // ---------------------------------------------------------------- scratch
+
+  /** Per-thread scratch arrays. */
+  static final class Scratch {
+    float[] packA = new float[0];
+    float[] packB = new float[0];
+    float[] tile = new float[0];
+    float[] col = new float[0];
+    float[] plane = new float[0];
+
+    static float[] grow(float[] a, long need) {
+      if (need > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException("scratch buffer of " + need + " floats is too large");
+      }
+      return a.length >= need ? a : new float[(int) need];
+    }
+  }
+
+  static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
+
+  // ---------------------------------------------------------------- GEMM driver
+
+  final void gemm(float[] c, int cOff, float[] a, int aOff, boolean transA, float[] b, int bOff,
+      boolean transB, int m, int k, int n, boolean accumulate, int threads) {
+    if (m == 0 || n == 0) {
+      return;
+    }
+    if (k == 0) {
+      if (!accumulate) {
+        for (int i = 0; i < m; i++) {
+          java.util.Arrays.fill(c, cOff + i * n, cOff + i * n + n, 0f);
+        }
+      }
+      return;
+    }
+    final boolean packB = transB || m > PACK_B_MIN_M;
+    final int nPanels = (n + nr - 1) / nr;
+    final int panelsPerChunk = NC / nr;
+    final int colChunks = (nPanels + panelsPerChunk - 1) / panelsPerChunk;
+    final int mPanels = (m + MR - 1) / MR;
+    final int rowSplit = (threads > 1 && colChunks < threads) ? Math.min(mPanels, threads) : 1;
+    final int panelsPerRowSplit = (mPanels + rowSplit - 1) / rowSplit;
+    Parallel.forRange(threads, rowSplit * colChunks, (t0, t1) -> {
+      Scratch s = SCRATCH.get();
+      for (int t = t0; t < t1; t++) {
+        int rs = t / colChunks;
+        int cc = t % colChunks;
+        int i0 = rs * panelsPerRowSplit * MR;
+        int i1 = Math.min(m, i0 + panelsPerRowSplit * MR);
+        int j0 = cc * panelsPerChunk * nr;
+        int j1 = Math.min(n, j0 + panelsPerChunk * nr);
+        if (i0 < i1) {
+          block(s, c, cOff, a, aOff, transA, b, bOff, transB, m, k, n, accumulate, packB, i0, i1,
+              j0, j1);
+        }
+      }
+    });
+  }
+
+  /** C[i0..i1, j0..j1) over all k, in k blocks of KC. */
+  private void block(Scratch s, float[] c, int cOff, float[] a, int aOff, boolean transA,
+      float[] b, int bOff, boolean transB, int m, int k, int n, boolean accumulate, boolean packB,
+      int i0, int i1, int j0, int j1) {
+    int ncols = j1 - j0;
+    int panels = (ncols + nr - 1) / nr;
+    int fullPanels = ncols / nr;
+    s.packB = Scratch.grow(s.packB, (long) Math.min(KC, k) * panels * nr);
+    s.packA = Scratch.grow(s.packA, (long) Math.min(KC, k) * MC);
+    s.tile = Scratch.grow(s.tile, (long) MR * nr);
+    float[] pb = s.packB;
+    float[] pa = s.packA;
+    for (int pc = 0; pc < k; pc += KC) {
+      int kc = Math.min(KC, k - pc);
+      boolean loadC = accumulate || pc > 0;
+      // Pack B panels (all of them, or only the ragged last one when B is read in place).
+      int firstPacked = packB ? 0 : fullPanels;
+      for (int q = firstPacked; q < panels; q++) {
+        packB(pb, q * kc * nr, b, bOff, transB, k, n, pc, kc, j0 + q * nr, Math.min(nr,
+            j1 - j0 - q * nr));
+      }
+      for (int ic = i0; ic < i1; ic += MC) {
+        int mc = Math.min(MC, i1 - ic);
+        int mPan = (mc + MR - 1) / MR;
+        for (int r = 0; r < mPan; r++) {
+          packA(pa, r * kc * MR, a, aOff, transA, m, k, ic + r * MR, Math.min(MR, mc - r * MR),
+              pc, kc);
+        }
+        for (int q = 0; q < panels; q++) {
+          int jq = j0 + q * nr;
+          int cols = Math.min(nr, j1 - jq);
+          float[] bs;
+          int bo;
+          int ldb;
+          if (packB || q >= fullPanels) {
+            bs = pb;
+            bo = q * kc * nr;
+            ldb = nr;
+          } else {
+            bs = b;
+            bo = bOff + pc * n + jq;
+            ldb = n;
+          }
+          for (int r = 0; r < mPan; r++) {
+            int row = ic + r * MR;
+            int rows = Math.min(MR, ic + mc - row);
+            int ci = cOff + row * n + jq;
+            if (rows == MR && cols == nr) {
+              microKernel(kc, pa, r * kc * MR, bs, bo, ldb, c, ci, n, loadC);
+            } else {
+              edgeTile(s.tile, kc, pa, r * kc * MR, bs, bo, ldb, c, ci, n, loadC, rows, cols);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private void edgeTile(float[] tile, int kc, float[] pa, int paOff, float[] bs, int bo, int ldb,
+      float[] c, int ci, int ldc, boolean loadC, int rows, int cols) {
+    java.util.Arrays.fill(tile, 0, MR * nr, 0f);
+    if (loadC) {
+      for (int r = 0; r < rows; r++) {
+        System.arraycopy(c, ci + r * ldc, tile, r * nr, cols);
+      }
+    }
+    microKernel(kc, pa, paOff, bs, bo, ldb, tile, 0, nr, loadC);
+    for (int r = 0; r < rows; r++) {
+      System.arraycopy(tile, r * nr, c, ci + r * ldc, cols);
+    }
+  }
+
+  /** pa[off + p*MR + r] = A(i0 + r, pc + p), zero for r ≥ rows. */
+  private static void packA(float[] pa, int off, float[] a, int aOff, boolean transA, int m, int k,
+      int i0, int rows, int pc, int kc) {
+    for (int p = 0; p < kc; p++) {
+      int d = off + p * MR;
+      for (int r = 0; r < MR; r++) {
+        float v = 0f;
+        if (r < rows) {
+          int i = i0 + r;
+          v = transA ? a[aOff + (pc + p) * m + i] : a[aOff + i * k + pc + p];
+        }
+        pa[d + r] = v;
+      }
+    }
+  }
+
+  /** pb[off + p*nr + jj] = B(pc + p, j0 + jj), zero for jj ≥ cols. */
+  private void packB(float[] pb, int off, float[] b, int bOff, boolean transB, int k, int n, int pc,
+      int kc, int j0, int cols) {
+    if (transB) {
+      for (int jj = 0; jj < nr; jj++) {
+        if (jj < cols) {
+          int src = bOff + (j0 + jj) * k + pc;
+          for (int p = 0; p < kc; p++) {
+            pb[off + p * nr + jj] = b[src + p];
+          }
+        } else {
+          for (int p = 0; p < kc; p++) {
+            pb[off + p * nr + jj] = 0f;
+          }
+        }
+      }
+    } else {
+      for (int p = 0; p < kc; p++) {
+        int src = bOff + (pc + p) * n + j0;
+        int d = off + p * nr;
+        System.arraycopy(b, src, pb, d, cols);
+        java.util.Arrays.fill(pb, d + cols, d + nr, 0f);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- im2col / col2im
+
+  /**
+   * col (K × P), K = cinG·kh·kw, P = ho·wo: col[(ci*kh + ky)*kw + kx][oy*wo + ox] =
+   * x[nb, g*cinG + ci, oy*stride − pad + ky, ox*stride − pad + kx], or 0 in the padding.
+   */
+  static void im2col(float[] col, float[] x, int nb, int g, ConvShape s) {
+    int cinG = s.cinPerGroup(), kh = s.kh(), kw = s.kw(), h = s.h(), w = s.w();
+    int ho = s.ho(), wo = s.wo(), st = s.stride(), pad = s.pad();
+    int plane = ho * wo;
+    for (int ci = 0; ci < cinG; ci++) {
+      int xc = (nb * s.cin() + g * cinG + ci) * h;
+      for (int ky = 0; ky < kh; ky++) {
+        for (int kx = 0; kx < kw; kx++) {
+          int row = ((ci * kh + ky) * kw + kx) * plane;
+          for (int oy = 0; oy < ho; oy++) {
+            int iy = oy * st - pad + ky;
+            int d = row + oy * wo;
+            if (iy < 0 || iy >= h) {
+              java.util.Arrays.fill(col, d, d + wo, 0f);
+              continue;
+            }
+            int xr = (xc + iy) * w;
+            for (int ox = 0; ox < wo; ox++) {
+              int ix = ox * st - pad + kx;
+              col[d + ox] = (ix >= 0 && ix < w) ? x[xr + ix] : 0f;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * dx[nb, g*cinG + ci, iy, ix] += col[(ci*kh + ky)*kw + kx][oy*wo + ox] for every in-bounds
+   * (iy, ix), visiting (ci, ky, kx, oy, ox) in lexicographic order.
+   */
+  static void col2imAdd(float[] dx, float[] col, int nb, int g, ConvShape s) {
+    int cinG = s.cinPerGroup(), kh = s.kh(), kw = s.kw(), h = s.h(), w = s.w();
+    int ho = s.ho(), wo = s.wo(), st = s.stride(), pad = s.pad();
+    int plane = ho * wo;
+    for (int ci = 0; ci < cinG; ci++) {
+      int xc = (nb * s.cin() + g * cinG + ci) * h;
+      for (int ky = 0; ky < kh; ky++) {
+        for (int kx = 0; kx < kw; kx++) {
+          int row = ((ci * kh + ky) * kw + kx) * plane;
+          for (int oy = 0; oy < ho; oy++) {
+            int iy = oy * st - pad + ky;
+            if (iy < 0 || iy >= h) {
+              continue;
+            }
+            int xr = (xc + iy) * w;
+            int d = row + oy * wo;
+            for (int ox = 0; ox < wo; ox++) {
+              int ix = ox * st - pad + kx;
+              if (ix >= 0 && ix < w) {
+                dx[xr + ix] += col[d + ox];
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,279 @@
+package org.qlimit.kernel;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorMask;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * Vector loops for FloatVector.SPECIES_512 (16 lanes). SimdOps128 and SimdOps256 are generated from
+ * this file by tools/gen-simd-ops.sh (the species must be a static final constant for C2 to
+ * intrinsify it); edit this file and rerun the script. Every loop has the operation order of its
+ * scalar twin in {@link ScalarKernels}.
+ */
+final class SimdOps512 extends SimdOps {
+  static final VectorSpecies<Float> S = FloatVector.SPECIES_512;
+  static final int L = 16;
+  /** Number of L-lane vectors that hold the 16 logical reduction lanes. */
+  static final int NV = Lanes.N / L;
+
+  SimdOps512() {
+    super(L);
+  }
+
+  @Override
+  int lanes() {
+    return L;
+  }
+
+  @Override
+  void microKernel(int kc, float[] pa, int paOff, float[] b, int bOff, int ldb, float[] c,
+      int cOff, int ldc, boolean loadC) {
+    FloatVector c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    if (loadC) {
+      c00 = FloatVector.fromArray(S, c, cOff);
+      c01 = FloatVector.fromArray(S, c, cOff + L);
+      c10 = FloatVector.fromArray(S, c, cOff + ldc);
+      c11 = FloatVector.fromArray(S, c, cOff + ldc + L);
+      c20 = FloatVector.fromArray(S, c, cOff + 2 * ldc);
+      c21 = FloatVector.fromArray(S, c, cOff + 2 * ldc + L);
+      c30 = FloatVector.fromArray(S, c, cOff + 3 * ldc);
+      c31 = FloatVector.fromArray(S, c, cOff + 3 * ldc + L);
+      c40 = FloatVector.fromArray(S, c, cOff + 4 * ldc);
+      c41 = FloatVector.fromArray(S, c, cOff + 4 * ldc + L);
+      c50 = FloatVector.fromArray(S, c, cOff + 5 * ldc);
+      c51 = FloatVector.fromArray(S, c, cOff + 5 * ldc + L);
+    } else {
+      FloatVector z = FloatVector.zero(S);
+      c00 = z; c01 = z; c10 = z; c11 = z; c20 = z; c21 = z;
+      c30 = z; c31 = z; c40 = z; c41 = z; c50 = z; c51 = z;
+    }
+    int bi = bOff;
+    int ai = paOff;
+    for (int p = 0; p < kc; p++, bi += ldb, ai += MR) {
+      FloatVector b0 = FloatVector.fromArray(S, b, bi);
+      FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+      FloatVector a = FloatVector.broadcast(S, pa[ai]);
+      c00 = a.fma(b0, c00);
+      c01 = a.fma(b1, c01);
+      a = FloatVector.broadcast(S, pa[ai + 1]);
+      c10 = a.fma(b0, c10);
+      c11 = a.fma(b1, c11);
+      a = FloatVector.broadcast(S, pa[ai + 2]);
+      c20 = a.fma(b0, c20);
+      c21 = a.fma(b1, c21);
+      a = FloatVector.broadcast(S, pa[ai + 3]);
+      c30 = a.fma(b0, c30);
+      c31 = a.fma(b1, c31);
+      a = FloatVector.broadcast(S, pa[ai + 4]);
+      c40 = a.fma(b0, c40);
+      c41 = a.fma(b1, c41);
+      a = FloatVector.broadcast(S, pa[ai + 5]);
+      c50 = a.fma(b0, c50);
+      c51 = a.fma(b1, c51);
+    }
+    c00.intoArray(c, cOff);
+    c01.intoArray(c, cOff + L);
+    c10.intoArray(c, cOff + ldc);
+    c11.intoArray(c, cOff + ldc + L);
+    c20.intoArray(c, cOff + 2 * ldc);
+    c21.intoArray(c, cOff + 2 * ldc + L);
+    c30.intoArray(c, cOff + 3 * ldc);
+    c31.intoArray(c, cOff + 3 * ldc + L);
+    c40.intoArray(c, cOff + 4 * ldc);
+    c41.intoArray(c, cOff + 4 * ldc + L);
+    c50.intoArray(c, cOff + 5 * ldc);
+    c51.intoArray(c, cOff + 5 * ldc + L);
+  }
+
+  // ---------------------------------------------------------------- reductions (16 logical lanes)
+  // Logical lane l lives in vector l / L, lane l % L. NV is 1, 2 or 4; unused accumulators stay 0
+  // and are never stored.
+
+  @Override
+  float sum(float[] x, int off, int len) {
+    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    int full = len - len % Lanes.N;
+    for (int i = 0; i < full; i += Lanes.N) {
+      int o = off + i;
+      a0 = a0.add(FloatVector.fromArray(S, x, o));
+      if (NV > 1) {
+        a1 = a1.add(FloatVector.fromArray(S, x, o + L));
+        if (NV > 2) {
+          a2 = a2.add(FloatVector.fromArray(S, x, o + 2 * L));
+          a3 = a3.add(FloatVector.fromArray(S, x, o + 3 * L));
+        }
+      }
+    }
+    float s = combine(a0, a1, a2, a3);
+    for (int i = full; i < len; i++) {
+      s += x[off + i];
+    }
+    return s;
+  }
+
+  @Override
+  float dot(float[] a, float[] b, int len) {
+    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    int full = len - len % Lanes.N;
+    for (int i = 0; i < full; i += Lanes.N) {
+      a0 = FloatVector.fromArray(S, a, i).fma(FloatVector.fromArray(S, b, i), a0);
+      if (NV > 1) {
+        a1 = FloatVector.fromArray(S, a, i + L).fma(FloatVector.fromArray(S, b, i + L), a1);
+        if (NV > 2) {
+          a2 = FloatVector.fromArray(S, a, i + 2 * L)
+              .fma(FloatVector.fromArray(S, b, i + 2 * L), a2);
+          a3 = FloatVector.fromArray(S, a, i + 3 * L)
+              .fma(FloatVector.fromArray(S, b, i + 3 * L), a3);
+        }
+      }
+    }
+    float s = combine(a0, a1, a2, a3);
+    for (int i = full; i < len; i++) {
+      s = Math.fma(a[i], b[i], s);
+    }
+    return s;
+  }
+
+  @Override
+  float sumSquaredDiff(float[] a, float[] b, int len) {
+    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    int full = len - len % Lanes.N;
+    for (int i = 0; i < full; i += Lanes.N) {
+      FloatVector d = FloatVector.fromArray(S, a, i).sub(FloatVector.fromArray(S, b, i));
+      a0 = d.fma(d, a0);
+      if (NV > 1) {
+        d = FloatVector.fromArray(S, a, i + L).sub(FloatVector.fromArray(S, b, i + L));
+        a1 = d.fma(d, a1);
+        if (NV > 2) {
+          d = FloatVector.fromArray(S, a, i + 2 * L).sub(FloatVector.fromArray(S, b, i + 2 * L));
+          a2 = d.fma(d, a2);
+          d = FloatVector.fromArray(S, a, i + 3 * L).sub(FloatVector.fromArray(S, b, i + 3 * L));
+          a3 = d.fma(d, a3);
+        }
+      }
+    }
+    float s = combine(a0, a1, a2, a3);
+    for (int i = full; i < len; i++) {
+      float d = a[i] - b[i];
+      s = Math.fma(d, d, s);
+    }
+    return s;
+  }
+
+  private static float combine(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
+    float[] lanes = new float[Lanes.N];
+    a0.intoArray(lanes, 0);
+    if (NV > 1) {
+      a1.intoArray(lanes, L);
+      if (NV > 2) {
+        a2.intoArray(lanes, 2 * L);
+        a3.intoArray(lanes, 3 * L);
+      }
+    }
+    return Lanes.sumInOrder(lanes);
+  }
+
+  // ---------------------------------------------------------------- elementwise
+
+  @Override
+  void add(float[] y, float[] a, float[] b, int len) {
+    int i = 0;
+    for (int up = S.loopBound(len); i < up; i += L) {
+      FloatVector.fromArray(S, a, i).add(FloatVector.fromArray(S, b, i)).intoArray(y, i);
+    }
+    for (; i < len; i++) {
+      y[i] = a[i] + b[i];
+    }
+  }
+
+  @Override
+  void mul(float[] y, float[] a, float[] b, int len) {
+    int i = 0;
+    for (int up = S.loopBound(len); i < up; i += L) {
+      FloatVector.fromArray(S, a, i).mul(FloatVector.fromArray(S, b, i)).intoArray(y, i);
+    }
+    for (; i < len; i++) {
+      y[i] = a[i] * b[i];
+    }
+  }
+
+  @Override
+  void axpy(float[] y, float alpha, float[] x, int len) {
+    FloatVector va = FloatVector.broadcast(S, alpha);
+    int i = 0;
+    for (int up = S.loopBound(len); i < up; i += L) {
+      va.fma(FloatVector.fromArray(S, x, i), FloatVector.fromArray(S, y, i)).intoArray(y, i);
+    }
+    for (; i < len; i++) {
+      y[i] = Math.fma(alpha, x[i], y[i]);
+    }
+  }
+
+  /** y = min(max(x, lo), hi), lanewise with Math.max/Math.min semantics. */
+  @Override
+  void clamp(float[] y, float[] x, float lo, float hi, int len) {
+    int i = 0;
+    for (int up = S.loopBound(len); i < up; i += L) {
+      FloatVector.fromArray(S, x, i).max(lo).min(hi).intoArray(y, i);
+    }
+    for (; i < len; i++) {
+      y[i] = Math.min(Math.max(x[i], lo), hi);
+    }
+  }
+
+  /** dx += dy where x &gt; lo and not x &gt;= hi (hi = NaN: no upper bound). */
+  @Override
+  void maskedAdd(float[] dx, float[] dy, float[] x, float lo, float hi, int len) {
+    int i = 0;
+    for (int up = S.loopBound(len); i < up; i += L) {
+      FloatVector xv = FloatVector.fromArray(S, x, i);
+      VectorMask<Float> m = xv.compare(VectorOperators.GT, lo)
+          .andNot(xv.compare(VectorOperators.GE, hi));
+      FloatVector d = FloatVector.fromArray(S, dx, i);
+      d.add(FloatVector.fromArray(S, dy, i), m).intoArray(dx, i);
+    }
+    for (; i < len; i++) {
+      if (x[i] > lo && !(x[i] >= hi)) {
+        dx[i] += dy[i];
+      }
+    }
+  }
+
+  @Override
+  void addScalar(float[] y, int off, int len, float v) {
+    int i = 0;
+    for (int up = S.loopBound(len); i < up; i += L) {
+      FloatVector.fromArray(S, y, off + i).add(v).intoArray(y, off + i);
+    }
+    for (; i < len; i++) {
+      y[off + i] += v;
+    }
+  }
+
+  @Override
+  void depthwiseRow(float[] y, int yOff, float[] xp, int xOff, int ldx, float[] w, int wOff,
+      int kh, int kw, int wo) {
+    int ox = 0;
+    for (int up = S.loopBound(wo); ox < up; ox += L) {
+      FloatVector acc = FloatVector.zero(S);
+      for (int ky = 0; ky < kh; ky++) {
+        int xr = xOff + ky * ldx + ox;
+        for (int kx = 0; kx < kw; kx++) {
+          acc = FloatVector.fromArray(S, xp, xr + kx)
+              .fma(FloatVector.broadcast(S, w[wOff + ky * kw + kx]), acc);
+        }
+      }
+      acc.intoArray(y, yOff + ox);
+    }
+    for (; ox < wo; ox++) {
+      float acc = 0f;
+      for (int ky = 0; ky < kh; ky++) {
+        for (int kx = 0; kx < kw; kx++) {
+          acc = Math.fma(xp[xOff + ky * ldx + ox + kx], w[wOff + ky * kw + kx], acc);
+        }
+      }
+      y[yOff + ox] = acc;
+    }
+  }
+}
