@@ -89,9 +89,7 @@ public final class SafeTensors {
       JsonNode root = parseHeader(file, headerBuf.array());
       LinkedHashMap<String, String> metadata = new LinkedHashMap<>();
       List<Pending> pending = new ArrayList<>();
-      Iterator<Map.Entry<String, JsonNode>> it = root.fields();
-      while (it.hasNext()) {
-        Map.Entry<String, JsonNode> f = it.next();
+      for (Map.Entry<String, JsonNode> f : root.properties()) {
         if (f.getKey().equals(TensorEntry.METADATA_KEY)) {
           readMetadata(file, f.getValue(), metadata);
         } else {
@@ -200,9 +198,7 @@ public final class SafeTensors {
     if (!node.isObject()) {
       throw new MalformedFileException(file, "__metadata__ is not a JSON object");
     }
-    Iterator<Map.Entry<String, JsonNode>> it = node.fields();
-    while (it.hasNext()) {
-      Map.Entry<String, JsonNode> m = it.next();
+    for (Map.Entry<String, JsonNode> m : node.properties()) {
       if (!m.getValue().isTextual()) {
         throw new MalformedFileException(file,
             "__metadata__ value of '" + m.getKey() + "' is not a string");

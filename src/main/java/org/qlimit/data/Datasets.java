@@ -1,0 +1,156 @@
+package org.qlimit.data;
+
+import java.io.FileNotFoundException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Optional;
+
+/**
+ * Resolves a dataset name (and an optional directory) to its train and test sets.
+ *
+ * <ul>
+ *   <li>{@code fashion-mnist} (alias {@code fmnist}): IDX files, plain or {@code .gz}. Train is
+ *       {@code train-images-idx3-ubyte} + {@code train-labels-idx1-ubyte} when present, else the
+ *       embedded subset {@code train-5k-images-idx3-ubyte} + {@code train-5k-labels-idx1-ubyte}
+ *       (5,000 images); test is {@code t10k-images-idx3-ubyte} + {@code t10k-labels-idx1-ubyte}.
+ *       Without a directory, the embedded copy {@code datasets/fashion-mnist} is used, looked up
+ *       in this order: {@code <qlimit.home>/datasets/fashion-mnist} (system property
+ *       {@code qlimit.home}), {@code <QLIMIT_HOME>/datasets/fashion-mnist} (environment
+ *       variable), then {@code datasets/fashion-mnist} relative to the working directory (the
+ *       repository root). The first folder that exists is used.
+ *   <li>{@code cifar10} (alias {@code cifar-10}): a directory is required (nothing embedded).
+ *       Train is {@code data_batch_1.bin .. data_batch_5.bin} (those present, in number order),
+ *       else {@code data_batch_1_first4000.bin}; test is {@code test_batch.bin}, else
+ *       {@code test_batch_jpeg_q75.bin}.
+ * </ul>
+ * When nothing is found, a FileNotFoundException lists every path that was looked for.
+ */
+public final class Datasets {
+  public static final String HOME_PROPERTY = "qlimit.home";
+  public static final String HOME_ENV = "QLIMIT_HOME";
+
+  private Datasets() {}
+
+  /** The two splits of a dataset and the folder they were read from. */
+  public record Split(String dataset, Path directory, LabeledImages train, LabeledImages test) {}
+
+  /** Resolves {@code name}; {@code dir} may be null for the embedded copy (when there is one). */
+  public static Split load(String name, Path dir) throws IOException {
+    String key = name.toLowerCase(Locale.ROOT);
+    switch (key) {
+      case "fashion-mnist", "fmnist" -> {
+        Path d = dir != null ? dir : embeddedDir("fashion-mnist");
+        return fashionMnist(d);
+      }
+      case "cifar10", "cifar-10" -> {
+        if (dir == null) {
+          throw new FileNotFoundException("cifar10: no embedded copy; pass the directory holding "
+              + "data_batch_*.bin and test_batch.bin (CIFAR-10 binary version from "
+              + "https://www.cs.toronto.edu/~kriz/cifar.html)");
+        }
+        return cifar10(dir);
+      }
+      default -> throw new IllegalArgumentException(
+          "unknown dataset '" + name + "' (known: fashion-mnist, cifar10)");
+    }
+  }
+
+  /** The candidate folders for an embedded dataset, in lookup order. */
+  public static List<Path> embeddedCandidates(String folder) {
+    List<Path> c = new ArrayList<>();
+    String prop = System.getProperty(HOME_PROPERTY);
+    if (prop != null && !prop.isBlank()) {
+      c.add(Path.of(prop, "datasets", folder));
+    }
+    String env = System.getenv(HOME_ENV);
+    if (env != null && !env.isBlank()) {
+      c.add(Path.of(env, "datasets", folder));
+    }
+    c.add(Path.of("datasets", folder).toAbsolutePath());
+    return c;
+  }
+
+  /** The first existing embedded folder; FileNotFoundException listing the candidates otherwise. */
+  public static Path embeddedDir(String folder) throws FileNotFoundException {
+    List<Path> cands = embeddedCandidates(folder);
+    for (Path p : cands) {
+      if (Files.isDirectory(p)) {
+        return p;
+      }
+    }
+    throw new FileNotFoundException("embedded dataset folder " + folder + " not found; looked in "
+        + cands + " (set -D" + HOME_PROPERTY + "=<repository root> or " + HOME_ENV
+        + ", run from the repository root, or pass a directory)");
+  }
+
+  private static Split fashionMnist(Path dir) throws IOException {
+    List<Path> tried = new ArrayList<>();
+    Optional<Path> trImg = first(dir, tried, "train-images-idx3-ubyte", "train-5k-images-idx3-ubyte");
+    boolean full = trImg.isPresent() && trImg.get().getFileName().toString().startsWith("train-images");
+    Optional<Path> trLab = full ? first(dir, tried, "train-labels-idx1-ubyte")
+        : first(dir, tried, "train-5k-labels-idx1-ubyte");
+    Optional<Path> teImg = first(dir, tried, "t10k-images-idx3-ubyte");
+    Optional<Path> teLab = first(dir, tried, "t10k-labels-idx1-ubyte");
+    if (trImg.isEmpty() || trLab.isEmpty() || teImg.isEmpty() || teLab.isEmpty()) {
+      throw new FileNotFoundException("fashion-mnist: missing files in " + dir + "; looked for "
+          + tried);
+    }
+    LabeledImages train = Idx.readImages(trImg.get(), trLab.get(), 10,
+        full ? "fashion-mnist/train" : "fashion-mnist/train-5k");
+    LabeledImages test = Idx.readImages(teImg.get(), teLab.get(), 10, "fashion-mnist/test");
+    return new Split("fashion-mnist", dir, train, test);
+  }
+
+  private static Split cifar10(Path dir) throws IOException {
+    List<Path> tried = new ArrayList<>();
+    List<Path> train = new ArrayList<>();
+    for (int i = 1; i <= 5; i++) {
+      Path p = dir.resolve("data_batch_" + i + ".bin");
+      tried.add(p);
+      if (Files.isRegularFile(p)) {
+        train.add(p);
+      }
+    }
+    String trainName = "cifar10/train";
+    if (train.isEmpty()) {
+      first(dir, tried, List.of("data_batch_1_first4000.bin")).ifPresent(train::add);
+      trainName = "cifar10/data_batch_1_first4000";
+    }
+    Optional<Path> test = first(dir, tried, List.of("test_batch.bin"));
+    String testName = "cifar10/test";
+    if (test.isEmpty()) {
+      test = first(dir, tried, List.of("test_batch_jpeg_q75.bin"));
+      testName = "cifar10/test_jpeg_q75";
+    }
+    if (train.isEmpty() || test.isEmpty()) {
+      throw new FileNotFoundException("cifar10: missing files in " + dir + "; looked for " + tried);
+    }
+    return new Split("cifar10", dir, Cifar10Bin.read(train, trainName),
+        Cifar10Bin.read(List.of(test.get()), testName));
+  }
+
+  /** The first of base, base.gz for each base in order. */
+  private static Optional<Path> first(Path dir, List<Path> tried, String... bases) {
+    List<String> names = new ArrayList<>();
+    for (String b : bases) {
+      names.add(b);
+      names.add(b + ".gz");
+    }
+    return first(dir, tried, names);
+  }
+
+  private static Optional<Path> first(Path dir, List<Path> tried, List<String> names) {
+    for (String n : names) {
+      Path p = dir.resolve(n);
+      tried.add(p);
+      if (Files.isRegularFile(p)) {
+        return Optional.of(p);
+      }
+    }
+    return Optional.empty();
+  }
+}
