@@ -70,8 +70,9 @@ public final class ResNets {
       }
     }
     String fcName = shortcut == Shortcut.OPTION_A ? "linear" : "fc";
-    Linear fc = new Linear(fcName, Var.param(fcName + ".weight", sd.take(fcName + ".weight",
-        classes, 64)), Var.param(fcName + ".bias", sd.take(fcName + ".bias", classes)));
+    Linear fc = new Linear(fcName,
+        new Var(sd.take(fcName + ".weight", classes, 64), !fold, fcName + ".weight"),
+        new Var(sd.take(fcName + ".bias", classes), !fold, fcName + ".bias"));
     units.add(new Head(fc));
     sd.requireAllTaken();
     return new Model(arch, units, new int[] {inChannels, size, size}, classes);

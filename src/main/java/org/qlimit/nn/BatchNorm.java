@@ -93,7 +93,9 @@ public final class BatchNorm {
   /**
    * Folds this BatchNorm into the convolution before it: with a = γ/sqrt(var + eps),
    * W'[o] = W[o]·a[o] and b'[o] = (b[o] − mean[o])·a[o] + β[o] (b = 0 when the conv has no bias),
-   * computed in double and rounded once to float. Returns a new conv; both inputs are Not modified.
+   * computed in double and rounded once to float. Returns a new conv whose weight and bias are
+   * constants (folding is for evaluation and quantization; training keeps the BatchNorm); both
+   * inputs are Not modified.
    */
   public Conv2d fold(Conv2d conv) {
     Tensor w = conv.weight().value().contiguous();
@@ -112,8 +114,9 @@ public final class BatchNorm {
       double b0 = conv.bias() == null ? 0.0 : conv.bias().value().get(o);
       nb[o] = (float) ((b0 - runningMean.get(o)) * a + beta.value().get(o));
     }
-    return new Conv2d(conv.name(), Var.param(conv.name() + ".weight", Tensor.of(nw, w.shape())),
-        Var.param(conv.name() + ".bias", Tensor.of(nb, cout)), conv.stride(), conv.pad(),
+    return new Conv2d(conv.name(),
+        new Var(Tensor.of(nw, w.shape()), false, conv.name() + ".weight"),
+        new Var(Tensor.of(nb, cout), false, conv.name() + ".bias"), conv.stride(), conv.pad(),
         conv.groups());
   }
 }

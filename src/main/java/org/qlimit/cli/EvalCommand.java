@@ -1,0 +1,59 @@
+package org.qlimit.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.qlimit.data.Datasets;
+import org.qlimit.data.LabeledImages;
+import org.qlimit.eval.Evaluator;
+import org.qlimit.kernel.Kernels;
+import org.qlimit.model.Architectures;
+import org.qlimit.nn.ForwardContext;
+import org.qlimit.nn.Model;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code qlimit eval}: FP top-1 of a checkpoint on a dataset's test split. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+    description = "Evaluate the FP top-1 accuracy of a model on a test set.")
+final class EvalCommand implements Callable<Integer> {
+  @Option(names = "--model", required = true, paramLabel = "FILE") Path model;
+
+  @Option(names = "--arch", required = true) String arch;
+
+  @Option(names = "--data", required = true, description = "fashion-mnist or cifar10")
+  String data;
+
+  @Option(names = "--data-dir", paramLabel = "DIR") Path dataDir;
+
+  @Option(names = "--split", defaultValue = "test", description = "test or train")
+  String split;
+
+  @Option(names = "--limit", defaultValue = "0", description = "first N images only")
+  int limit;
+
+  @Mixin Options options;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!Files.isRegularFile(model)) {
+      throw new IllegalArgumentException("model file not found: " + model);
+    }
+    Model m = Architectures.load(arch, model);
+    Datasets.Split d = Datasets.load(data, dataDir);
+    LabeledImages set = switch (split) {
+      case "test" -> d.test();
+      case "train" -> d.train();
+      default -> throw new IllegalArgumentException("--split must be test or train");
+    };
+    int total = limit <= 0 ? set.n() : Math.min(limit, set.n());
+    ProgressBar bar = new ProgressBar(System.out, "eval " + arch, total);
+    Evaluator.Accuracy acc = Evaluator.top1(m, ForwardContext.FP, Kernels.of(options.numerics()),
+        set, QuantizeJob.normalization(data), 100, total, (done, t) -> bar.update(done, ""));
+    System.out.printf(Locale.ROOT, "%s on %s (%s, %d images): FP32 top-1 %.2f %% (%d/%d)%n", arch,
+        set.name(), split, acc.total(), acc.percent(), acc.correct(), acc.total());
+    return 0;
+  }
+}

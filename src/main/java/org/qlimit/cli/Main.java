@@ -1,0 +1,55 @@
+package org.qlimit.cli;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The qlimit command line. Every bad argument or file ends in a one-line error on stderr that
+ * says what to do, and a non-zero exit code (2 for usage errors, 1 for failures).
+ */
+@Command(name = "qlimit", mixinStandardHelpOptions = true, version = "qlimit " + Main.VERSION,
+    description = "Extreme low-bit post-training quantization (BRECQ, QDrop, mixed precision).",
+    subcommands = {DemoCommand.class, QuantizeCommand.class, EvalCommand.class,
+        ArchsCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+  static final String VERSION = "0.1.0";
+
+  @Override
+  public void run() {
+    new CommandLine(this).usage(System.out);
+  }
+
+  public static void main(String[] args) {
+    System.exit(execute(args));
+  }
+
+  /** Runs the command line and returns the exit code (used by tests). */
+  public static int execute(String... args) {
+    CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+      Throwable t = ex;
+      PrintWriter err = cmd.getErr();
+      String msg = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+      if (t instanceof IllegalArgumentException || t instanceof java.io.IOException
+          || t instanceof IllegalStateException) {
+        err.println("qlimit " + cmd.getCommandName() + ": error: " + msg);
+      } else {
+        err.println("qlimit " + cmd.getCommandName() + ": internal error: " + t);
+        t.printStackTrace(err);
+      }
+      err.flush();
+      return 1;
+    });
+    cl.setParameterExceptionHandler((ex, args2) -> {
+      CommandLine cmd = ex.getCommandLine();
+      PrintWriter err = cmd.getErr();
+      err.println("qlimit " + cmd.getCommandName() + ": " + ex.getMessage()
+          + " (see 'qlimit " + (cmd.getParent() == null ? "" : cmd.getCommandName() + " ")
+          + "--help')");
+      err.flush();
+      return 2;
+    });
+    return cl.execute(args);
+  }
+}

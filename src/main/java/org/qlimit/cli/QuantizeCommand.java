@@ -1,0 +1,90 @@
+package org.qlimit.cli;
+
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import org.qlimit.recon.Method;
+import org.qlimit.recon.ReconConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code qlimit quantize}: one method, one bit-width setting, results to a folder. */
+@Command(name = "quantize", mixinStandardHelpOptions = true,
+    description = "Quantize a PyTorch-trained model with rtn, adaround, brecq or qdrop.")
+final class QuantizeCommand implements Callable<Integer> {
+  @Option(names = "--model", required = true, paramLabel = "FILE",
+      description = "safetensors checkpoint with PyTorch parameter names")
+  Path model;
+
+  @Option(names = "--arch", required = true, description = "architecture (see 'qlimit archs')")
+  String arch;
+
+  @Option(names = "--data", required = true, description = "fashion-mnist or cifar10")
+  String data;
+
+  @Option(names = "--data-dir", paramLabel = "DIR",
+      description = "dataset folder (default: the embedded copy in datasets/, where one exists)")
+  Path dataDir;
+
+  @Option(names = "--method", required = true, description = "rtn, adaround, brecq or qdrop")
+  String method;
+
+  @Option(names = "--wbits", required = true, description = "weight bits, 2..8")
+  int wbits;
+
+  @Option(names = "--abits", required = true, description = "activation bits, 2..8, or 32 = FP")
+  int abits;
+
+  @Option(names = "--iters", defaultValue = "20000",
+      description = "iterations per unit (default ${DEFAULT-VALUE})")
+  int iters;
+
+  @Option(names = "--iters-act", description = "BRECQ activation-phase iterations per unit "
+      + "(default: iters/4)")
+  Integer itersAct;
+
+  @Option(names = "--calib", defaultValue = "1024",
+      description = "calibration images: the first N training images (default ${DEFAULT-VALUE})")
+  int calib;
+
+  @Option(names = "--seed", defaultValue = "1005", description = "run seed (default ${DEFAULT-VALUE})")
+  long seed;
+
+  @Option(names = "--drop-prob", defaultValue = "0.5",
+      description = "QDrop: probability of keeping an activation quantized; 1.0 = no drop "
+          + "(default ${DEFAULT-VALUE})")
+  float dropProb;
+
+  @Option(names = "--round-weight", description = "rounding-regulariser weight λ (default 0.01)")
+  Double roundWeight;
+
+  @Option(names = "--eval-limit", defaultValue = "0",
+      description = "evaluate on the first N test images only (default: all)")
+  int evalLimit;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder")
+  Path out;
+
+  @Mixin
+  Options options;
+
+  @Override
+  public Integer call() throws Exception {
+    Method m = Method.parse(method);
+    if (iters < 1) {
+      throw new IllegalArgumentException("--iters must be >= 1, got " + iters);
+    }
+    if (calib < 1) {
+      throw new IllegalArgumentException("--calib must be >= 1, got " + calib);
+    }
+    ReconConfig rc = ReconConfig.defaults(m, wbits, abits, iters)
+        .withIters(iters, itersAct == null ? Math.max(1, iters / 4) : itersAct)
+        .withSeed(seed).withDropProb(dropProb);
+    if (roundWeight != null) {
+      rc = rc.withRoundLambda(roundWeight);
+    }
+    QuantizeJob.run(new QuantizeJob.Spec(model, arch, data, dataDir, rc, calib,
+        options.numerics(), evalLimit, out, false), System.out, null);
+    return 0;
+  }
+}

@@ -1,0 +1,221 @@
+package org.qlimit.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import org.qlimit.data.CalibrationSampler;
+import org.qlimit.data.Datasets;
+import org.qlimit.data.LabeledImages;
+import org.qlimit.data.Normalization;
+import org.qlimit.eval.Evaluator;
+import org.qlimit.kernel.Kernels;
+import org.qlimit.model.Architectures;
+import org.qlimit.nn.ForwardContext;
+import org.qlimit.nn.Model;
+import org.qlimit.quant.QuantContext;
+import org.qlimit.recon.QuantExport;
+import org.qlimit.recon.ReconConfig;
+import org.qlimit.recon.ReconListener;
+import org.qlimit.recon.Reconstructor;
+import org.qlimit.recon.UnitRecord;
+import org.qlimit.tensor.Tensor;
+import org.qlimit.util.Hashing;
+import org.qlimit.util.NumericsConfig;
+
+/**
+ * One quantization run from files to results: load the model and data, calibrate and
+ * reconstruct, evaluate FP and quantized top-1, write result.json, the quantized model and a run
+ * manifest. Shared by {@code quantize} and {@code demo}.
+ */
+final class QuantizeJob {
+  private QuantizeJob() {}
+
+  /** Inputs of a run. */
+  record Spec(Path modelFile, String arch, String dataset, Path dataDir, ReconConfig recon,
+      int calib, NumericsConfig numerics, int evalLimit, Path out, boolean quiet) {}
+
+  /** What a run produced. */
+  record Outcome(double fpTop1, double top1, double seconds, String sha256, Path resultFile) {}
+
+  static Normalization normalization(String dataset) {
+    return switch (dataset.toLowerCase(Locale.ROOT)) {
+      case "fashion-mnist", "fmnist" -> Normalization.FASHION_MNIST;
+      case "cifar10", "cifar-10" -> Normalization.CIFAR10;
+      default -> throw new IllegalArgumentException("no normalization known for " + dataset);
+    };
+  }
+
+  static Outcome run(Spec spec, PrintStream log, Double knownFpTop1) throws IOException {
+    long t0 = System.nanoTime();
+    if (!Files.isRegularFile(spec.modelFile())) {
+      throw new IllegalArgumentException("model file not found: " + spec.modelFile());
+    }
+    Model model = Architectures.load(spec.arch(), spec.modelFile());
+    Datasets.Split data = Datasets.load(spec.dataset(), spec.dataDir());
+    Normalization norm = normalization(spec.dataset());
+    LabeledImages train = data.train();
+    if (spec.calib() > train.n()) {
+      throw new IllegalArgumentException("--calib " + spec.calib() + " exceeds the "
+          + train.n() + " training images of " + train.name()
+          + "; lower --calib or pass --data-dir with the full training set");
+    }
+    int[] calibIdx = CalibrationSampler.firstN(train, spec.calib());
+    Tensor calib = Evaluator.batch(train, norm, calibIdx);
+    Kernels k = Kernels.of(spec.numerics());
+    ReconConfig rc = spec.recon();
+    if (!spec.quiet()) {
+      log.printf(Locale.ROOT, "qlimit quantize: %s %s on %s, W%dA%s, %d iters/unit, %d calibration "
+              + "images, seed %d, %d thread(s), %d-bit vectors%n", rc.method().cliName(),
+          spec.arch(), spec.dataset(), rc.wbits(), rc.abits() == 32 ? "32" : rc.abits(),
+          rc.iters(), spec.calib(), rc.seed(), spec.numerics().threads(),
+          spec.numerics().vectorBits());
+    }
+    ReconListener listener = spec.quiet() ? ReconListener.NONE : new CliListener(log);
+    Reconstructor.Result result = new Reconstructor(model, rc, k, listener).run(calib);
+    String sha = QuantExport.sha256(result.state());
+
+    LabeledImages test = data.test();
+    int limit = spec.evalLimit() <= 0 ? test.n() : Math.min(spec.evalLimit(), test.n());
+    double fp;
+    if (knownFpTop1 != null) {
+      fp = knownFpTop1;
+    } else {
+      ProgressBar fb = spec.quiet() ? null : new ProgressBar(log, "eval FP", limit);
+      fp = Evaluator.top1(model, ForwardContext.FP, k, test, norm, 100, limit,
+          fb == null ? Evaluator.Progress.NONE : (d, t) -> fb.update(d, "")).percent();
+    }
+    ProgressBar qb = spec.quiet() ? null : new ProgressBar(log, "eval quantized", limit);
+    double q = Evaluator.top1(model, QuantContext.full(result.state()), k, test, norm, 100, limit,
+        qb == null ? Evaluator.Progress.NONE : (d, t) -> qb.update(d, "")).percent();
+    double seconds = (System.nanoTime() - t0) / 1e9;
+
+    Files.createDirectories(spec.out());
+    Map<String, String> meta = new LinkedHashMap<>();
+    meta.put("method", rc.method().cliName());
+    meta.put("quantized_sha256", sha);
+    QuantExport.write(spec.out().resolve("quantized.safetensors"), result.state(), meta);
+
+    ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    ObjectNode r = om.createObjectNode();
+    r.put("method", rc.method().cliName());
+    r.put("arch", spec.arch());
+    r.put("dataset", spec.dataset());
+    r.put("wbits", rc.wbits());
+    r.put("abits", rc.abits());
+    r.put("iters", rc.iters());
+    r.put("iters_act", rc.itersAct());
+    r.put("calib", spec.calib());
+    r.put("seed", rc.seed());
+    r.put("drop_prob", rc.dropProb());
+    r.put("eval_images", limit);
+    r.put("fp_top1", round2(fp));
+    r.put("top1", round2(q));
+    r.put("seconds", Math.round(seconds * 10) / 10.0);
+    r.put("quantized_sha256", sha);
+    ArrayNode units = r.putArray("units");
+    for (UnitRecord u : result.records()) {
+      ObjectNode un = units.addObject();
+      un.put("unit", u.unit());
+      un.put("phase", u.phase());
+      un.put("iters", u.iters());
+      putNumber(un, "loss_before", u.lossBefore());
+      putNumber(un, "loss_after", u.lossAfter());
+      un.put("seconds", Math.round(u.seconds() * 100) / 100.0);
+    }
+    Path resultFile = spec.out().resolve("result.json");
+    om.writeValue(resultFile.toFile(), r);
+
+    ObjectNode m = om.createObjectNode();
+    m.put("qlimit_version", Main.VERSION);
+    m.put("command", "quantize");
+    ObjectNode cfg = m.putObject("config");
+    cfg.put("model", spec.modelFile().toString());
+    cfg.put("arch", spec.arch());
+    cfg.put("dataset", spec.dataset());
+    cfg.put("data_dir", String.valueOf(data.directory()));
+    cfg.put("calib", spec.calib());
+    cfg.put("calib_selection", "first N training images in file order");
+    cfg.put("eval_limit", limit);
+    cfg.set("recon", om.valueToTree(rc));
+    m.put("seed", rc.seed());
+    ObjectNode sums = m.putObject("checksums");
+    sums.put("model_sha256", Hashing.sha256(spec.modelFile()));
+    sums.put("train_content_sha256", train.sourceSha256());
+    sums.put("test_content_sha256", test.sourceSha256());
+    ObjectNode env = m.putObject("environment");
+    env.put("java_version", System.getProperty("java.version"));
+    env.put("java_vm", System.getProperty("java.vm.name") + " " + System.getProperty("java.vm.version"));
+    env.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+    env.put("vector_bits", spec.numerics().vectorBits());
+    env.put("threads", spec.numerics().threads());
+    env.put("available_processors", Runtime.getRuntime().availableProcessors());
+    om.writeValue(spec.out().resolve("manifest.json").toFile(), m);
+
+    if (!spec.quiet()) {
+      log.printf(Locale.ROOT, "%nFP top-1 %.2f %%  ->  %s W%dA%d top-1 %.2f %%  (%d test images, "
+              + "%s)%nquantized_sha256 %s%nwrote %s, quantized.safetensors, manifest.json%n",
+          fp, rc.method().cliName(), rc.wbits(), rc.abits(), q, limit,
+          ProgressBar.time(seconds), sha, resultFile);
+    }
+    return new Outcome(fp, q, seconds, sha, resultFile);
+  }
+
+  private static double round2(double v) {
+    return Math.round(v * 100) / 100.0;
+  }
+
+  private static void putNumber(ObjectNode n, String key, double v) {
+    if (Double.isNaN(v)) {
+      n.putNull(key);
+    } else {
+      n.put(key, v);
+    }
+  }
+
+  /** Draws a bar per unit and prints the loss every few hundred iterations. */
+  static final class CliListener implements ReconListener {
+    private final PrintStream log;
+    private ProgressBar bar;
+    private int every;
+
+    CliListener(PrintStream log) {
+      this.log = log;
+    }
+
+    @Override
+    public void stage(String description) {
+      log.println("  " + description);
+    }
+
+    @Override
+    public void unitStart(int index, int count, String unit, String phase, int iters) {
+      bar = new ProgressBar(log, String.format(Locale.ROOT, "%s %d/%d %s", phase.substring(0,
+          Math.min(5, phase.length())), index + 1, count, unit), iters);
+      every = iters >= 1000 ? 500 : iters >= 200 ? 100 : Math.max(1, iters / 2);
+    }
+
+    @Override
+    public void iteration(int t, int iters, double loss, double rec, double round) {
+      String s = String.format(Locale.ROOT, "loss %.4g", loss);
+      bar.update(t, s);
+      if (t % every == 0 && t < iters && System.console() != null) {
+        bar.message(String.format(Locale.ROOT, "    iter %d/%d  loss %.5g (rec %.5g + round %.5g)",
+            t, iters, loss, rec, round));
+      }
+    }
+
+    @Override
+    public void unitEnd(UnitRecord r) {
+      log.printf(Locale.ROOT, "    %-12s %-11s loss %.5g -> %.5g  (%s)%n", r.unit(), r.phase(),
+          r.lossBefore(), r.lossAfter(), ProgressBar.time(r.seconds()));
+    }
+  }
+}

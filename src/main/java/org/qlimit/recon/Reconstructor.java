@@ -1,0 +1,503 @@
+package org.qlimit.recon;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import org.qlimit.autograd.Functions;
+import org.qlimit.autograd.Graph;
+import org.qlimit.autograd.Var;
+import org.qlimit.kernel.Kernels;
+import org.qlimit.nn.ForwardContext;
+import org.qlimit.nn.Layer;
+import org.qlimit.nn.Model;
+import org.qlimit.nn.Unit;
+import org.qlimit.optim.Adam;
+import org.qlimit.quant.ActQuantizer;
+import org.qlimit.quant.AdaRound;
+import org.qlimit.quant.Dropping;
+import org.qlimit.quant.Observers;
+import org.qlimit.quant.QDropMask;
+import org.qlimit.quant.QParams;
+import org.qlimit.quant.QScheme;
+import org.qlimit.quant.QuantContext;
+import org.qlimit.quant.QuantState;
+import org.qlimit.quant.Schedules;
+import org.qlimit.quant.WeightQuantizer;
+import org.qlimit.tensor.Tensor;
+import org.qlimit.util.Check;
+import org.qlimit.util.Streams;
+
+/**
+ * The reconstruction engine: builds the quantized version of a folded FP model with one of the
+ * methods of ALGORITHMS.md §4 and returns its {@link QuantState}. The FP model is not modified.
+ *
+ * <p>Pipeline per method (units in network order; "quantized input" = the output of the already
+ * reconstructed, quantized prefix; targets = the FP network's unit outputs):
+ * <ul>
+ *   <li>RTN: per-channel weight ranges (shrink-Lp), nearest rounding; activation steps by
+ *       sequential shrink-Lp calibration on 64 images.</li>
+ *   <li>AdaRound: per layer (not the first), AdaRound against the FP layer output (after its
+ *       activation function) from quantized inputs, activations off; then activation calibration
+ *       as RTN.</li>
+ *   <li>BRECQ: phase 1 as AdaRound but per block; phase 2: sequential activation calibration,
+ *       then per unit the steps are learned (LSQ, no gradient scaling, Adam 4e-4 with cosine decay,
+ *       |ŷ − y|^2.4 loss) from FP inputs with hard-rounded weights.</li>
+ *   <li>QDrop: grid-Lp ranges for weights and (on FP activations of 256 images) activations; per
+ *       unit, rounding and steps learned jointly from inputs that mix quantized and FP values
+ *       element-wise, with the same random dropping at every activation quantizer of the unit.</li>
+ * </ul>
+ * First/last-layer rules follow §5.
+ */
+public final class Reconstructor {
+  private static final int LOSS_PROBE = 256;
+
+  private final Model model;
+  private final ReconConfig cfg;
+  private final Kernels k;
+  private final ReconListener listener;
+  private final QuantState state;
+  private final List<UnitRecord> records = new ArrayList<>();
+
+  /** Outcome of a run. */
+  public record Result(QuantState state, List<UnitRecord> records) {}
+
+  public Reconstructor(Model model, ReconConfig cfg, Kernels k, ReconListener listener) {
+    for (Var p : model.parameters()) {
+      Check.arg(!p.requiresGrad(), "model %s: parameter %s is trainable; load the model with "
+          + "BatchNorm folded (frozen) for quantization", model.arch(), p.name());
+    }
+    this.model = model;
+    this.cfg = cfg;
+    this.k = k;
+    this.listener = listener;
+    this.state = new QuantState(model);
+  }
+
+  /** Runs the configured method on the calibration images (N, C, H, W). */
+  public Result run(Tensor calib) {
+    int[] in = model.inputShape();
+    Check.arg(calib.rank() == 4 && calib.dim(1) == in[0] && calib.dim(2) == in[1]
+            && calib.dim(3) == in[2],
+        "calibration images %s do not match the model input (C,H,W)=(%d,%d,%d)", calib, in[0],
+        in[1], in[2]);
+    Check.arg(calib.dim(0) >= 1, "no calibration images");
+    listener.stage("weight ranges (" + weightObserverName() + ", per channel)");
+    initWeights();
+    switch (cfg.method()) {
+      case RTN -> {
+        if (cfg.quantizeActivations()) {
+          listener.stage("activation ranges (shrink-Lp, sequential, " + cfg.brecqActImages()
+              + " images)");
+          calibrateActsSequential(Batches.head(calib, cfg.brecqActImages()));
+        }
+      }
+      case ADAROUND -> {
+        layerwiseAdaRound(calib);
+        if (cfg.quantizeActivations()) {
+          listener.stage("activation ranges (shrink-Lp, sequential, " + cfg.brecqActImages()
+              + " images)");
+          calibrateActsSequential(Batches.head(calib, cfg.brecqActImages()));
+        }
+      }
+      case BRECQ -> {
+        brecqWeights(calib);
+        if (cfg.quantizeActivations()) {
+          listener.stage("activation ranges (shrink-Lp, sequential, " + cfg.brecqActImages()
+              + " images)");
+          calibrateActsSequential(Batches.head(calib, cfg.brecqActImages()));
+          brecqActivations(calib);
+        }
+      }
+      case QDROP -> {
+        if (cfg.quantizeActivations()) {
+          listener.stage("activation ranges (grid-Lp on FP activations, " + cfg.qdropActImages()
+              + " images)");
+          calibrateActsFp(Batches.head(calib, cfg.qdropActImages()));
+        }
+        qdrop(calib);
+      }
+      default -> throw new IllegalStateException("unhandled method " + cfg.method());
+    }
+    return new Result(state, List.copyOf(records));
+  }
+
+  // ------------------------------------------------------------------ bit widths (§5)
+  private Layer firstLayer() {
+    return model.layers().get(0);
+  }
+
+  private Layer lastLayer() {
+    List<Layer> l = model.layers();
+    return l.get(l.size() - 1);
+  }
+
+  /** Weight bits of a layer: 8 for the first and last layers, else wbits. */
+  public static int weightBits(Model m, Layer l, int wbits) {
+    List<Layer> all = m.layers();
+    return l == all.get(0) || l == all.get(all.size() - 1) ? 8 : wbits;
+  }
+
+  /**
+   * Activation bits of a site (§5): QDrop keeps the classifier's input (the output site of the
+   * unit before the head) at 8 bits; the other methods (BRECQ's rule) keep the first layer's
+   * output at 8 bits. Everything else uses abits.
+   */
+  public static int actBits(Model m, Method method, String site, int abits) {
+    List<Unit> units = m.units();
+    if (method == Method.QDROP) {
+      String feedsHead = units.size() >= 2 ? units.get(units.size() - 2).outputSite() : null;
+      return site.equals(feedsHead) ? 8 : abits;
+    }
+    Unit first = units.get(0);
+    boolean firstIsLayer = first.layers().size() == 1 && first.layers().get(0) == m.layers().get(0);
+    return firstIsLayer && site.equals(first.outputSite()) ? 8 : abits;
+  }
+
+  private String weightObserverName() {
+    return cfg.method() == Method.QDROP ? "grid-Lp" : "shrink-Lp";
+  }
+
+  private QParams observeWeight(Layer l) {
+    QScheme scheme = QScheme.asymmetric(weightBits(model, l, cfg.wbits()));
+    float[] w = l.weight().value().contiguous().data();
+    return cfg.method() == Method.QDROP ? Observers.gridLp(w, l.outChannels(), scheme)
+        : Observers.shrinkLp(w, l.outChannels(), scheme);
+  }
+
+  private void initWeights() {
+    for (Layer l : model.layers()) {
+      state.setWeight(l, WeightQuantizer.Fixed.nearest(l, observeWeight(l)));
+    }
+  }
+
+  // ------------------------------------------------------------------ activation calibration
+  /**
+   * BRECQ-style: one forward pass of the quantized network (current weights, activation
+   * quantizers on); each site, in execution order, gets its range from the shrink-Lp search on the
+   * activations it receives, which already carry the quantization of every earlier site.
+   */
+  private void calibrateActsSequential(Tensor images) {
+    QuantContext full = QuantContext.full(state);
+    ForwardContext ctx = new ForwardContext() {
+      @Override
+      public Var weight(Graph g, Layer layer) {
+        return full.weight(g, layer);
+      }
+
+      @Override
+      public Var activation(Graph g, String site, Var x) {
+        if (state.act(site) == null) {
+          QScheme s = QScheme.asymmetric(actBits(model, cfg.method(), site, cfg.abits()));
+          QParams p = Observers.shrinkLp(x.value().contiguous().data(), 1, s);
+          state.setAct(site, new ActQuantizer(site, p, false));
+        }
+        return full.activation(g, site, x);
+      }
+    };
+    model.forward(Graph.inference(k), Var.constant(images), ctx);
+  }
+
+  /** QDrop-style: grid-Lp ranges from the FP activations (no quantization anywhere). */
+  private void calibrateActsFp(Tensor images) {
+    Map<String, QParams> found = new LinkedHashMap<>();
+    ForwardContext ctx = new ForwardContext() {
+      @Override
+      public Var weight(Graph g, Layer layer) {
+        return layer.weight();
+      }
+
+      @Override
+      public Var activation(Graph g, String site, Var x) {
+        QScheme s = QScheme.asymmetric(actBits(model, cfg.method(), site, cfg.abits()));
+        found.put(site, Observers.gridLp(x.value().contiguous().data(), 1, s));
+        return x;
+      }
+    };
+    model.forward(Graph.inference(k), Var.constant(images), ctx);
+    for (Map.Entry<String, QParams> e : found.entrySet()) {
+      state.setAct(e.getKey(), new ActQuantizer(e.getKey(), e.getValue(), true));
+    }
+  }
+
+  // ------------------------------------------------------------------ method pipelines
+  private boolean isFirstLayerUnit(Unit u) {
+    return u.layers().size() == 1 && u.layers().get(0) == firstLayer();
+  }
+
+  private void brecqWeights(Tensor calib) {
+    Tensor fpIn = calib;
+    Tensor qIn = calib;
+    List<Unit> units = model.units();
+    for (int i = 0; i < units.size(); i++) {
+      Unit u = units.get(i);
+      Tensor fpOut = runUnit(u, fpIn, ForwardContext.FP);
+      if (isFirstLayerUnit(u)) {
+        records.add(new UnitRecord(u.name(), "weights", 0, Double.NaN, Double.NaN, 0));
+      } else {
+        optimize(i, units.size(), u, "weights", qIn, null, fpOut, true, false, 2.0, cfg.iters(),
+            QuantContext.weightsOnly(state), false);
+      }
+      qIn = runUnit(u, qIn, QuantContext.weightsOnly(state));
+      fpIn = fpOut;
+    }
+  }
+
+  private void brecqActivations(Tensor calib) {
+    Tensor fpIn = calib;
+    List<Unit> units = model.units();
+    for (int i = 0; i < units.size(); i++) {
+      Unit u = units.get(i);
+      Tensor fpOut = runUnit(u, fpIn, ForwardContext.FP);
+      if (!isFirstLayerUnit(u) && !u.actSites().isEmpty()) {
+        optimize(i, units.size(), u, "activations", fpIn, null, fpOut, false, true,
+            cfg.actLossP(), cfg.itersAct(), QuantContext.full(state), false);
+      }
+      fpIn = fpOut;
+    }
+  }
+
+  private void qdrop(Tensor calib) {
+    Tensor fpIn = calib;
+    Tensor qIn = calib;
+    List<Unit> units = model.units();
+    QuantContext base = cfg.quantizeActivations() ? QuantContext.full(state).withGradScale(-1f)
+        : QuantContext.weightsOnly(state);
+    for (int i = 0; i < units.size(); i++) {
+      Unit u = units.get(i);
+      Tensor fpOut = runUnit(u, fpIn, ForwardContext.FP);
+      boolean mix = cfg.quantizeActivations() && cfg.dropProb() < 1f;
+      optimize(i, units.size(), u, "joint", qIn, mix ? fpIn : null, fpOut, true,
+          cfg.quantizeActivations(), 2.0, cfg.iters(), base, true);
+      qIn = runUnit(u, qIn, base);
+      fpIn = fpOut;
+    }
+  }
+
+  private void layerwiseAdaRound(Tensor calib) {
+    Tensor fpIn = calib;
+    Tensor qIn = calib;
+    List<Unit> units = model.units();
+    int count = model.layers().size();
+    int index = 0;
+    for (Unit u : units) {
+      Map<Layer, Tensor> fpInputs = captureLayerInputs(u, fpIn, ForwardContext.FP);
+      for (Layer l : u.layers()) {
+        if (l == firstLayer()) {
+          records.add(new UnitRecord(l.name(), "layer", 0, Double.NaN, Double.NaN, 0));
+          index++;
+          continue;
+        }
+        LayerUnit lu = new LayerUnit(l, u.activationAfter(l));
+        Tensor fpLayerIn = fpInputs.get(l);
+        Tensor target = runUnit(lu, fpLayerIn, ForwardContext.FP);
+        Tensor qLayerIn = captureLayerInputs(u, qIn, QuantContext.weightsOnly(state)).get(l);
+        optimize(index, count, lu, "layer", qLayerIn, null, target, true, false, 2.0,
+            cfg.iters(), QuantContext.weightsOnly(state), false);
+        index++;
+      }
+      Tensor fpOut = runUnit(u, fpIn, ForwardContext.FP);
+      qIn = runUnit(u, qIn, QuantContext.weightsOnly(state));
+      fpIn = fpOut;
+    }
+  }
+
+  // ------------------------------------------------------------------ the optimisation loop
+  /**
+   * Reconstructs one unit.
+   *
+   * @param qIn cached quantized inputs (rows = calibration images)
+   * @param fpIn cached FP inputs to mix with (QDrop), or null for no input mixing
+   * @param target cached FP outputs of the unit
+   * @param learnRounding learn AdaRound variables for the unit's layers
+   * @param learnSteps learn the steps of the unit's activation quantizers
+   * @param lossP exponent of the reconstruction loss
+   * @param ctx0 the forward context (dropping is added per step when {@code qdropMasks})
+   * @param qdropMasks QDrop: uniform sampling with replacement, dropping at the unit's sites
+   */
+  private void optimize(int index, int count, Unit unit, String phase, Tensor qIn, Tensor fpIn,
+      Tensor target, boolean learnRounding, boolean learnSteps, double lossP, int iters,
+      QuantContext ctx0, boolean qdropMasks) {
+    long t0 = System.nanoTime();
+    listener.unitStart(index, count, unit.name(), phase, iters);
+    Tensor probeIn = Batches.head(qIn, LOSS_PROBE);
+    Tensor probeTarget = Batches.head(target, LOSS_PROBE);
+    double before = probeLoss(unit, probeIn, probeTarget, ctx0, lossP);
+
+    List<WeightQuantizer.AdaRoundSoft> rounders = new ArrayList<>();
+    if (learnRounding) {
+      for (Layer l : unit.layers()) {
+        WeightQuantizer.AdaRoundSoft r = WeightQuantizer.AdaRoundSoft.init(l,
+            state.weight(l.name()).params());
+        state.setWeight(l, r);
+        rounders.add(r);
+      }
+    }
+    List<ActQuantizer> acts = new ArrayList<>();
+    if (learnSteps) {
+      for (String s : unit.actSites()) {
+        if (state.act(s) != null) {
+          acts.add(state.act(s));
+        }
+      }
+    }
+    List<Var> alphas = new ArrayList<>();
+    for (WeightQuantizer.AdaRoundSoft r : rounders) {
+      alphas.add(r.alpha());
+    }
+    List<Var> steps = new ArrayList<>();
+    for (ActQuantizer a : acts) {
+      steps.add(a.scale());
+    }
+    Adam adamAlpha = alphas.isEmpty() ? null : Adam.withDefaults(alphas);
+    Adam adamSteps = steps.isEmpty() ? null : Adam.withDefaults(steps);
+    float lrSteps = cfg.method() == Method.QDROP ? cfg.lrActQdrop() : cfg.lrActBrecq();
+
+    int n = qIn.dim(0);
+    int batch = Math.min(cfg.batchSize(), n);
+    SplittableRandom rng = Streams.MINIBATCH.random(cfg.seed(), (long) index * 8 + phaseId(phase));
+    int[] perm = new int[n];
+    for (int i = 0; i < n; i++) {
+      perm[i] = i;
+    }
+    int ran = 0;
+    if (adamAlpha != null || adamSteps != null) {
+      for (int t = 1; t <= iters; t++) {
+        int[] idx = qdropMasks ? sampleWithReplacement(rng, n, batch)
+            : sampleWithoutReplacement(rng, perm, batch);
+        Tensor x = Batches.gather(qIn, idx);
+        if (fpIn != null) {
+          Tensor xf = Batches.gather(fpIn, idx);
+          QDropMask.mix(x.data(), x.data(), xf.data(), cfg.seed(), QDropMask.site(index, 0), t,
+              cfg.dropProb());
+        }
+        Tensor y = Batches.gather(target, idx);
+        QuantContext ctx = qdropMasks && cfg.quantizeActivations() && cfg.dropProb() < 1f
+            ? ctx0.withDrop(new Dropping(cfg.seed(), index, t, cfg.dropProb()), unit.actSites())
+            : ctx0;
+        Graph g = Graph.training(k);
+        Var out = unit.forward(g, Var.constant(x), ctx);
+        Var rec = Functions.reconLoss(g, out, y, lossP);
+        Var total = rec;
+        double roundLoss = 0;
+        if (!rounders.isEmpty() && AdaRound.regularizerActive(t, iters, cfg.warmup())) {
+          double beta = AdaRound.beta(t, iters);
+          for (WeightQuantizer.AdaRoundSoft r : rounders) {
+            Var reg = r.regularizer(g, cfg.roundLambda(), beta);
+            roundLoss += reg.value().item();
+            total = Functions.addScalars(g, total, reg);
+          }
+        }
+        g.backward(total);
+        if (adamAlpha != null) {
+          adamAlpha.step(cfg.lrAlpha());
+        }
+        if (adamSteps != null) {
+          adamSteps.step((float) Schedules.cosineForIteration(lrSteps, t, iters));
+        }
+        listener.iteration(t, iters, rec.value().item() + roundLoss, rec.value().item(),
+            roundLoss);
+        ran = t;
+      }
+    }
+    for (WeightQuantizer.AdaRoundSoft r : rounders) {
+      state.setWeight(r.layer(), r.harden());
+    }
+    QuantContext after = ctx0;
+    double afterLoss = probeLoss(unit, probeIn, probeTarget, after, lossP);
+    UnitRecord rec = new UnitRecord(unit.name(), phase, ran, before, afterLoss,
+        (System.nanoTime() - t0) / 1e9);
+    records.add(rec);
+    listener.unitEnd(rec);
+  }
+
+  private static int phaseId(String phase) {
+    return switch (phase) {
+      case "weights" -> 1;
+      case "activations" -> 2;
+      case "joint" -> 3;
+      default -> 4;
+    };
+  }
+
+  private double probeLoss(Unit unit, Tensor in, Tensor target, QuantContext ctx, double p) {
+    Var out = unit.forward(Graph.inference(k), Var.constant(in), ctx);
+    return Functions.reconLoss(Graph.inference(k), out, target, p).value().item();
+  }
+
+  /** BRECQ: the first {@code batch} entries of a fresh random permutation (no repeats). */
+  private static int[] sampleWithoutReplacement(SplittableRandom rng, int[] perm, int batch) {
+    int n = perm.length;
+    for (int i = 0; i < n; i++) {
+      perm[i] = i;
+    }
+    int[] out = new int[batch];
+    for (int i = 0; i < batch; i++) {
+      int j = i + rng.nextInt(n - i);
+      int tmp = perm[i];
+      perm[i] = perm[j];
+      perm[j] = tmp;
+      out[i] = perm[i];
+    }
+    return out;
+  }
+
+  /** QDrop: {@code batch} indices uniform in [0, n), with replacement. */
+  private static int[] sampleWithReplacement(SplittableRandom rng, int n, int batch) {
+    int[] out = new int[batch];
+    for (int i = 0; i < batch; i++) {
+      out[i] = rng.nextInt(n);
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ cache passes
+  private Tensor runUnit(Unit u, Tensor in, ForwardContext ctx) {
+    return Batches.map(k, in, x -> u.forward(Graph.inference(k), x, ctx));
+  }
+
+  /** The input every layer of {@code u} receives, over all rows of {@code in}. */
+  private Map<Layer, Tensor> captureLayerInputs(Unit u, Tensor in, ForwardContext base) {
+    Map<Layer, List<Tensor>> parts = new LinkedHashMap<>();
+    ForwardContext ctx = new ForwardContext() {
+      @Override
+      public Var weight(Graph g, Layer layer) {
+        return base.weight(g, layer);
+      }
+
+      @Override
+      public Var activation(Graph g, String site, Var x) {
+        return base.activation(g, site, x);
+      }
+
+      @Override
+      public void layerInput(Layer layer, Var x) {
+        parts.computeIfAbsent(layer, l -> new ArrayList<>()).add(x.value().contiguous());
+      }
+    };
+    runUnit(u, in, ctx);
+    Map<Layer, Tensor> out = new LinkedHashMap<>();
+    for (Map.Entry<Layer, List<Tensor>> e : parts.entrySet()) {
+      out.put(e.getKey(), concat(e.getValue()));
+    }
+    return out;
+  }
+
+  private static Tensor concat(List<Tensor> parts) {
+    int n = 0;
+    for (Tensor t : parts) {
+      n += t.dim(0);
+    }
+    int[] s = parts.get(0).shape();
+    int row = parts.get(0).numel() / s[0];
+    s[0] = n;
+    Tensor out = Tensor.zeros(s);
+    int at = 0;
+    for (Tensor t : parts) {
+      System.arraycopy(t.data(), 0, out.data(), at, t.numel());
+      at += t.numel();
+    }
+    return out;
+  }
+}
