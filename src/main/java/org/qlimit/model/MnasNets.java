@@ -13,7 +13,7 @@ import org.qlimit.nn.StateDict;
  * <pre>
  * layers.0, layers.1 (layers.2 ReLU)            3×3 conv + BN stem       ConvUnit "layers.0"
  * layers.3, .4 (.5 ReLU), layers.6, layers.7    depthwise 3×3 + BN + ReLU, 1×1 project + BN
- *                                               (a separable conv)       InvertedResidual "layers.3"
+ *                                               (a separable conv)       InvertedResidual "layers.7"
  * layers.K.i.layers.{0,1 | 3,4 | 6,7}          expand, depthwise k×k, project (K = 8, 9, ...)
  * layers.L, layers.L+1 (layers.L+2 ReLU)        1×1 conv + BN           ConvUnit "layers.L"
  * classifier.1                                  Linear (classifier.0 is dropout)
@@ -51,7 +51,9 @@ public final class MnasNets {
         b.convBn("layers.0", "layers.1", inChannels, STEM, 3, 1, 1), act));
     ConvBn sepDw = b.convBn("layers.3", "layers.4", STEM, STEM, 3, 1, STEM);
     ConvBn sepPw = b.convBn("layers.6", "layers.7", STEM, SEPARABLE, 1, 1, 1);
-    b.add(new InvertedResidual("layers.3", null, sepDw, sepPw, act));
+    // No torchvision module holds layers 3..7; the unit (and its output site) is named after
+    // layers.7, the module whose output is the block's output ("layers.3" is the depthwise site).
+    b.add(new InvertedResidual("layers.7", null, sepDw, sepPw, act));
     int cin = SEPARABLE;
     int idx = 8;
     for (int[] st : SMALL) {
