@@ -15,6 +15,20 @@ import org.qlimit.nn.StateDict;
  * The supported architectures by command-line name. Each entry builds a {@link Model} from a
  * PyTorch-named state dict (BatchNorm folded for quantization and evaluation, or kept for
  * training) and can create freshly initialised weights.
+ *
+ * <ul>
+ *   <li>CIFAR ResNets ({@link ResNets}): resnet20-fmnist, resnet20/32/44/56.</li>
+ *   <li>torchvision ImageNet models, torchvision {@code state_dict} names, 3×224×224, 1000
+ *       classes: resnet18, resnet50 ({@link TorchvisionResNets}), mobilenetv2
+ *       ({@link MobileNetV2s}).</li>
+ *   <li>Small networks trained from scratch, torchvision-style names, 10 classes, suffix
+ *       {@code -fmnist} (1×28×28) or {@code -cifar10} (3×32×32): mobilenetv2-small,
+ *       regnetx-small ({@link RegNets}), mnasnet-small ({@link MnasNets}).</li>
+ * </ul>
+ *
+ * <p>Activation sites inside a block are named after the convolution whose activated output they
+ * quantize (e.g. {@code layer1.0.conv1}, {@code features.2.conv.1.0}); a block's output site is
+ * the block's own name; a stem or last-conv layer unit's site is the unit name.
  */
 public final class Architectures {
   private Architectures() {}

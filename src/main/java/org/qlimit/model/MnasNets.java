@@ -11,12 +11,12 @@ import org.qlimit.nn.StateDict;
  * the network is one {@code layers} sequence:
  *
  * <pre>
- * layers.0, layers.1 (layers.2 ReLU)            3×3 conv + BN stem       ConvUnit "layers.0"
- * layers.3, .4 (.5 ReLU), layers.6, layers.7    depthwise 3×3 + BN + ReLU, 1×1 project + BN
- *                                               (a separable conv)       InvertedResidual "layers.7"
- * layers.K.i.layers.{0,1 | 3,4 | 6,7}          expand, depthwise k×k, project (K = 8, 9, ...)
- * layers.L, layers.L+1 (layers.L+2 ReLU)        1×1 conv + BN           ConvUnit "layers.L"
- * classifier.1                                  Linear (classifier.0 is dropout)
+ * layers.0, layers.1 (layers.2 ReLU)          3×3 conv + BN stem        ConvUnit "layers.0"
+ * layers.3, .4 (.5 ReLU), layers.6, layers.7  depthwise 3×3 + BN + ReLU, 1×1 project + BN
+ *                                             (separable conv)          InvertedResidual "layers.7"
+ * layers.K.i.layers.{0,1 | 3,4 | 6,7}        expand, depthwise k×k, project (K = 8, 9, ...)
+ * layers.L, layers.L+1 (layers.L+2 ReLU)      1×1 conv + BN             ConvUnit "layers.L"
+ * classifier.1                                Linear (classifier.0 is dropout)
  * </pre>
  *
  * All activations are ReLU. "mnasnet-small": stem 16 channels stride 1; separable conv to 8

@@ -10,12 +10,12 @@ import org.qlimit.nn.StateDict;
  * torchvision's layout and {@code state_dict} names ({@code models/mobilenetv2.py}):
  *
  * <pre>
- * features.0.{0,1}        3×3 conv + BN + ReLU6 stem                           ConvUnit "features.0"
- * features.N (t = 1)      conv.0.{0,1} depthwise, conv.1 project, conv.2 BN     InvertedResidual
- * features.N (t &gt; 1)      conv.0.{0,1} expand, conv.1.{0,1} depthwise,
- *                         conv.2 project, conv.3 BN                             InvertedResidual
- * features.L.{0,1}        1×1 conv + BN + ReLU6                                 ConvUnit "features.L"
- * classifier.1            Linear after global average pooling (classifier.0 is dropout)
+ * features.0.{0,1}    3×3 conv + BN + ReLU6 stem                          ConvUnit "features.0"
+ * features.N (t = 1)  conv.0.{0,1} depthwise, conv.1 project, conv.2 BN   InvertedResidual
+ * features.N (t &gt; 1)  conv.0.{0,1} expand, conv.1.{0,1} depthwise,
+ *                     conv.2 project, conv.3 BN                           InvertedResidual
+ * features.L.{0,1}    1×1 conv + BN + ReLU6                               ConvUnit "features.L"
+ * classifier.1        Linear after global average pooling (classifier.0 is dropout)
  * </pre>
  *
  * Blocks follow a table of (expansion t, channels c, repeats n, first stride s); the hidden width
