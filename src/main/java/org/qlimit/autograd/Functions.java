@@ -308,6 +308,70 @@ public final class Functions {
     return out;
   }
 
+  /**
+   * Max pooling as PyTorch's {@code max_pool2d(x, k, stride, padding)} (dilation 1, floor mode):
+   * y[n, c, i, j] = max over the k×k window at (i·stride − pad, j·stride − pad) of x, where
+   * padded positions count as −∞ (they never win). x: (N, C, H, W); y: (N, C, Ho, Wo) with
+   * Ho = ⌊(H + 2·pad − k) / stride⌋ + 1 (likewise Wo). Requires pad ≤ k / 2, so every window
+   * holds at least one real element.
+   *
+   * <p>Ties: the first maximum in scan order (window rows top to bottom, columns left to right)
+   * is the argmax, as PyTorch's CPU kernel, which replaces the running maximum only on a strictly
+   * greater value. NaN propagates: a NaN in the window becomes the output and the argmax.
+   * Backward: dx[argmax(n, c, i, j)] += dy[n, c, i, j] (overlapping windows accumulate).
+   */
+  public static Var maxPool2d(Graph g, Var x, int k, int stride, int pad) {
+    int[] s = x.shape();
+    Check.arg(s.length == 4, "maxPool2d: expected (N,C,H,W), got %s", Arrays.toString(s));
+    Check.arg(k > 0 && stride > 0 && pad >= 0 && 2 * pad <= k,
+        "maxPool2d: bad kernel/stride/pad %d/%d/%d (need pad <= k/2)", k, stride, pad);
+    int nc = s[0] * s[1];
+    int h = s[2];
+    int w = s[3];
+    Check.arg(h + 2 * pad >= k && w + 2 * pad >= k, "maxPool2d: %dx%d input smaller than k=%d",
+        h, w, k);
+    int ho = (h + 2 * pad - k) / stride + 1;
+    int wo = (w + 2 * pad - k) / stride + 1;
+    float[] xd = d(x);
+    Tensor y = Tensor.zeros(s[0], s[1], ho, wo);
+    float[] yd = y.data();
+    int[] arg = new int[yd.length];
+    for (int p = 0; p < nc; p++) {
+      int xo = p * h * w;
+      for (int i = 0; i < ho; i++) {
+        int r0 = i * stride - pad;
+        for (int j = 0; j < wo; j++) {
+          int c0 = j * stride - pad;
+          float best = Float.NEGATIVE_INFINITY;
+          int bestAt = -1;
+          for (int r = Math.max(r0, 0); r < Math.min(r0 + k, h); r++) {
+            for (int c = Math.max(c0, 0); c < Math.min(c0 + k, w); c++) {
+              float v = xd[xo + r * w + c];
+              if (bestAt < 0 || v > best || (Float.isNaN(v) && !Float.isNaN(best))) {
+                best = v;
+                bestAt = xo + r * w + c;
+              }
+            }
+          }
+          int yi = (p * ho + i) * wo + j;
+          yd[yi] = best;
+          arg[yi] = bestAt;
+        }
+      }
+    }
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("maxPool2d", out, () -> {
+        float[] dy = out.grad().data();
+        float[] dx = x.grad().data();
+        for (int i = 0; i < dy.length; i++) {
+          dx[arg[i]] += dy[i];
+        }
+      });
+    }
+    return out;
+  }
+
   // ------------------------------------------------------------------ losses
   /**
    * Reconstruction loss of ALGORITHMS.md §4: L = (1/M) Σ_i |ŷ_i − y_i|^p where M = numel / C is the

@@ -7,6 +7,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Function;
 import org.qlimit.nn.Model;
 import org.qlimit.nn.StateDict;
 
@@ -14,6 +15,20 @@ import org.qlimit.nn.StateDict;
  * The supported architectures by command-line name. Each entry builds a {@link Model} from a
  * PyTorch-named state dict (BatchNorm folded for quantization and evaluation, or kept for
  * training) and can create freshly initialised weights.
+ *
+ * <ul>
+ *   <li>CIFAR ResNets ({@link ResNets}): resnet20-fmnist, resnet20/32/44/56.</li>
+ *   <li>torchvision ImageNet models, torchvision {@code state_dict} names, 3×224×224, 1000
+ *       classes: resnet18, resnet50 ({@link TorchvisionResNets}), mobilenetv2
+ *       ({@link MobileNetV2s}).</li>
+ *   <li>Small networks trained from scratch, torchvision-style names, 10 classes, suffix
+ *       {@code -fmnist} (1×28×28) or {@code -cifar10} (3×32×32): mobilenetv2-small,
+ *       regnetx-small ({@link RegNets}), mnasnet-small ({@link MnasNets}).</li>
+ * </ul>
+ *
+ * <p>Activation sites inside a block are named after the convolution whose activated output they
+ * quantize (e.g. {@code layer1.0.conv1}, {@code features.2.conv.1.0}); a block's output site is
+ * the block's own name; a stem or last-conv layer unit's site is the unit name.
  */
 public final class Architectures {
   private Architectures() {}
@@ -46,6 +61,26 @@ public final class Architectures {
     }
   }
 
+  /** Builds a model from a state dict, BatchNorm folded or not. */
+  @FunctionalInterface
+  private interface Loader {
+    Model build(StateDict sd, boolean fold);
+  }
+
+  /** An architecture given by a loader and a fresh-weights function with the same names. */
+  private record DefinedSpec(String name, String description, String dataset, Loader loader,
+      Function<SplittableRandom, StateDict> init) implements Spec {
+    @Override
+    public Model build(StateDict sd, boolean fold) {
+      return loader.build(sd, fold);
+    }
+
+    @Override
+    public StateDict fresh(SplittableRandom rng) {
+      return init.apply(rng);
+    }
+  }
+
   private static final Map<String, Spec> SPECS = new LinkedHashMap<>();
 
   static {
@@ -57,6 +92,44 @@ public final class Architectures {
           "ResNet-" + d + " for CIFAR-10, 3x32x32 input, parameter-free (option A) shortcuts",
           "cifar10", d, 3, 32, ResNets.Shortcut.OPTION_A));
     }
+    registerTorchvision();
+    registerSmall("fmnist", "fashion-mnist", 1, 28);
+    registerSmall("cifar10", "cifar10", 3, 32);
+  }
+
+  /** torchvision ImageNet models: 3x224x224 input, 1000 classes, torchvision state_dict names. */
+  private static void registerTorchvision() {
+    for (TorchvisionResNets.Depth d : TorchvisionResNets.Depth.values()) {
+      String name = d.name().toLowerCase();
+      register(new DefinedSpec(name, "torchvision " + name
+          + " (3x224x224, 1000 classes, conv-bn-relu-maxpool stem); loads torchvision weights",
+          "imagenet", (sd, fold) -> TorchvisionResNets.load(name, sd, d, 64, 224, 1000, fold),
+          rng -> TorchvisionResNets.fresh(d, 64, 1000, rng)));
+    }
+    register(new DefinedSpec("mobilenetv2",
+        "torchvision mobilenet_v2, width 1.0 (3x224x224, 1000 classes); loads torchvision weights",
+        "imagenet", (sd, fold) -> MobileNetV2s.torchvision("mobilenetv2", sd, 1.0, 224, 1000, fold),
+        rng -> MobileNetV2s.freshTorchvision(1.0, 1000, rng)));
+  }
+
+  /** The small networks for 1x28x28 (Fashion-MNIST) or 3x32x32 (CIFAR-10) inputs, 10 classes. */
+  private static void registerSmall(String suffix, String dataset, int c, int size) {
+    String in = c + "x" + size + "x" + size;
+    String mb = "mobilenetv2-small-" + suffix;
+    register(new DefinedSpec(mb, "small MobileNetV2 (inverted residuals, ReLU6), " + in
+        + " input, torchvision names; trained from scratch", dataset,
+        (sd, fold) -> MobileNetV2s.small(mb, sd, c, size, 10, fold),
+        rng -> MobileNetV2s.freshSmall(c, 10, rng)));
+    String rg = "regnetx-small-" + suffix;
+    register(new DefinedSpec(rg, "small RegNetX (group width 8), " + in
+        + " input, torchvision names; trained from scratch", dataset,
+        (sd, fold) -> RegNets.small(rg, sd, c, size, 10, fold),
+        rng -> RegNets.freshSmall(c, 10, rng)));
+    String mn = "mnasnet-small-" + suffix;
+    register(new DefinedSpec(mn, "small MNASNet (3x3 and 5x5 depthwise, ReLU), " + in
+        + " input, torchvision names; trained from scratch", dataset,
+        (sd, fold) -> MnasNets.small(mn, sd, c, size, 10, fold),
+        rng -> MnasNets.freshSmall(c, 10, rng)));
   }
 
   /** Adds an architecture (names are unique). */
