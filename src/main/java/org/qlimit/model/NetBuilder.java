@@ -69,8 +69,9 @@ final class NetBuilder {
     if (rng != null) {
       Init.linear(sd, name, in, out, rng);
     }
-    return new Linear(name, Var.param(name + ".weight", sd.take(name + ".weight", out, in)),
-        Var.param(name + ".bias", sd.take(name + ".bias", out)));
+    // Folded (evaluation/quantization) models are frozen: their parameters take no gradient.
+    return new Linear(name, new Var(sd.take(name + ".weight", out, in), !fold, name + ".weight"),
+        new Var(sd.take(name + ".bias", out), !fold, name + ".bias"));
   }
 
   /** Appends a unit, BatchNorm-folded when this builder folds. */
