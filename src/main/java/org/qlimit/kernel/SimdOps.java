@@ -46,6 +46,9 @@ abstract class SimdOps {
   abstract void microKernel(int kc, float[] pa, int paOff, float[] b, int bOff, int ldb, float[] c,
       int cOff, int ldc, boolean loadC);
 
+  /** dst[dOff + p*nr + j] = src[sOff + p*lds + j] for p &lt; kc, j &lt; nr (one full B panel). */
+  abstract void copyPanel(float[] dst, int dOff, float[] src, int sOff, int lds, int kc);
+
   abstract float sum(float[] x, int off, int len);
 
   abstract float dot(float[] a, float[] b, int len);
@@ -234,6 +237,8 @@ abstract class SimdOps {
           }
         }
       }
+    } else if (cols == nr) {
+      copyPanel(pb, off, b, bOff + pc * n + j0, n, kc);
     } else {
       for (int p = 0; p < kc; p++) {
         int src = bOff + (pc + p) * n + j0;

@@ -86,6 +86,16 @@ final class SimdOps512 extends SimdOps {
     c51.intoArray(c, cOff + 5 * ldc + L);
   }
 
+  @Override
+  void copyPanel(float[] dst, int dOff, float[] src, int sOff, int lds, int kc) {
+    for (int p = 0; p < kc; p++) {
+      int s = sOff + p * lds;
+      int d = dOff + p * 2 * L;
+      FloatVector.fromArray(S, src, s).intoArray(dst, d);
+      FloatVector.fromArray(S, src, s + L).intoArray(dst, d + L);
+    }
+  }
+
   // ---------------------------------------------------------------- reductions (16 logical lanes)
   // Logical lane l lives in vector l / L, lane l % L. NV is 1, 2 or 4; unused accumulators stay 0
   // and are never stored.
