@@ -16,8 +16,8 @@ import org.qlimit.util.VectorWidth;
  *       x directly); depthwise convs use a direct kernel vectorised along the output row. Parallel
  *       over batch items (or inside the GEMM when the batch is smaller than the thread count).
  *   <li>conv2d backward-data: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im.
- *   <li>conv2d backward-weight: per batch item in order, dw += dy·colᵀ (GEMM, accumulating);
- *       threads split dw's rows/columns, never the batch.
+ *   <li>conv2d backward-weight: per group, per batch item in order, dwᵀ += col·dyᵀ (GEMM,
+ *       accumulating into a transposed copy of dw); threads split dw's elements, never the batch.
  *   <li>Reductions: 16 logical lanes in 1, 2 or 4 vector accumulators, combined by
  *       {@link Lanes#sumInOrder}; never {@code reduceLanes(ADD)}.
  *   <li>rint, floor, exp, log, sigmoid, softmax and the bias additions stay scalar loops, shared
@@ -192,9 +192,20 @@ public final class SimdKernels implements Kernels {
     final int cinG = s.cinPerGroup(), coutG = s.coutPerGroup();
     final int kk = cinG * s.kh() * s.kw();
     final int plane = s.ho() * s.wo();
+    // Computed transposed, dwᵀ_g (K × coutG) += col (K × P) · dy_gᵀ, so that the large operand
+    // (col) is packed along its rows and the small one (dy_g) is the transposed B. Each dw element
+    // is still one fma chain over (batch item, position) starting from its current value.
     SimdOps.Scratch sc = SimdOps.SCRATCH.get();
-    for (int nb = 0; nb < s.n(); nb++) {
-      for (int g = 0; g < s.groups(); g++) {
+    sc.plane = SimdOps.Scratch.grow(sc.plane, (long) kk * coutG);
+    float[] dwT = sc.plane;
+    for (int g = 0; g < s.groups(); g++) {
+      int wg = g * coutG * kk;
+      for (int co = 0; co < coutG; co++) {
+        for (int j = 0; j < kk; j++) {
+          dwT[j * coutG + co] = dw[wg + co * kk + j];
+        }
+      }
+      for (int nb = 0; nb < s.n(); nb++) {
         float[] col;
         int colOff;
         if (pointwise(s)) {
@@ -206,9 +217,13 @@ public final class SimdKernels implements Kernels {
           col = sc.col;
           colOff = 0;
         }
-        // dw_g (coutG × K) += dy_g (coutG × P) · colᵀ, col (K × P)
-        ops.gemm(dw, g * coutG * kk, dy, (nb * s.cout() + g * coutG) * plane, false, col, colOff,
-            true, coutG, plane, kk, true, cfg.threads());
+        ops.gemm(dwT, 0, col, colOff, false, dy, (nb * s.cout() + g * coutG) * plane, true, kk,
+            plane, coutG, true, cfg.threads());
+      }
+      for (int co = 0; co < coutG; co++) {
+        for (int j = 0; j < kk; j++) {
+          dw[wg + co * kk + j] = dwT[j * coutG + co];
+        }
       }
     }
     if (db != null) {

@@ -272,6 +272,15 @@ abstract class SimdOps {
               continue;
             }
             int xr = (xc + iy) * w;
+            if (st == 1) {
+              // ix = ox - pad + kx is inside [0, w) for ox in [lo, hi)
+              int lo = Math.min(wo, Math.max(0, pad - kx));
+              int hi = Math.max(lo, Math.min(wo, w + pad - kx));
+              java.util.Arrays.fill(col, d, d + lo, 0f);
+              System.arraycopy(x, xr + lo - pad + kx, col, d + lo, hi - lo);
+              java.util.Arrays.fill(col, d + hi, d + wo, 0f);
+              continue;
+            }
             for (int ox = 0; ox < wo; ox++) {
               int ix = ox * st - pad + kx;
               col[d + ox] = (ix >= 0 && ix < w) ? x[xr + ix] : 0f;
@@ -302,6 +311,15 @@ abstract class SimdOps {
             }
             int xr = (xc + iy) * w;
             int d = row + oy * wo;
+            if (st == 1) {
+              int lo = Math.min(wo, Math.max(0, pad - kx));
+              int hi = Math.max(lo, Math.min(wo, w + pad - kx));
+              int shift = xr - pad + kx;
+              for (int ox = lo; ox < hi; ox++) {
+                dx[shift + ox] += col[d + ox];
+              }
+              continue;
+            }
             for (int ox = 0; ox < wo; ox++) {
               int ix = ox * st - pad + kx;
               if (ix >= 0 && ix < w) {
