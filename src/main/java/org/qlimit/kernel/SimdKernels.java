@@ -130,9 +130,11 @@ public final class SimdKernels implements Kernels {
     final int hp = h + 2 * pad, wp = wi + 2 * pad, ho = s.ho(), wo = s.wo();
     Parallel.forRange(cfg.threads(), s.n(), (n0, n1) -> {
       SimdOps.Scratch sc = SimdOps.SCRATCH.get();
-      sc.plane = SimdOps.Scratch.grow(sc.plane, (long) hp * wp);
+      int lanes = ops.lanes();
+      sc.plane = SimdOps.Scratch.grow(sc.plane, (long) hp * wp + lanes);
+      sc.rows = SimdOps.Scratch.grow(sc.rows, (long) ho * ((wo + lanes - 1) / lanes * lanes));
       float[] xp = sc.plane;
-      java.util.Arrays.fill(xp, 0, hp * wp, 0f);
+      java.util.Arrays.fill(xp, 0, hp * wp + lanes, 0f);
       for (int nb = n0; nb < n1; nb++) {
         for (int c = 0; c < s.cin(); c++) {
           int xc = (nb * s.cin() + c) * h * wi;
@@ -141,10 +143,10 @@ public final class SimdKernels implements Kernels {
           }
           int yc = (nb * s.cout() + c) * ho * wo;
           int wOff = c * kh * kw;
-          for (int oy = 0; oy < ho; oy++) {
-            if (st == 1) {
-              ops.depthwiseRow(y, yc + oy * wo, xp, oy * wp, wp, w, wOff, kh, kw, wo);
-            } else {
+          if (st == 1) {
+            ops.depthwisePlane(y, yc, xp, wp, w, wOff, kh, kw, ho, wo, sc.rows);
+          } else {
+            for (int oy = 0; oy < ho; oy++) {
               for (int ox = 0; ox < wo; ox++) {
                 float acc = 0f;
                 for (int ky = 0; ky < kh; ky++) {

@@ -68,11 +68,13 @@ abstract class SimdOps {
   abstract void addScalar(float[] y, int off, int len, float v);
 
   /**
-   * One output row of a stride-1 depthwise convolution: y[yOff + ox] = fma-chain over (ky, kx) of
-   * xp[xOff + ky*ldx + ox + kx] · w[wOff + ky*kw + kx], from 0, for ox &lt; wo.
+   * One plane of a stride-1 depthwise convolution: y[yOff + oy*wo + ox] = fma chain over (ky, kx)
+   * of xp[(oy + ky)*wp + ox + kx] · w[wOff + ky*kw + kx], from 0. xp is the zero-padded input plane
+   * with at least {@code lanes()} floats of slack after its last row (lanes past wo compute
+   * throw-away values); tmp holds ho × roundUp(wo, lanes()) floats.
    */
-  abstract void depthwiseRow(float[] y, int yOff, float[] xp, int xOff, int ldx, float[] w,
-      int wOff, int kh, int kw, int wo);
+  abstract void depthwisePlane(float[] y, int yOff, float[] xp, int wp, float[] w, int wOff, int kh,
+      int kw, int ho, int wo, float[] tmp);
 
   // ---------------------------------------------------------------- scratch
 
@@ -83,6 +85,7 @@ abstract class SimdOps {
     float[] tile = new float[0];
     float[] col = new float[0];
     float[] plane = new float[0];
+    float[] rows = new float[0];
 
     static float[] grow(float[] a, long need) {
       if (need > Integer.MAX_VALUE - 8) {

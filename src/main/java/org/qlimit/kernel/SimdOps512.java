@@ -262,28 +262,57 @@ final class SimdOps512 extends SimdOps {
   }
 
   @Override
-  void depthwiseRow(float[] y, int yOff, float[] xp, int xOff, int ldx, float[] w, int wOff,
-      int kh, int kw, int wo) {
-    int ox = 0;
-    for (int up = S.loopBound(wo); ox < up; ox += L) {
-      FloatVector acc = FloatVector.zero(S);
-      for (int ky = 0; ky < kh; ky++) {
-        int xr = xOff + ky * ldx + ox;
-        for (int kx = 0; kx < kw; kx++) {
-          acc = FloatVector.fromArray(S, xp, xr + kx)
-              .fma(FloatVector.broadcast(S, w[wOff + ky * kw + kx]), acc);
+  void depthwisePlane(float[] y, int yOff, float[] xp, int wp, float[] w, int wOff, int kh, int kw,
+      int ho, int wo, float[] tmp) {
+    int woR = (wo + L - 1) / L * L;
+    int kk = kh * kw;
+    int oy = 0;
+    // Four output rows at a time: four independent fma chains per vector position.
+    for (; oy + 4 <= ho; oy += 4) {
+      for (int ox = 0; ox < woR; ox += L) {
+        FloatVector a0 = FloatVector.zero(S);
+        FloatVector a1 = FloatVector.zero(S);
+        FloatVector a2 = FloatVector.zero(S);
+        FloatVector a3 = FloatVector.zero(S);
+        // One flat loop over t = ky*kw + kx (nested loops made C2 box the accumulators).
+        int xr = oy * wp + ox;
+        for (int t = 0, kx = 0; t < kk; t++) {
+          FloatVector wv = FloatVector.broadcast(S, w[wOff + t]);
+          a0 = FloatVector.fromArray(S, xp, xr).fma(wv, a0);
+          a1 = FloatVector.fromArray(S, xp, xr + wp).fma(wv, a1);
+          a2 = FloatVector.fromArray(S, xp, xr + 2 * wp).fma(wv, a2);
+          a3 = FloatVector.fromArray(S, xp, xr + 3 * wp).fma(wv, a3);
+          if (++kx == kw) {
+            kx = 0;
+            xr += wp - kw + 1;
+          } else {
+            xr++;
+          }
         }
+        a0.intoArray(tmp, oy * woR + ox);
+        a1.intoArray(tmp, (oy + 1) * woR + ox);
+        a2.intoArray(tmp, (oy + 2) * woR + ox);
+        a3.intoArray(tmp, (oy + 3) * woR + ox);
       }
-      acc.intoArray(y, yOff + ox);
     }
-    for (; ox < wo; ox++) {
-      float acc = 0f;
-      for (int ky = 0; ky < kh; ky++) {
-        for (int kx = 0; kx < kw; kx++) {
-          acc = Math.fma(xp[xOff + ky * ldx + ox + kx], w[wOff + ky * kw + kx], acc);
+    for (; oy < ho; oy++) {
+      for (int ox = 0; ox < woR; ox += L) {
+        FloatVector a0 = FloatVector.zero(S);
+        int xr = oy * wp + ox;
+        for (int t = 0, kx = 0; t < kk; t++) {
+          a0 = FloatVector.fromArray(S, xp, xr).fma(FloatVector.broadcast(S, w[wOff + t]), a0);
+          if (++kx == kw) {
+            kx = 0;
+            xr += wp - kw + 1;
+          } else {
+            xr++;
+          }
         }
+        a0.intoArray(tmp, oy * woR + ox);
       }
-      y[yOff + ox] = acc;
+    }
+    for (int r = 0; r < ho; r++) {
+      System.arraycopy(tmp, r * woR, y, yOff + r * wo, wo);
     }
   }
 }
