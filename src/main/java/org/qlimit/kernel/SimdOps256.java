@@ -103,7 +103,10 @@ final class SimdOps256 extends SimdOps {
 
   @Override
   float sum(float[] x, int off, int len) {
-    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    FloatVector a0 = FloatVector.zero(S);
+    FloatVector a1 = FloatVector.zero(S);
+    FloatVector a2 = FloatVector.zero(S);
+    FloatVector a3 = FloatVector.zero(S);
     int full = len - len % Lanes.N;
     for (int i = 0; i < full; i += Lanes.N) {
       int o = off + i;
@@ -116,7 +119,16 @@ final class SimdOps256 extends SimdOps {
         }
       }
     }
-    float s = combine(a0, a1, a2, a3);
+    float[] lanes = new float[Lanes.N];
+    a0.intoArray(lanes, 0);
+    if (NV > 1) {
+      a1.intoArray(lanes, L);
+      if (NV > 2) {
+        a2.intoArray(lanes, 2 * L);
+        a3.intoArray(lanes, 3 * L);
+      }
+    }
+    float s = Lanes.sumInOrder(lanes);
     for (int i = full; i < len; i++) {
       s += x[off + i];
     }
@@ -125,7 +137,10 @@ final class SimdOps256 extends SimdOps {
 
   @Override
   float dot(float[] a, float[] b, int len) {
-    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    FloatVector a0 = FloatVector.zero(S);
+    FloatVector a1 = FloatVector.zero(S);
+    FloatVector a2 = FloatVector.zero(S);
+    FloatVector a3 = FloatVector.zero(S);
     int full = len - len % Lanes.N;
     for (int i = 0; i < full; i += Lanes.N) {
       a0 = FloatVector.fromArray(S, a, i).fma(FloatVector.fromArray(S, b, i), a0);
@@ -139,7 +154,16 @@ final class SimdOps256 extends SimdOps {
         }
       }
     }
-    float s = combine(a0, a1, a2, a3);
+    float[] lanes = new float[Lanes.N];
+    a0.intoArray(lanes, 0);
+    if (NV > 1) {
+      a1.intoArray(lanes, L);
+      if (NV > 2) {
+        a2.intoArray(lanes, 2 * L);
+        a3.intoArray(lanes, 3 * L);
+      }
+    }
+    float s = Lanes.sumInOrder(lanes);
     for (int i = full; i < len; i++) {
       s = Math.fma(a[i], b[i], s);
     }
@@ -148,7 +172,10 @@ final class SimdOps256 extends SimdOps {
 
   @Override
   float sumSquaredDiff(float[] a, float[] b, int len) {
-    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    FloatVector a0 = FloatVector.zero(S);
+    FloatVector a1 = FloatVector.zero(S);
+    FloatVector a2 = FloatVector.zero(S);
+    FloatVector a3 = FloatVector.zero(S);
     int full = len - len % Lanes.N;
     for (int i = 0; i < full; i += Lanes.N) {
       FloatVector d = FloatVector.fromArray(S, a, i).sub(FloatVector.fromArray(S, b, i));
@@ -164,15 +191,6 @@ final class SimdOps256 extends SimdOps {
         }
       }
     }
-    float s = combine(a0, a1, a2, a3);
-    for (int i = full; i < len; i++) {
-      float d = a[i] - b[i];
-      s = Math.fma(d, d, s);
-    }
-    return s;
-  }
-
-  private static float combine(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
     float[] lanes = new float[Lanes.N];
     a0.intoArray(lanes, 0);
     if (NV > 1) {
@@ -182,7 +200,12 @@ final class SimdOps256 extends SimdOps {
         a3.intoArray(lanes, 3 * L);
       }
     }
-    return Lanes.sumInOrder(lanes);
+    float s = Lanes.sumInOrder(lanes);
+    for (int i = full; i < len; i++) {
+      float d = a[i] - b[i];
+      s = Math.fma(d, d, s);
+    }
+    return s;
   }
 
   // ---------------------------------------------------------------- elementwise

@@ -102,7 +102,10 @@ final class SimdOps512 extends SimdOps {
 
   @Override
   float sum(float[] x, int off, int len) {
-    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    FloatVector a0 = FloatVector.zero(S);
+    FloatVector a1 = FloatVector.zero(S);
+    FloatVector a2 = FloatVector.zero(S);
+    FloatVector a3 = FloatVector.zero(S);
     int full = len - len % Lanes.N;
     for (int i = 0; i < full; i += Lanes.N) {
       int o = off + i;
@@ -115,7 +118,16 @@ final class SimdOps512 extends SimdOps {
         }
       }
     }
-    float s = combine(a0, a1, a2, a3);
+    float[] lanes = new float[Lanes.N];
+    a0.intoArray(lanes, 0);
+    if (NV > 1) {
+      a1.intoArray(lanes, L);
+      if (NV > 2) {
+        a2.intoArray(lanes, 2 * L);
+        a3.intoArray(lanes, 3 * L);
+      }
+    }
+    float s = Lanes.sumInOrder(lanes);
     for (int i = full; i < len; i++) {
       s += x[off + i];
     }
@@ -124,7 +136,10 @@ final class SimdOps512 extends SimdOps {
 
   @Override
   float dot(float[] a, float[] b, int len) {
-    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    FloatVector a0 = FloatVector.zero(S);
+    FloatVector a1 = FloatVector.zero(S);
+    FloatVector a2 = FloatVector.zero(S);
+    FloatVector a3 = FloatVector.zero(S);
     int full = len - len % Lanes.N;
     for (int i = 0; i < full; i += Lanes.N) {
       a0 = FloatVector.fromArray(S, a, i).fma(FloatVector.fromArray(S, b, i), a0);
@@ -138,7 +153,16 @@ final class SimdOps512 extends SimdOps {
         }
       }
     }
-    float s = combine(a0, a1, a2, a3);
+    float[] lanes = new float[Lanes.N];
+    a0.intoArray(lanes, 0);
+    if (NV > 1) {
+      a1.intoArray(lanes, L);
+      if (NV > 2) {
+        a2.intoArray(lanes, 2 * L);
+        a3.intoArray(lanes, 3 * L);
+      }
+    }
+    float s = Lanes.sumInOrder(lanes);
     for (int i = full; i < len; i++) {
       s = Math.fma(a[i], b[i], s);
     }
@@ -147,7 +171,10 @@ final class SimdOps512 extends SimdOps {
 
   @Override
   float sumSquaredDiff(float[] a, float[] b, int len) {
-    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    FloatVector a0 = FloatVector.zero(S);
+    FloatVector a1 = FloatVector.zero(S);
+    FloatVector a2 = FloatVector.zero(S);
+    FloatVector a3 = FloatVector.zero(S);
     int full = len - len % Lanes.N;
     for (int i = 0; i < full; i += Lanes.N) {
       FloatVector d = FloatVector.fromArray(S, a, i).sub(FloatVector.fromArray(S, b, i));
@@ -163,15 +190,6 @@ final class SimdOps512 extends SimdOps {
         }
       }
     }
-    float s = combine(a0, a1, a2, a3);
-    for (int i = full; i < len; i++) {
-      float d = a[i] - b[i];
-      s = Math.fma(d, d, s);
-    }
-    return s;
-  }
-
-  private static float combine(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
     float[] lanes = new float[Lanes.N];
     a0.intoArray(lanes, 0);
     if (NV > 1) {
@@ -181,7 +199,12 @@ final class SimdOps512 extends SimdOps {
         a3.intoArray(lanes, 3 * L);
       }
     }
-    return Lanes.sumInOrder(lanes);
+    float s = Lanes.sumInOrder(lanes);
+    for (int i = full; i < len; i++) {
+      float d = a[i] - b[i];
+      s = Math.fma(d, d, s);
+    }
+    return s;
   }
 
   // ---------------------------------------------------------------- elementwise
