@@ -211,6 +211,23 @@ abstract class SimdOps {
   /** pa[off + p*MR + r] = A(i0 + r, pc + p), zero for r ≥ rows. */
   private static void packA(float[] pa, int off, float[] a, int aOff, boolean transA, int m, int k,
       int i0, int rows, int pc, int kc) {
+    if (!transA && rows == MR) {
+      // Full panel of row-major A: six sequential row streams.
+      for (int r = 0; r < MR; r++) {
+        int src = aOff + (i0 + r) * k + pc;
+        for (int p = 0; p < kc; p++) {
+          pa[off + p * MR + r] = a[src + p];
+        }
+      }
+      return;
+    }
+    if (transA && rows == MR) {
+      // Full panel of column-major A: each p is six adjacent floats.
+      for (int p = 0; p < kc; p++) {
+        System.arraycopy(a, aOff + (pc + p) * m + i0, pa, off + p * MR, MR);
+      }
+      return;
+    }
     for (int p = 0; p < kc; p++) {
       int d = off + p * MR;
       for (int r = 0; r < MR; r++) {
