@@ -14,7 +14,11 @@ import org.qlimit.util.VectorWidth;
  *
  * <p>Conventions (EJML style): outputs come first; an output never aliases an input (checked);
  * backward kernels <b>accumulate</b> into their gradient outputs (zeroing is the caller's explicit
- * step); sizes are checked before any index is touched.
+ * step); sizes are checked before any index is touched. Unless a method says otherwise, the
+ * leading output arrays are Modified and every other array argument is Not modified.
+ *
+ * <p>Threads and vector width never change a result: tests hold {@link SimdKernels} at 128, 256
+ * and 512 bits and 1, 2 and 4 threads to the bits of {@link ScalarKernels}.
  */
 public interface Kernels {
 

@@ -15,9 +15,10 @@ import org.qlimit.util.VectorWidth;
  *   <li>conv2d forward: per batch item and group, im2col then GEMM (1×1 stride-1 unpadded convs use
  *       x directly); depthwise convs use a direct kernel vectorised along the output row. Parallel
  *       over batch items (or inside the GEMM when the batch is smaller than the thread count).
+ *       Depthwise backward passes are direct loops too (same order as the reference).
  *   <li>conv2d backward-data: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im.
- *   <li>conv2d backward-weight: per batch item in order, dw += dy·colᵀ (GEMM, accumulating);
- *       threads split dw's rows/columns, never the batch.
+ *   <li>conv2d backward-weight: per group, per batch item in order, dwᵀ += col·dyᵀ (GEMM,
+ *       accumulating into a transposed copy of dw); threads split dw's elements, never the batch.
  *   <li>Reductions: 16 logical lanes in 1, 2 or 4 vector accumulators, combined by
  *       {@link Lanes#sumInOrder}; never {@code reduceLanes(ADD)}.
  *   <li>rint, floor, exp, log, sigmoid, softmax and the bias additions stay scalar loops, shared
@@ -129,9 +130,11 @@ public final class SimdKernels implements Kernels {
     final int hp = h + 2 * pad, wp = wi + 2 * pad, ho = s.ho(), wo = s.wo();
     Parallel.forRange(cfg.threads(), s.n(), (n0, n1) -> {
       SimdOps.Scratch sc = SimdOps.SCRATCH.get();
-      sc.plane = SimdOps.Scratch.grow(sc.plane, (long) hp * wp);
+      int lanes = ops.lanes();
+      sc.plane = SimdOps.Scratch.grow(sc.plane, (long) hp * wp + lanes);
+      sc.rows = SimdOps.Scratch.grow(sc.rows, (long) ho * ((wo + lanes - 1) / lanes * lanes));
       float[] xp = sc.plane;
-      java.util.Arrays.fill(xp, 0, hp * wp, 0f);
+      java.util.Arrays.fill(xp, 0, hp * wp + lanes, 0f);
       for (int nb = n0; nb < n1; nb++) {
         for (int c = 0; c < s.cin(); c++) {
           int xc = (nb * s.cin() + c) * h * wi;
@@ -140,10 +143,10 @@ public final class SimdKernels implements Kernels {
           }
           int yc = (nb * s.cout() + c) * ho * wo;
           int wOff = c * kh * kw;
-          for (int oy = 0; oy < ho; oy++) {
-            if (st == 1) {
-              ops.depthwiseRow(y, yc + oy * wo, xp, oy * wp, wp, w, wOff, kh, kw, wo);
-            } else {
+          if (st == 1) {
+            ops.depthwisePlane(y, yc, xp, wp, w, wOff, kh, kw, ho, wo, sc.rows);
+          } else {
+            for (int oy = 0; oy < ho; oy++) {
               for (int ox = 0; ox < wo; ox++) {
                 float acc = 0f;
                 for (int ky = 0; ky < kh; ky++) {
@@ -167,6 +170,10 @@ public final class SimdKernels implements Kernels {
   @Override
   public void conv2dBackwardData(float[] dx, float[] dy, float[] w, ConvShape s) {
     Pre.convBackwardData(dx, dy, w, s);
+    if (s.depthwise() && !pointwise(s)) {
+      depthwiseBackwardData(dx, dy, w, s);
+      return;
+    }
     final int coutG = s.coutPerGroup();
     final int kk = s.cinPerGroup() * s.kh() * s.kw();
     final int plane = s.ho() * s.wo();
@@ -186,15 +193,104 @@ public final class SimdKernels implements Kernels {
     });
   }
 
+  /**
+   * Depthwise backward-data, direct: the col2im order of {@link Kernels#conv2dBackwardData} with one
+   * output channel per group, so v = fma(w, dy, 0) and dx += v for (ky, kx, oy, ox) in order.
+   */
+  private void depthwiseBackwardData(float[] dx, float[] dy, float[] w, ConvShape s) {
+    final int h = s.h(), wi = s.w(), pad = s.pad(), kh = s.kh(), kw = s.kw(), st = s.stride();
+    final int ho = s.ho(), wo = s.wo();
+    Parallel.forRange(cfg.threads(), s.n() * s.cin(), (p0, p1) -> {
+      for (int pl = p0; pl < p1; pl++) {
+        int c = pl % s.cin();
+        int xc = pl * h * wi;
+        int yc = pl * ho * wo;
+        for (int ky = 0; ky < kh; ky++) {
+          for (int kx = 0; kx < kw; kx++) {
+            float wv = w[(c * kh + ky) * kw + kx];
+            for (int oy = 0; oy < ho; oy++) {
+              int iy = oy * st - pad + ky;
+              if (iy < 0 || iy >= h) {
+                continue;
+              }
+              int xr = xc + iy * wi;
+              int yr = yc + oy * wo;
+              for (int ox = 0; ox < wo; ox++) {
+                int ix = ox * st - pad + kx;
+                if (ix >= 0 && ix < wi) {
+                  dx[xr + ix] += Math.fma(wv, dy[yr + ox], 0f);
+                }
+              }
+            }
+          }
+        }
+      }
+    });
+  }
+
+  /**
+   * Depthwise backward-weight, direct: per channel, the kh·kw chains run side by side over
+   * (batch item, oy, ox) in order, on a zero-padded copy of each input plane.
+   */
+  private void depthwiseBackwardWeight(float[] dw, float[] dy, float[] x, ConvShape s) {
+    final int h = s.h(), wi = s.w(), pad = s.pad(), kh = s.kh(), kw = s.kw(), st = s.stride();
+    final int hp = h + 2 * pad, wp = wi + 2 * pad, ho = s.ho(), wo = s.wo();
+    Parallel.forRange(cfg.threads(), s.cin(), (c0, c1) -> {
+      SimdOps.Scratch sc = SimdOps.SCRATCH.get();
+      sc.plane = SimdOps.Scratch.grow(sc.plane, (long) hp * wp);
+      float[] xp = sc.plane;
+      java.util.Arrays.fill(xp, 0, hp * wp, 0f);
+      float[] acc = new float[kh * kw];
+      for (int c = c0; c < c1; c++) {
+        System.arraycopy(dw, c * kh * kw, acc, 0, kh * kw);
+        for (int nb = 0; nb < s.n(); nb++) {
+          int xc = (nb * s.cin() + c) * h * wi;
+          for (int iy = 0; iy < h; iy++) {
+            System.arraycopy(x, xc + iy * wi, xp, (iy + pad) * wp + pad, wi);
+          }
+          int yc = (nb * s.cout() + c) * ho * wo;
+          for (int oy = 0; oy < ho; oy++) {
+            for (int ox = 0; ox < wo; ox++) {
+              float g = dy[yc + oy * wo + ox];
+              int xr = oy * st * wp + ox * st;
+              for (int ky = 0; ky < kh; ky++) {
+                for (int kx = 0; kx < kw; kx++) {
+                  acc[ky * kw + kx] = Math.fma(g, xp[xr + ky * wp + kx], acc[ky * kw + kx]);
+                }
+              }
+            }
+          }
+        }
+        System.arraycopy(acc, 0, dw, c * kh * kw, kh * kw);
+      }
+    });
+  }
+
   @Override
   public void conv2dBackwardWeight(float[] dw, float[] db, float[] dy, float[] x, ConvShape s) {
     Pre.convBackwardWeight(dw, db, dy, x, s);
+    if (s.depthwise() && !pointwise(s)) {
+      depthwiseBackwardWeight(dw, dy, x, s);
+      biasGrad(db, dy, s);
+      return;
+    }
     final int cinG = s.cinPerGroup(), coutG = s.coutPerGroup();
     final int kk = cinG * s.kh() * s.kw();
     final int plane = s.ho() * s.wo();
+    // Computed transposed, dwᵀ_g (K × coutG) += col (K × P) · dy_gᵀ, so that the large operand
+    // (col) is packed along its rows and the small one (dy_g) is the transposed B. Each dw element
+    // is still one fma chain over (batch item, position) starting from its current value.
     SimdOps.Scratch sc = SimdOps.SCRATCH.get();
-    for (int nb = 0; nb < s.n(); nb++) {
-      for (int g = 0; g < s.groups(); g++) {
+    sc.plane = SimdOps.Scratch.grow(sc.plane, (long) kk * coutG);
+    float[] dwT = sc.plane;
+    for (int g = 0; g < s.groups(); g++) {
+      int wg = g * coutG * kk;
+      for (int co = 0; co < coutG; co++) {
+        for (int j = 0; j < kk; j++) {
+          dwT[j * coutG + co] = dw[wg + co * kk + j];
+        }
+      }
+      for (int nb = 0; nb < s.n(); nb++) {
         float[] col;
         int colOff;
         if (pointwise(s)) {
@@ -206,11 +302,19 @@ public final class SimdKernels implements Kernels {
           col = sc.col;
           colOff = 0;
         }
-        // dw_g (coutG × K) += dy_g (coutG × P) · colᵀ, col (K × P)
-        ops.gemm(dw, g * coutG * kk, dy, (nb * s.cout() + g * coutG) * plane, false, col, colOff,
-            true, coutG, plane, kk, true, cfg.threads());
+        ops.gemm(dwT, 0, col, colOff, false, dy, (nb * s.cout() + g * coutG) * plane, true, kk,
+            plane, coutG, true, cfg.threads());
+      }
+      for (int co = 0; co < coutG; co++) {
+        for (int j = 0; j < kk; j++) {
+          dw[wg + co * kk + j] = dwT[j * coutG + co];
+        }
       }
     }
+    biasGrad(db, dy, s);
+  }
+
+  private void biasGrad(float[] db, float[] dy, ConvShape s) {
     if (db != null) {
       Parallel.forRange(cfg.threads(), s.cout(), (c0, c1) -> {
         for (int co = c0; co < c1; co++) {

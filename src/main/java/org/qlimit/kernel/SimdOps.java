@@ -46,6 +46,9 @@ abstract class SimdOps {
   abstract void microKernel(int kc, float[] pa, int paOff, float[] b, int bOff, int ldb, float[] c,
       int cOff, int ldc, boolean loadC);
 
+  /** dst[dOff + p*nr + j] = src[sOff + p*lds + j] for p &lt; kc, j &lt; nr (one full B panel). */
+  abstract void copyPanel(float[] dst, int dOff, float[] src, int sOff, int lds, int kc);
+
   abstract float sum(float[] x, int off, int len);
 
   abstract float dot(float[] a, float[] b, int len);
@@ -65,11 +68,13 @@ abstract class SimdOps {
   abstract void addScalar(float[] y, int off, int len, float v);
 
   /**
-   * One output row of a stride-1 depthwise convolution: y[yOff + ox] = fma-chain over (ky, kx) of
-   * xp[xOff + ky*ldx + ox + kx] · w[wOff + ky*kw + kx], from 0, for ox &lt; wo.
+   * One plane of a stride-1 depthwise convolution: y[yOff + oy*wo + ox] = fma chain over (ky, kx)
+   * of xp[(oy + ky)*wp + ox + kx] · w[wOff + ky*kw + kx], from 0. xp is the zero-padded input plane
+   * with at least {@code lanes()} floats of slack after its last row (lanes past wo compute
+   * throw-away values); tmp holds ho × roundUp(wo, lanes()) floats.
    */
-  abstract void depthwiseRow(float[] y, int yOff, float[] xp, int xOff, int ldx, float[] w,
-      int wOff, int kh, int kw, int wo);
+  abstract void depthwisePlane(float[] y, int yOff, float[] xp, int wp, float[] w, int wOff, int kh,
+      int kw, int ho, int wo, float[] tmp);
 
   // ---------------------------------------------------------------- scratch
 
@@ -80,6 +85,7 @@ abstract class SimdOps {
     float[] tile = new float[0];
     float[] col = new float[0];
     float[] plane = new float[0];
+    float[] rows = new float[0];
 
     static float[] grow(float[] a, long need) {
       if (need > Integer.MAX_VALUE - 8) {
@@ -205,6 +211,23 @@ abstract class SimdOps {
   /** pa[off + p*MR + r] = A(i0 + r, pc + p), zero for r ≥ rows. */
   private static void packA(float[] pa, int off, float[] a, int aOff, boolean transA, int m, int k,
       int i0, int rows, int pc, int kc) {
+    if (!transA && rows == MR) {
+      // Full panel of row-major A: six sequential row streams.
+      for (int r = 0; r < MR; r++) {
+        int src = aOff + (i0 + r) * k + pc;
+        for (int p = 0; p < kc; p++) {
+          pa[off + p * MR + r] = a[src + p];
+        }
+      }
+      return;
+    }
+    if (transA && rows == MR) {
+      // Full panel of column-major A: each p is six adjacent floats.
+      for (int p = 0; p < kc; p++) {
+        System.arraycopy(a, aOff + (pc + p) * m + i0, pa, off + p * MR, MR);
+      }
+      return;
+    }
     for (int p = 0; p < kc; p++) {
       int d = off + p * MR;
       for (int r = 0; r < MR; r++) {
@@ -234,6 +257,8 @@ abstract class SimdOps {
           }
         }
       }
+    } else if (cols == nr) {
+      copyPanel(pb, off, b, bOff + pc * n + j0, n, kc);
     } else {
       for (int p = 0; p < kc; p++) {
         int src = bOff + (pc + p) * n + j0;
@@ -267,6 +292,15 @@ abstract class SimdOps {
               continue;
             }
             int xr = (xc + iy) * w;
+            if (st == 1) {
+              // ix = ox - pad + kx is inside [0, w) for ox in [lo, hi)
+              int lo = Math.min(wo, Math.max(0, pad - kx));
+              int hi = Math.max(lo, Math.min(wo, w + pad - kx));
+              java.util.Arrays.fill(col, d, d + lo, 0f);
+              System.arraycopy(x, xr + lo - pad + kx, col, d + lo, hi - lo);
+              java.util.Arrays.fill(col, d + hi, d + wo, 0f);
+              continue;
+            }
             for (int ox = 0; ox < wo; ox++) {
               int ix = ox * st - pad + kx;
               col[d + ox] = (ix >= 0 && ix < w) ? x[xr + ix] : 0f;
@@ -297,6 +331,15 @@ abstract class SimdOps {
             }
             int xr = (xc + iy) * w;
             int d = row + oy * wo;
+            if (st == 1) {
+              int lo = Math.min(wo, Math.max(0, pad - kx));
+              int hi = Math.max(lo, Math.min(wo, w + pad - kx));
+              int shift = xr - pad + kx;
+              for (int ox = lo; ox < hi; ox++) {
+                dx[shift + ox] += col[d + ox];
+              }
+              continue;
+            }
             for (int ox = 0; ox < wo; ox++) {
               int ix = ox * st - pad + kx;
               if (ix >= 0 && ix < w) {

@@ -86,13 +86,26 @@ final class SimdOps512 extends SimdOps {
     c51.intoArray(c, cOff + 5 * ldc + L);
   }
 
+  @Override
+  void copyPanel(float[] dst, int dOff, float[] src, int sOff, int lds, int kc) {
+    for (int p = 0; p < kc; p++) {
+      int s = sOff + p * lds;
+      int d = dOff + p * 2 * L;
+      FloatVector.fromArray(S, src, s).intoArray(dst, d);
+      FloatVector.fromArray(S, src, s + L).intoArray(dst, d + L);
+    }
+  }
+
   // ---------------------------------------------------------------- reductions (16 logical lanes)
   // Logical lane l lives in vector l / L, lane l % L. NV is 1, 2 or 4; unused accumulators stay 0
   // and are never stored.
 
   @Override
   float sum(float[] x, int off, int len) {
-    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    FloatVector a0 = FloatVector.zero(S);
+    FloatVector a1 = FloatVector.zero(S);
+    FloatVector a2 = FloatVector.zero(S);
+    FloatVector a3 = FloatVector.zero(S);
     int full = len - len % Lanes.N;
     for (int i = 0; i < full; i += Lanes.N) {
       int o = off + i;
@@ -105,7 +118,16 @@ final class SimdOps512 extends SimdOps {
         }
       }
     }
-    float s = combine(a0, a1, a2, a3);
+    float[] lanes = new float[Lanes.N];
+    a0.intoArray(lanes, 0);
+    if (NV > 1) {
+      a1.intoArray(lanes, L);
+      if (NV > 2) {
+        a2.intoArray(lanes, 2 * L);
+        a3.intoArray(lanes, 3 * L);
+      }
+    }
+    float s = Lanes.sumInOrder(lanes);
     for (int i = full; i < len; i++) {
       s += x[off + i];
     }
@@ -114,7 +136,10 @@ final class SimdOps512 extends SimdOps {
 
   @Override
   float dot(float[] a, float[] b, int len) {
-    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    FloatVector a0 = FloatVector.zero(S);
+    FloatVector a1 = FloatVector.zero(S);
+    FloatVector a2 = FloatVector.zero(S);
+    FloatVector a3 = FloatVector.zero(S);
     int full = len - len % Lanes.N;
     for (int i = 0; i < full; i += Lanes.N) {
       a0 = FloatVector.fromArray(S, a, i).fma(FloatVector.fromArray(S, b, i), a0);
@@ -128,7 +153,16 @@ final class SimdOps512 extends SimdOps {
         }
       }
     }
-    float s = combine(a0, a1, a2, a3);
+    float[] lanes = new float[Lanes.N];
+    a0.intoArray(lanes, 0);
+    if (NV > 1) {
+      a1.intoArray(lanes, L);
+      if (NV > 2) {
+        a2.intoArray(lanes, 2 * L);
+        a3.intoArray(lanes, 3 * L);
+      }
+    }
+    float s = Lanes.sumInOrder(lanes);
     for (int i = full; i < len; i++) {
       s = Math.fma(a[i], b[i], s);
     }
@@ -137,7 +171,10 @@ final class SimdOps512 extends SimdOps {
 
   @Override
   float sumSquaredDiff(float[] a, float[] b, int len) {
-    FloatVector a0 = FloatVector.zero(S), a1 = a0, a2 = a0, a3 = a0;
+    FloatVector a0 = FloatVector.zero(S);
+    FloatVector a1 = FloatVector.zero(S);
+    FloatVector a2 = FloatVector.zero(S);
+    FloatVector a3 = FloatVector.zero(S);
     int full = len - len % Lanes.N;
     for (int i = 0; i < full; i += Lanes.N) {
       FloatVector d = FloatVector.fromArray(S, a, i).sub(FloatVector.fromArray(S, b, i));
@@ -153,15 +190,6 @@ final class SimdOps512 extends SimdOps {
         }
       }
     }
-    float s = combine(a0, a1, a2, a3);
-    for (int i = full; i < len; i++) {
-      float d = a[i] - b[i];
-      s = Math.fma(d, d, s);
-    }
-    return s;
-  }
-
-  private static float combine(FloatVector a0, FloatVector a1, FloatVector a2, FloatVector a3) {
     float[] lanes = new float[Lanes.N];
     a0.intoArray(lanes, 0);
     if (NV > 1) {
@@ -171,7 +199,12 @@ final class SimdOps512 extends SimdOps {
         a3.intoArray(lanes, 3 * L);
       }
     }
-    return Lanes.sumInOrder(lanes);
+    float s = Lanes.sumInOrder(lanes);
+    for (int i = full; i < len; i++) {
+      float d = a[i] - b[i];
+      s = Math.fma(d, d, s);
+    }
+    return s;
   }
 
   // ---------------------------------------------------------------- elementwise
@@ -252,28 +285,57 @@ final class SimdOps512 extends SimdOps {
   }
 
   @Override
-  void depthwiseRow(float[] y, int yOff, float[] xp, int xOff, int ldx, float[] w, int wOff,
-      int kh, int kw, int wo) {
-    int ox = 0;
-    for (int up = S.loopBound(wo); ox < up; ox += L) {
-      FloatVector acc = FloatVector.zero(S);
-      for (int ky = 0; ky < kh; ky++) {
-        int xr = xOff + ky * ldx + ox;
-        for (int kx = 0; kx < kw; kx++) {
-          acc = FloatVector.fromArray(S, xp, xr + kx)
-              .fma(FloatVector.broadcast(S, w[wOff + ky * kw + kx]), acc);
+  void depthwisePlane(float[] y, int yOff, float[] xp, int wp, float[] w, int wOff, int kh, int kw,
+      int ho, int wo, float[] tmp) {
+    int woR = (wo + L - 1) / L * L;
+    int kk = kh * kw;
+    int oy = 0;
+    // Four output rows at a time: four independent fma chains per vector position.
+    for (; oy + 4 <= ho; oy += 4) {
+      for (int ox = 0; ox < woR; ox += L) {
+        FloatVector a0 = FloatVector.zero(S);
+        FloatVector a1 = FloatVector.zero(S);
+        FloatVector a2 = FloatVector.zero(S);
+        FloatVector a3 = FloatVector.zero(S);
+        // One flat loop over t = ky*kw + kx (nested loops made C2 box the accumulators).
+        int xr = oy * wp + ox;
+        for (int t = 0, kx = 0; t < kk; t++) {
+          FloatVector wv = FloatVector.broadcast(S, w[wOff + t]);
+          a0 = FloatVector.fromArray(S, xp, xr).fma(wv, a0);
+          a1 = FloatVector.fromArray(S, xp, xr + wp).fma(wv, a1);
+          a2 = FloatVector.fromArray(S, xp, xr + 2 * wp).fma(wv, a2);
+          a3 = FloatVector.fromArray(S, xp, xr + 3 * wp).fma(wv, a3);
+          if (++kx == kw) {
+            kx = 0;
+            xr += wp - kw + 1;
+          } else {
+            xr++;
+          }
         }
+        a0.intoArray(tmp, oy * woR + ox);
+        a1.intoArray(tmp, (oy + 1) * woR + ox);
+        a2.intoArray(tmp, (oy + 2) * woR + ox);
+        a3.intoArray(tmp, (oy + 3) * woR + ox);
       }
-      acc.intoArray(y, yOff + ox);
     }
-    for (; ox < wo; ox++) {
-      float acc = 0f;
-      for (int ky = 0; ky < kh; ky++) {
-        for (int kx = 0; kx < kw; kx++) {
-          acc = Math.fma(xp[xOff + ky * ldx + ox + kx], w[wOff + ky * kw + kx], acc);
+    for (; oy < ho; oy++) {
+      for (int ox = 0; ox < woR; ox += L) {
+        FloatVector a0 = FloatVector.zero(S);
+        int xr = oy * wp + ox;
+        for (int t = 0, kx = 0; t < kk; t++) {
+          a0 = FloatVector.fromArray(S, xp, xr).fma(FloatVector.broadcast(S, w[wOff + t]), a0);
+          if (++kx == kw) {
+            kx = 0;
+            xr += wp - kw + 1;
+          } else {
+            xr++;
+          }
         }
+        a0.intoArray(tmp, oy * woR + ox);
       }
-      y[yOff + ox] = acc;
+    }
+    for (int r = 0; r < ho; r++) {
+      System.arraycopy(tmp, r * woR, y, yOff + r * wo, wo);
     }
   }
 }
