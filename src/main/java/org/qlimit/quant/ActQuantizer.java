@@ -92,11 +92,12 @@ public final class ActQuantizer {
       if (kept != null) {
         // Dropped elements pass their gradient straight to x and contribute nothing to s.
         dyq = new float[n];
+        float[] dxDropped = x.requiresGrad() ? x.grad().data() : null;
         for (int i = 0; i < n; i++) {
           if (kept[i] != 0) {
             dyq[i] = dyd[i];
-          } else if (x.requiresGrad()) {
-            x.grad().data()[i] += dyd[i];
+          } else if (dxDropped != null) {
+            dxDropped[i] += dyd[i];
           }
         }
       }

@@ -18,12 +18,17 @@ public final class Tensor {
   private final int offset;
   private final int[] shape;
   private final int[] strides;
+  private final int numel;
+  private final boolean dense;
 
   private Tensor(float[] data, int offset, int[] shape, int[] strides) {
     this.data = data;
     this.offset = offset;
     this.shape = shape;
     this.strides = strides;
+    this.numel = (int) numel(shape);
+    this.dense = offset == 0 && data.length == numel && Arrays.equals(strides,
+        rowMajorStrides(shape));
   }
 
   // ------------------------------------------------------------------ creation
@@ -43,8 +48,10 @@ public final class Tensor {
   /** Wraps {@code data} (not copied) as a dense row-major tensor; the length must match. */
   public static Tensor of(float[] data, int... shape) {
     long n = numel(shape);
-    Check.arg(data.length == n, "Tensor.of: %d values do not fill shape %s (%d elements)",
-        data.length, Arrays.toString(shape), n);
+    if (data.length != n) {
+      throw new IllegalArgumentException("Tensor.of: " + data.length + " values do not fill shape "
+          + Arrays.toString(shape) + " (" + n + " elements)");
+    }
     return new Tensor(data, 0, shape.clone(), rowMajorStrides(shape));
   }
 
@@ -65,11 +72,15 @@ public final class Tensor {
   public static long numel(int... shape) {
     long n = 1;
     for (int d : shape) {
-      Check.arg(d >= 0, "negative dimension in shape %s", Arrays.toString(shape));
+      if (d < 0) {
+        throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+      }
       n *= d;
+      if (n > Integer.MAX_VALUE - 8) {
+        throw new IllegalArgumentException("shape " + Arrays.toString(shape)
+            + " has more elements than a Java array holds");
+      }
     }
-    Check.arg(n <= Integer.MAX_VALUE - 8, "shape %s has %d elements, more than a Java array holds",
-        Arrays.toString(shape), n);
     return n;
   }
 
@@ -97,7 +108,7 @@ public final class Tensor {
   }
 
   public int numel() {
-    return (int) numel(shape);
+    return numel;
   }
 
   public int[] strides() {
@@ -110,7 +121,7 @@ public final class Tensor {
 
   /** True when this view is dense row-major starting at offset 0 and covering the whole array. */
   public boolean isDense() {
-    return offset == 0 && data.length == numel() && Arrays.equals(strides, rowMajorStrides(shape));
+    return dense;
   }
 
   /**
@@ -118,8 +129,10 @@ public final class Tensor {
    * directly. Throws for views: call {@link #contiguous()} first.
    */
   public float[] data() {
-    Check.state(isDense(), "data(): tensor of shape %s is a strided view; call contiguous() first",
-        Arrays.toString(shape));
+    if (!dense) {
+      throw new IllegalStateException("data(): tensor of shape " + Arrays.toString(shape)
+          + " is a strided view; call contiguous() first");
+    }
     return data;
   }
 
@@ -136,8 +149,10 @@ public final class Tensor {
         idx.length, shape.length);
     int p = offset;
     for (int i = 0; i < idx.length; i++) {
-      Check.arg(idx[i] >= 0 && idx[i] < shape[i], "index %s out of bounds for shape %s",
-          Arrays.toString(idx), Arrays.toString(shape));
+      if (idx[i] < 0 || idx[i] >= shape[i]) {
+        throw new IllegalArgumentException("index " + Arrays.toString(idx)
+            + " out of bounds for shape " + Arrays.toString(shape));
+      }
       p += idx[i] * strides[i];
     }
     return p;
@@ -154,8 +169,10 @@ public final class Tensor {
 
   /** The single value of a one-element tensor. */
   public float item() {
-    Check.state(numel() == 1, "item(): tensor of shape %s has %d elements", Arrays.toString(shape),
-        numel());
+    if (numel != 1) {
+      throw new IllegalStateException("item(): tensor of shape " + Arrays.toString(shape)
+          + " has " + numel + " elements");
+    }
     return data[offset];
   }
 
