@@ -215,6 +215,13 @@ public final class SimdKernels implements Kernels {
               }
               int xr = xc + iy * wi;
               int yr = yc + oy * wo;
+              if (st == 1) {
+                // ix = ox - pad + kx is inside [0, wi) for ox in [lo, hi)
+                int lo = Math.min(wo, Math.max(0, pad - kx));
+                int hi = Math.max(lo, Math.min(wo, wi + pad - kx));
+                ops.addProductRow(dx, xr + lo - pad + kx, dy, yr + lo, wv, hi - lo);
+                continue;
+              }
               for (int ox = 0; ox < wo; ox++) {
                 int ix = ox * st - pad + kx;
                 if (ix >= 0 && ix < wi) {

@@ -65,6 +65,9 @@ abstract class SimdOps {
 
   abstract void maskedAdd(float[] dx, float[] dy, float[] x, float lo, float hi, int len);
 
+  /** dx[dOff + i] += fma(wv, dy[yOff + i], 0) for i &lt; len. */
+  abstract void addProductRow(float[] dx, int dOff, float[] dy, int yOff, float wv, int len);
+
   abstract void addScalar(float[] y, int off, int len, float v);
 
   /**

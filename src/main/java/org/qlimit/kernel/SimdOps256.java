@@ -274,6 +274,21 @@ final class SimdOps256 extends SimdOps {
     }
   }
 
+  /** dx[dOff + i] += fma(wv, dy[yOff + i], 0) for i &lt; len. */
+  @Override
+  void addProductRow(float[] dx, int dOff, float[] dy, int yOff, float wv, int len) {
+    FloatVector vw = FloatVector.broadcast(S, wv);
+    FloatVector zero = FloatVector.zero(S);
+    int i = 0;
+    for (int up = S.loopBound(len); i < up; i += L) {
+      FloatVector v = FloatVector.fromArray(S, dy, yOff + i).fma(vw, zero);
+      FloatVector.fromArray(S, dx, dOff + i).add(v).intoArray(dx, dOff + i);
+    }
+    for (; i < len; i++) {
+      dx[dOff + i] += Math.fma(wv, dy[yOff + i], 0f);
+    }
+  }
+
   @Override
   void addScalar(float[] y, int off, int len, float v) {
     int i = 0;
