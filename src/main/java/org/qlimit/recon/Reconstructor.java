@@ -59,11 +59,32 @@ public final class Reconstructor {
   private final ReconListener listener;
   private final QuantState state;
   private final List<UnitRecord> records = new ArrayList<>();
+  private final Map<String, Integer> layerBits;
 
   /** Outcome of a run. */
   public record Result(QuantState state, List<UnitRecord> records) {}
 
   public Reconstructor(Model model, ReconConfig cfg, Kernels k, ReconListener listener) {
+    this(model, cfg, k, listener, Map.of());
+  }
+
+  /**
+   * A run with per-layer weight bit widths (mixed precision): {@code layerBits} maps layer names
+   * to bits (2..8) and overrides the uniform rule for the layers it names.
+   */
+  public Reconstructor(Model model, ReconConfig cfg, Kernels k, ReconListener listener,
+      Map<String, Integer> layerBits) {
+    for (Map.Entry<String, Integer> e : layerBits.entrySet()) {
+      boolean known = false;
+      for (Layer l : model.layers()) {
+        known |= l.name().equals(e.getKey());
+      }
+      Check.arg(known, "bit assignment names layer %s, which model %s does not have", e.getKey(),
+          model.arch());
+      Check.arg(e.getValue() >= 2 && e.getValue() <= 8, "layer %s: bits must be in 2..8, got %d",
+          e.getKey(), e.getValue());
+    }
+    this.layerBits = new LinkedHashMap<>(layerBits);
     for (Var p : model.parameters()) {
       Check.arg(!p.requiresGrad(), "model %s: parameter %s is trainable; load the model with "
           + "BatchNorm folded (frozen) for quantization", model.arch(), p.name());
@@ -160,7 +181,9 @@ public final class Reconstructor {
   }
 
   private QParams observeWeight(Layer l) {
-    QScheme scheme = QScheme.asymmetric(weightBits(model, l, cfg.wbits()));
+    Integer override = layerBits.get(l.name());
+    QScheme scheme = QScheme.asymmetric(override != null ? override
+        : weightBits(model, l, cfg.wbits()));
     float[] w = l.weight().value().contiguous().data();
     return cfg.method() == Method.QDROP ? Observers.gridLp(w, l.outChannels(), scheme)
         : Observers.shrinkLp(w, l.outChannels(), scheme);
