@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Runs the reproduction protocol of ALGORITHMS.md §9 on the embedded ResNet-20 (Fashion-MNIST):
+# FP, RTN, AdaRound, BRECQ and QDrop at W4A4, W3A3, W2A4, W2A2 and W2A32, then prints a markdown
+# table (top-1 % and wall seconds per run) built from the result.json files.
+#
+#   ITERS=2000 CALIB=1024 EVAL=0 THREADS=2 scripts/reproduce.sh runs/repro   # the full protocol
+#   ITERS=200 CALIB=256 EVAL=2000 scripts/reproduce.sh runs/repro-small      # a reduced budget
+#
+# EVAL=0 evaluates on all 10,000 test images. Existing result.json files are reused, so an
+# interrupted run can be restarted.
+set -euo pipefail
+OUT="${1:-runs/repro}"
+ITERS="${ITERS:-2000}"
+ITERS_ACT="${ITERS_ACT:-$((ITERS / 4))}"
+CALIB="${CALIB:-1024}"
+EVAL="${EVAL:-0}"
+THREADS="${THREADS:-$(nproc)}"
+SEED="${SEED:-1005}"
+MODEL="${MODEL:-datasets/models/resnet20_fmnist.safetensors}"
+ARCH="${ARCH:-resnet20-fmnist}"
+SETTINGS="${SETTINGS:-4,4 3,3 2,4 2,2 2,32}"
+METHODS="${METHODS:-rtn adaround brecq qdrop}"
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$ROOT"
+mkdir -p "$OUT"
+for s in $SETTINGS; do
+  w="${s%,*}"; a="${s#*,}"
+  for m in $METHODS; do
+    dir="$OUT/$m-w${w}a${a}"
+    if [[ -f "$dir/result.json" ]]; then continue; fi
+    echo "== $m W${w}A${a}" >&2
+    ./qlimit quantize --model "$MODEL" --arch "$ARCH" --data fashion-mnist --method "$m" \
+      --wbits "$w" --abits "$a" --iters "$ITERS" --iters-act "$ITERS_ACT" --calib "$CALIB" \
+      --seed "$SEED" --threads "$THREADS" --eval-limit "$EVAL" --out "$dir" > "$dir.log" 2>&1 \
+      || { echo "failed: see $dir.log" >&2; exit 1; }
+  done
+done
+python3 - "$OUT" "$SETTINGS" "$METHODS" <<'PY'
+import json, os, sys
+out, settings, methods = sys.argv[1], sys.argv[2].split(), sys.argv[3].split()
+cols = [tuple(s.split(',')) for s in settings]
+def res(m, w, a):
+    p = os.path.join(out, f"{m}-w{w}a{a}", "result.json")
+    return json.load(open(p)) if os.path.exists(p) else None
+fp = None
+for m in methods:
+    for w, a in cols:
+        r = res(m, w, a)
+        if r: fp = r["fp_top1"]
+print("| method | " + " | ".join(f"W{w}A{a}" for w, a in cols) + " |")
+print("|---|" + "---|" * len(cols))
+print("| FP32 | " + " | ".join(f"{fp:.2f}" for _ in cols) + " |")
+for m in methods:
+    cells = []
+    for w, a in cols:
+        r = res(m, w, a)
+        cells.append(f"{r['top1']:.2f} ({r['seconds']:.0f} s)" if r else "–")
+    print(f"| {m} | " + " | ".join(cells) + " |")
+PY
