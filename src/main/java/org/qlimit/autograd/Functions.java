@@ -593,4 +593,95 @@ public final class Functions {
     }
     return out;
   }
+
+  /**
+   * k×k average pooling, no padding (PyTorch's AvgPool2d(k, stride), ceil_mode off): each output
+   * is the mean of its window, summed in row-major window order. x: (N, C, H, W);
+   * y: (N, C, (H − k)/stride + 1, (W − k)/stride + 1). Backward: each input in a window receives
+   * dy / k².
+   */
+  public static Var avgPool2d(Graph g, Var x, int k, int stride) {
+    int[] s = x.shape();
+    Check.arg(s.length == 4, "avgPool2d: expected (N,C,H,W), got %s", Arrays.toString(s));
+    Check.arg(k > 0 && stride > 0 && k <= s[2] && k <= s[3],
+        "avgPool2d: kernel %d / stride %d do not fit input %dx%d", k, stride, s[2], s[3]);
+    int nc = s[0] * s[1];
+    int h = s[2];
+    int w = s[3];
+    int ho = (h - k) / stride + 1;
+    int wo = (w - k) / stride + 1;
+    float[] xd = d(x);
+    Tensor y = Tensor.zeros(s[0], s[1], ho, wo);
+    float[] yd = y.data();
+    float inv = 1f / (k * k);
+    for (int c = 0; c < nc; c++) {
+      for (int i = 0; i < ho; i++) {
+        for (int j = 0; j < wo; j++) {
+          float acc = 0f;
+          for (int ky = 0; ky < k; ky++) {
+            for (int kx = 0; kx < k; kx++) {
+              acc += xd[(c * h + i * stride + ky) * w + j * stride + kx];
+            }
+          }
+          yd[(c * ho + i) * wo + j] = acc * inv;
+        }
+      }
+    }
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("avgPool2d", out, () -> {
+        float[] dy = out.grad().data();
+        float[] dx = x.grad().data();
+        for (int c = 0; c < nc; c++) {
+          for (int i = 0; i < ho; i++) {
+            for (int j = 0; j < wo; j++) {
+              float gv = dy[(c * ho + i) * wo + j] * inv;
+              for (int ky = 0; ky < k; ky++) {
+                for (int kx = 0; kx < k; kx++) {
+                  dx[(c * h + i * stride + ky) * w + j * stride + kx] += gv;
+                }
+              }
+            }
+          }
+        }
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Mean KL divergence KL(p ‖ q) over the batch, with p = softmax(target logits) fixed and
+   * q = softmax(logits): L = (1/N) Σ_n Σ_c p log(p / q) (PyTorch's
+   * {@code kl_div(log_softmax(z), softmax(t), reduction='batchmean')}). Used as the task loss
+   * between FP and quantized outputs. Backward: dz += (q − p) / N.
+   */
+  public static Var klDivergence(Graph g, Var logits, Tensor targetLogits) {
+    int[] s = logits.shape();
+    Check.arg(s.length == 2 && targetLogits.hasShape(s),
+        "klDivergence: logits %s and target %s must both be (N, C)", Arrays.toString(s),
+        Arrays.toString(targetLogits.shape()));
+    int n = s[0];
+    int c = s[1];
+    float[] q = new float[n * c];
+    float[] p = new float[n * c];
+    g.kernels().softmax(q, d(logits), n, c);
+    g.kernels().softmax(p, targetLogits.contiguous().data(), n, c);
+    double acc = 0;
+    for (int i = 0; i < n * c; i++) {
+      if (p[i] > 0) {
+        acc += p[i] * (StrictMath.log(p[i]) - StrictMath.log(Math.max(q[i], Float.MIN_NORMAL)));
+      }
+    }
+    Var out = result(g, Tensor.scalar((float) (acc / n)), logits);
+    if (out.requiresGrad()) {
+      g.record("klDivergence", out, () -> {
+        float dy = out.grad().data()[0] / n;
+        float[] dz = logits.grad().data();
+        for (int i = 0; i < n * c; i++) {
+          dz[i] += (q[i] - p[i]) * dy;
+        }
+      });
+    }
+    return out;
+  }
 }

@@ -26,7 +26,9 @@ public final class ActQuantizer {
   /**
    * @param site the activation site's name
    * @param init the calibrated parameters (per tensor)
-   * @param sanitizeScale QDrop's s ← max(|s|, eps) before each use (BRECQ: false)
+   * @param sanitizeScale s ← max(|s|, FLT_EPSILON), written back before each use (QDrop does
+   *     this; qlimit does it for BRECQ's step learning too, where the reference would otherwise
+   *     run on a non-positive step)
    */
   public ActQuantizer(String site, QParams init, boolean sanitizeScale) {
     Check.arg(init.channels() == 1, "%s: activation quantizers are per tensor", site);
@@ -52,9 +54,12 @@ public final class ActQuantizer {
 
   /** The current parameters. */
   public QParams params() {
-    float s = scale.value().data()[0];
+    float[] sv = scale.value().data();
+    float s = sv[0];
     if (sanitizeScale) {
+      // QDrop writes the sanitised step back into the parameter before each forward pass.
       s = FakeQuant.sanitizeLearnedScale(s);
+      sv[0] = s;
     }
     Check.state(Float.isFinite(s) && s > 0, "%s: learned activation step became %s", site, s);
     return QParams.perTensor(s, zeroPoint, scheme);

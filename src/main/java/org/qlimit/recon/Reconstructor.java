@@ -214,7 +214,7 @@ public final class Reconstructor {
         if (state.act(site) == null) {
           QScheme s = QScheme.asymmetric(actBits(model, cfg.method(), site, cfg.abits()));
           QParams p = Observers.shrinkLp(x.value().contiguous().data(), 1, s);
-          state.setAct(site, new ActQuantizer(site, p, false));
+          state.setAct(site, new ActQuantizer(site, p, true));
         }
         return full.activation(g, site, x);
       }
