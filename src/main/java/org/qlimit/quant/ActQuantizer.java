@@ -5,6 +5,7 @@ import org.qlimit.autograd.Graph;
 import org.qlimit.autograd.Var;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Check;
+import org.qlimit.util.Parallel;
 
 /**
  * A per-tensor activation quantizer at one activation site, with a learnable step (LSQ).
@@ -78,38 +79,70 @@ public final class ActQuantizer {
     int n = xd.length;
     Tensor y = Tensor.zeros(x.shape());
     float[] yd = y.data();
-    FakeQuant.fakeQuant(yd, xd, p, n);
-    byte[] keep = null;
-    if (drop != null) {
-      keep = new byte[n];
-      QDropMask.mask(keep, 0, n, drop.seed(), drop.site(), drop.step(), drop.prob());
-      for (int i = 0; i < n; i++) {
-        if (keep[i] == 0) {
-          yd[i] = xd[i];
-        }
+    int threads = n >= PARALLEL_MIN ? g.kernels().config().threads() : 1;
+    float s = p.scale(0);
+    float z = p.zeroPoint(0);
+    int qmin = scheme.qmin();
+    int qmax = scheme.qmax();
+    byte[] keep = drop == null ? null : new byte[n];
+    // Elementwise, so any split of [0, n) gives the same bits: y = fakeQuant(x), and with
+    // dropping y = keep ? fakeQuant(x) : x, keep from QDropMask.mask (counter = flat index).
+    Parallel.forRange(threads, n, (from, to) -> {
+      if (keep != null) {
+        QDropMask.mask(keep, from, to, drop.seed(), drop.site(), drop.step(), drop.prob());
       }
-    }
+      for (int i = from; i < to; i++) {
+        yd[i] = keep != null && keep[i] == 0 ? xd[i] : FakeQuant.fakeQuant1(xd[i], s, z, qmin, qmax);
+      }
+    });
     float gs = gradScale >= 0 ? gradScale : FakeQuant.lsqGradScale(n, scheme.qmax());
-    byte[] kept = keep;
     return Functions.custom(g, "actQuant", y, new Var[] {x, scale}, dy -> {
       float[] dyd = dy.data();
-      float[] dyq = dyd;
-      if (kept != null) {
-        // Dropped elements pass their gradient straight to x and contribute nothing to s.
-        dyq = new float[n];
-        float[] dxDropped = x.requiresGrad() ? x.grad().data() : null;
-        for (int i = 0; i < n; i++) {
-          if (kept[i] != 0) {
-            dyq[i] = dyd[i];
-          } else if (dxDropped != null) {
-            dxDropped[i] += dyd[i];
-          }
-        }
-      }
       float[] dx = x.requiresGrad() ? x.grad().data() : null;
       float[] ds = scale.requiresGrad() ? scale.grad().data() : null;
-      FakeQuant.backward(dx, ds, dyq, xd, p, n, gs);
+      double[] terms = ds == null ? null : terms(n);
+      // Per element, in the order of FakeQuant.backward preceded by the dropped pass-through:
+      // dropped elements pass dy straight to x; kept ones get the STE gradient; the LSQ terms
+      // dy_q · ∂x̂/∂s (dy_q = 0 where dropped) go to a buffer that is summed in index order below.
+      Parallel.forRange(threads, n, (from, to) -> {
+        for (int i = from; i < to; i++) {
+          boolean kept = keep == null || keep[i] != 0;
+          float dq = kept ? dyd[i] : 0f;
+          if (!kept && dx != null) {
+            dx[i] += dyd[i];
+          }
+          if (dx != null) {
+            float u = (float) Math.rint(xd[i] / s) + z;
+            if (u >= qmin && u <= qmax) {
+              dx[i] += dq;
+            }
+          }
+          if (terms != null) {
+            terms[i] = (double) dq * FakeQuant.dScale1(xd[i], s, z, qmin, qmax);
+          }
+        }
+      });
+      if (ds != null) {
+        double acc = 0.0;
+        for (int i = 0; i < n; i++) {
+          acc += terms[i];
+        }
+        ds[0] += (float) (gs * acc);
+      }
     });
+  }
+
+  /** Below this many elements a quantizer runs on the caller's thread only. */
+  private static final int PARALLEL_MIN = 1 << 13;
+
+  /** Scratch for the LSQ terms, reused across calls (only used inside one backward call). */
+  private double[] termsScratch = new double[0];
+
+  private double[] terms(int n) {
+    if (termsScratch.length < n) {
+      termsScratch = new double[n];
+    }
+    return termsScratch;
   }
 
   /** Overwrites the step (Modified), e.g. when loading a checkpoint. */

@@ -1,6 +1,7 @@
 package org.qlimit.quant;
 
 import org.qlimit.util.Check;
+import org.qlimit.util.Parallel;
 
 /**
  * AdaRound: learned up/down rounding of weights (Nagel et al., ICML 2020; ALGORITHMS.md §3), as
@@ -221,6 +222,128 @@ public final class AdaRound {
       double dReg = -beta * StrictMath.pow(a, beta - 1.0) * Math.signum(t) * 2.0;
       dAlpha[i] += (float) (gradOut * lambda * dReg * dhi);
     }
+  }
+
+  // ---------------------------------------------------------------- precomputed h (fast path)
+  //
+  // The methods below take h(α) and dh/dα as arrays computed once per iteration by
+  // rectify(), instead of evaluating the sigmoid per element in every pass. Each element is the
+  // same float/double expression as in the methods above, so the results are bit-identical to
+  // them (AdaRoundTest holds them to it); sums still run in index order on one thread.
+
+  /** Below this many elements the fast path runs on the caller's thread only. */
+  private static final int PARALLEL_MIN = 1 << 13;
+
+  private static int threadsFor(int threads, int n) {
+    return n >= PARALLEL_MIN ? threads : 1;
+  }
+
+  /**
+   * h[i] = {@link #h}(α_i) and dh[i] = {@link #dh}(α_i) for i in [0, n), one sigmoid per element.
+   * Elementwise, split across {@code threads}.
+   *
+   * @param h output. Modified.
+   * @param dh output. Modified.
+   * @param alpha rounding variables. Not modified.
+   */
+  public static void rectify(float[] h, double[] dh, float[] alpha, int n, int threads) {
+    Check.length("rectify", "alpha", alpha, n);
+    Check.length("rectify", "h", h, n);
+    Check.arg(dh != null && dh.length >= n, "rectify: dh needs %d elements", n);
+    Parallel.forRange(threadsFor(threads, n), n, (from, to) -> {
+      for (int i = from; i < to; i++) {
+        float sig = (float) sigmoid(alpha[i]);
+        float pre = sig * ZG + G;
+        h[i] = Math.min(Math.max(pre, 0f), 1f);
+        if (pre >= 0f && pre <= 1f) {
+          double sd = sig;
+          dh[i] = ZG * sd * (1.0 - sd);
+        } else {
+          dh[i] = 0.0;
+        }
+      }
+    });
+  }
+
+  /** {@link #softWeight} with h precomputed by {@link #rectify}. */
+  public static void softWeightH(float[] out, float[] w, float[] h, QParams p, int channelSize) {
+    int n = checkSizes("softWeightH", w, p, channelSize);
+    checkIo("softWeightH", out, h, w, n);
+    for (int c = 0; c < p.channels(); c++) {
+      for (int i = c * channelSize; i < (c + 1) * channelSize; i++) {
+        out[i] = weight1(w[i], h[i], p, c);
+      }
+    }
+  }
+
+  /** {@link #softWeightBackward} with h and dh precomputed by {@link #rectify}. */
+  public static void softWeightBackwardH(
+      float[] dAlpha, float[] dW, float[] w, float[] h, double[] dh, QParams p, int channelSize) {
+    int n = checkSizes("softWeightBackwardH", w, p, channelSize);
+    checkIo("softWeightBackwardH", dAlpha, h, w, n);
+    Check.length("softWeightBackwardH", "dW", dW, n);
+    Check.noAlias("softWeightBackwardH", dAlpha, dW, "dW");
+    int qmin = p.scheme().qmin();
+    int qmax = p.scheme().qmax();
+    for (int c = 0; c < p.channels(); c++) {
+      float s = p.scale(c);
+      float z = p.zeroPoint(c);
+      for (int i = c * channelSize; i < (c + 1) * channelSize; i++) {
+        float u = (float) Math.floor(w[i] / s) + h[i] + z;
+        if (u >= qmin && u <= qmax) {
+          dAlpha[i] += (float) ((double) dW[i] * s * dh[i]);
+        }
+      }
+    }
+  }
+
+  /**
+   * {@link #regularizer} with h precomputed. The terms 1 − |2h − 1|^β are computed elementwise
+   * (split across threads) into {@code terms}, then summed in index order on the caller's thread.
+   * |2h − 1| ∈ {0, 1} skips the pow: StrictMath.pow(1, β) = 1 and pow(0, β) = 0 for β &gt; 0 by
+   * its specification.
+   *
+   * @param terms scratch, at least n elements. Modified.
+   */
+  public static double regularizerH(
+      float[] h, int n, double lambda, double beta, double[] terms, int threads) {
+    Check.length("regularizerH", "h", h, n);
+    Check.arg(terms != null && terms.length >= n, "regularizerH: terms needs %d elements", n);
+    Check.arg(beta > 0, "regularizerH: beta %s must be positive", beta);
+    Parallel.forRange(threadsFor(threads, n), n, (from, to) -> {
+      for (int i = from; i < to; i++) {
+        double a = Math.abs(2.0 * h[i] - 1.0);
+        terms[i] = 1.0 - (a == 1.0 ? 1.0 : a == 0.0 ? 0.0 : StrictMath.pow(a, beta));
+      }
+    });
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+      sum += terms[i];
+    }
+    return lambda * sum;
+  }
+
+  /**
+   * {@link #regularizerBackward} with h and dh precomputed; elementwise, split across threads.
+   */
+  public static void regularizerBackwardH(float[] dAlpha, float[] h, double[] dh, int n,
+      double lambda, double beta, double gradOut, int threads) {
+    Check.length("regularizerBackwardH", "h", h, n);
+    Check.length("regularizerBackwardH", "dAlpha", dAlpha, n);
+    Check.arg(dh != null && dh.length >= n, "regularizerBackwardH: dh needs %d elements", n);
+    Check.noAlias("regularizerBackwardH", dAlpha, h, "h");
+    Parallel.forRange(threadsFor(threads, n), n, (from, to) -> {
+      for (int i = from; i < to; i++) {
+        double dhi = dh[i];
+        if (dhi == 0.0) {
+          continue;
+        }
+        double t = 2.0 * h[i] - 1.0;
+        double a = Math.abs(t);
+        double dReg = -beta * StrictMath.pow(a, beta - 1.0) * Math.signum(t) * 2.0;
+        dAlpha[i] += (float) (gradOut * lambda * dReg * dhi);
+      }
+    });
   }
 
   /**

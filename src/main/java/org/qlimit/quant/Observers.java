@@ -281,13 +281,51 @@ public final class Observers {
   static double[] scores(float[] x, int off, int len, float[] sc, float[] zp, QScheme scheme) {
     double[] out = new double[sc.length];
     int threads = len >= PARALLEL_MIN ? Runtime.getRuntime().availableProcessors() : 1;
-    Parallel.forEach(threads, sc.length, i -> out[i] = lpScore(x, off, len, sc[i], zp[i], scheme));
+    // Zeros (ReLU outputs) contribute no term whenever the candidate maps 0 to 0, which every
+    // fromRange candidate does (z is clamped into [qmin, qmax]); then the nonzero elements,
+    // kept in index order, give the same sum. Candidates that do not map 0 to 0 use all elements.
+    float[] nz = nonZeros(x, off, len);
+    int qmin = scheme.qmin();
+    int qmax = scheme.qmax();
+    Parallel.forEach(threads, sc.length, i -> out[i] =
+        nz != null && FakeQuant.fakeQuant1(0f, sc[i], zp[i], qmin, qmax) == 0f
+            ? lpSum(nz, 0, nz.length, sc[i], zp[i], scheme) / len
+            : lpScore(x, off, len, sc[i], zp[i], scheme));
     return out;
+  }
+
+  /**
+   * The nonzero elements of x[off, off+len) in index order, or null when fewer than 1/8 of the
+   * elements are zero (not worth a copy) or len = 0.
+   */
+  private static float[] nonZeros(float[] x, int off, int len) {
+    int nonZero = 0;
+    for (int i = off; i < off + len; i++) {
+      if (x[i] != 0f) {
+        nonZero++;
+      }
+    }
+    if (len == 0 || nonZero > len - len / 8) {
+      return null;
+    }
+    float[] nz = new float[nonZero];
+    int j = 0;
+    for (int i = off; i < off + len; i++) {
+      if (x[i] != 0f) {
+        nz[j++] = x[i];
+      }
+    }
+    return nz;
   }
 
   private static final int PARALLEL_MIN = 1 << 14;
 
   static double lpScore(float[] x, int off, int len, float s, float z, QScheme scheme) {
+    return len == 0 ? 0.0 : lpSum(x, off, len, s, z, scheme) / len;
+  }
+
+  /** Σ over x[off, off+len) of |x − x̂|^2.4 in index order, zero differences skipped. */
+  private static double lpSum(float[] x, int off, int len, float s, float z, QScheme scheme) {
     int qmin = scheme.qmin();
     int qmax = scheme.qmax();
     double sum = 0.0;
@@ -297,7 +335,7 @@ public final class Observers {
         sum += pow24(d);
       }
     }
-    return len == 0 ? 0.0 : sum / len;
+    return sum;
   }
 
   // |d|^2.4 = b · b^(1/5) with b = d² (exact in double for a float d). The fifth root is a table

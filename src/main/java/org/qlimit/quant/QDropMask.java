@@ -75,10 +75,9 @@ public final class QDropMask {
     checkRange("mixRange", xq, from, to, prob);
     Check.length("mixRange", "xfp", xfp, to);
     Check.length("mixRange", "out", out, to);
-    long ss = siteSeed(seed, site);
-    long stream = Streams.QDROP_MASK.id();
+    long pre = CounterRng.prefix(siteSeed(seed, site), Streams.QDROP_MASK.id(), step);
     for (int i = from; i < to; i++) {
-      boolean k = CounterRng.uniform(ss, stream, step, i) < prob;
+      boolean k = CounterRng.uniformAt(pre, i) < prob;
       out[i] = k ? xq[i] : xfp[i];
     }
   }
@@ -93,10 +92,9 @@ public final class QDropMask {
     Check.arg(keep != null && keep.length >= to, "mask: keep needs %d elements", to);
     Check.arg(0 <= from && from <= to, "mask: bad range [%d, %d)", from, to);
     checkProb(prob);
-    long ss = siteSeed(seed, site);
-    long stream = Streams.QDROP_MASK.id();
+    long pre = CounterRng.prefix(siteSeed(seed, site), Streams.QDROP_MASK.id(), step);
     for (int i = from; i < to; i++) {
-      keep[i] = (byte) (CounterRng.uniform(ss, stream, step, i) < prob ? 1 : 0);
+      keep[i] = (byte) (CounterRng.uniformAt(pre, i) < prob ? 1 : 0);
     }
   }
 

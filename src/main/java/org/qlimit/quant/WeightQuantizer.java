@@ -41,7 +41,12 @@ public sealed interface WeightQuantizer permits WeightQuantizer.Fixed, WeightQua
    * AdaRound's soft rounding: Ŵ = s·(clamp(⌊W/s⌋ + h(α) + z, qmin, qmax) − z), α learnable
    * (ALGORITHMS.md §3), initialised so that h(α) equals the fractional part of W/s.
    */
-  record AdaRoundSoft(Layer layer, QParams params, Var alpha) implements WeightQuantizer {
+  record AdaRoundSoft(Layer layer, QParams params, Var alpha, Rectified rectified)
+      implements WeightQuantizer {
+
+    public AdaRoundSoft(Layer layer, QParams params, Var alpha) {
+      this(layer, params, alpha, new Rectified(alpha.value().numel()));
+    }
 
     public static AdaRoundSoft init(Layer layer, QParams p) {
       float[] w = layer.weight().value().contiguous().data();
@@ -56,10 +61,12 @@ public sealed interface WeightQuantizer permits WeightQuantizer.Fixed, WeightQua
       float[] w = layer.weight().value().contiguous().data();
       float[] a = alpha.value().data();
       int cs = layer.channelSize();
+      Rectified r = rectified.of(g, a);
       Tensor out = Tensor.zeros(layer.weight().shape());
-      AdaRound.softWeight(out.data(), w, a, params, cs);
+      AdaRound.softWeightH(out.data(), w, r.h, params, cs);
       return Functions.custom(g, "adaRoundSoft", out, new Var[] {alpha},
-          dy -> AdaRound.softWeightBackward(alpha.grad().data(), dy.data(), w, a, params, cs));
+          dy -> AdaRound.softWeightBackwardH(alpha.grad().data(), dy.data(), w, r.h, r.dh,
+              params, cs));
     }
 
     /** Hard rounding: h replaced by [α ≥ 0]; the final integer weight. */
@@ -86,10 +93,39 @@ public sealed interface WeightQuantizer permits WeightQuantizer.Fixed, WeightQua
      */
     public Var regularizer(Graph g, double lambda, double beta) {
       float[] a = alpha.value().data();
-      float v = (float) AdaRound.regularizer(a, a.length, lambda, beta);
+      Rectified r = rectified.of(g, a);
+      int threads = g.kernels().config().threads();
+      float v = (float) AdaRound.regularizerH(r.h, a.length, lambda, beta, r.terms, threads);
       return Functions.custom(g, "roundingRegularizer", Tensor.scalar(v), new Var[] {alpha},
-          dy -> AdaRound.regularizerBackward(alpha.grad().data(), a, a.length, lambda, beta,
-              dy.data()[0]));
+          dy -> AdaRound.regularizerBackwardH(alpha.grad().data(), r.h, r.dh, a.length, lambda,
+              beta, dy.data()[0], threads));
+    }
+  }
+
+  /**
+   * h(α) and dh/dα of one AdaRound layer for one graph (one iteration), computed once by
+   * {@link AdaRound#rectify} and shared by the soft weight, its backward and the regulariser.
+   * α must not change while a graph is in use (the optimiser steps after the backward pass);
+   * a new graph recomputes. Buffers are reused across iterations.
+   */
+  final class Rectified {
+    final float[] h;
+    final double[] dh;
+    final double[] terms;
+    private Graph graph;
+
+    Rectified(int n) {
+      h = new float[n];
+      dh = new double[n];
+      terms = new double[n];
+    }
+
+    Rectified of(Graph g, float[] alpha) {
+      if (graph != g) {
+        AdaRound.rectify(h, dh, alpha, alpha.length, g.kernels().config().threads());
+        graph = g;
+      }
+      return this;
     }
   }
 }

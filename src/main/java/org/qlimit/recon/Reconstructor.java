@@ -27,6 +27,7 @@ import org.qlimit.quant.Schedules;
 import org.qlimit.quant.WeightQuantizer;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Check;
+import org.qlimit.util.Parallel;
 import org.qlimit.util.Streams;
 
 /**
@@ -392,8 +393,13 @@ public final class Reconstructor {
         Tensor x = Batches.gather(qIn, idx);
         if (fpIn != null) {
           Tensor xf = Batches.gather(fpIn, idx);
-          QDropMask.mix(x.data(), x.data(), xf.data(), cfg.seed(), QDropMask.site(index, 0), t,
-              cfg.dropProb());
+          float[] xd = x.data();
+          float[] xfd = xf.data();
+          long site = QDropMask.site(index, 0);
+          long step = t;
+          // elementwise (counter = flat index), so any split gives the same bits
+          Parallel.forRange(k.config().threads(), xd.length, (from, to) ->
+              QDropMask.mixRange(xd, xd, xfd, from, to, cfg.seed(), site, step, cfg.dropProb()));
         }
         Tensor y = Batches.gather(target, idx);
         QuantContext ctx = qdropMasks && cfg.quantizeActivations() && cfg.dropProb() < 1f

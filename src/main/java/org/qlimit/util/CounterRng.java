@@ -23,10 +23,28 @@ public final class CounterRng {
 
   /** 64 random bits for the given counters. */
   public static long bits(long seed, long stream, long step, long index) {
+    return bitsAt(prefix(seed, stream, step), index);
+  }
+
+  /**
+   * The part of {@link #bits} that does not depend on the index: pass it to {@link #bitsAt} or
+   * {@link #uniformAt} to draw many indices of one (seed, stream, step) without recomputing it.
+   * {@code bitsAt(prefix(seed, stream, step), i) == bits(seed, stream, step, i)} for every i.
+   */
+  public static long prefix(long seed, long stream, long step) {
     long h = mix64(seed + GOLDEN);
     h = mix64(h ^ (stream + GOLDEN * 2));
-    h = mix64(h ^ (step + GOLDEN * 3));
-    return mix64(h ^ (index + GOLDEN * 4));
+    return mix64(h ^ (step + GOLDEN * 3));
+  }
+
+  /** {@link #bits} for the index, given {@code prefix(seed, stream, step)}. */
+  public static long bitsAt(long prefix, long index) {
+    return mix64(prefix ^ (index + GOLDEN * 4));
+  }
+
+  /** {@link #uniform} for the index, given {@code prefix(seed, stream, step)}. */
+  public static float uniformAt(long prefix, long index) {
+    return (bitsAt(prefix, index) >>> 40) * 0x1.0p-24f;
   }
 
   /** Uniform float in [0, 1) with 24 random bits. */
