@@ -32,12 +32,17 @@ class TrainerTest extends QuietTest {
   private static final Normalization NORM = Normalization.FASHION_MNIST;
   private static LabeledImages train;
   private static LabeledImages test;
+  /** The tiny run with one thread, shared by the tests that only read it. */
+  private static Trainer oneThread;
+  private static Trainer.Result oneThreadResult;
 
   @BeforeAll
   static void load() throws IOException {
     Datasets.Split s = Datasets.load("fashion-mnist", null);
     train = s.train();
     test = s.test();
+    oneThread = new Trainer(tiny(1));
+    oneThreadResult = oneThread.fit(train, test, NORM, Trainer.Listener.NONE);
   }
 
   /** Two steps of 32 augmented images, evaluated on 32 test images. */
@@ -61,7 +66,7 @@ class TrainerTest extends QuietTest {
 
   @Test
   void sameSeedGivesSameBitsWithOneAndTwoThreads() {
-    Trainer.Result a = new Trainer(tiny(1)).fit(train, test, NORM, Trainer.Listener.NONE);
+    Trainer.Result a = oneThreadResult;
     Trainer.Result b = new Trainer(tiny(2)).fit(train, test, NORM, Trainer.Listener.NONE);
     assertThat(a.state().names()).isEqualTo(b.state().names());
     List<int[]> ba = bits(a.state());
@@ -80,8 +85,8 @@ class TrainerTest extends QuietTest {
   void trainingUpdatesTheStateDictsOwnTensors() {
     StateDict init = Architectures.get(ARCH).fresh(
         org.qlimit.util.Streams.WEIGHT_INIT.random(7));
-    Trainer t = new Trainer(tiny(1));
-    Trainer.Result r = t.fit(train, test, NORM, Trainer.Listener.NONE);
+    Trainer t = oneThread;
+    Trainer.Result r = oneThreadResult;
     assertThat(r.state()).isSameAs(t.stateDict());
     assertThat(r.state().names()).isEqualTo(init.names());
     Map<String, Tensor> before = init.asMap();
@@ -100,8 +105,7 @@ class TrainerTest extends QuietTest {
 
   @Test
   void writtenCheckpointReloadsWithTheSameAccuracy(@TempDir Path dir) throws IOException {
-    Trainer t = new Trainer(tiny(1));
-    Trainer.Result r = t.fit(train, test, NORM, Trainer.Listener.NONE);
+    Trainer.Result r = oneThreadResult;
     Path f = dir.resolve("m.safetensors");
     Checkpoints.write(f, r.state(), Map.of("arch", ARCH));
     double reloaded = Evaluator.top1(Architectures.load(ARCH, f), ForwardContext.FP,
@@ -112,16 +116,16 @@ class TrainerTest extends QuietTest {
 
   @Test
   void lossDecreasesWhenOverfittingOneSmallBatch() {
-    TrainConfig cfg = new TrainConfig(ARCH, 1, 16, 0.05f, 0.9f, true, 0f, 3, 0, -1, false,
+    TrainConfig cfg = new TrainConfig(ARCH, 1, 8, 0.05f, 0.9f, true, 0f, 3, 0, -1, false,
         NumericsConfig.defaults());
     Trainer t = new Trainer(cfg);
-    int[] idx = new int[16];
+    int[] idx = new int[8];
     for (int i = 0; i < idx.length; i++) {
       idx[i] = i;
     }
     double first = t.step(train, NORM, idx, cfg.lr(), null).loss();
     double last = first;
-    for (int s = 1; s < 20; s++) {
+    for (int s = 1; s < 15; s++) {
       last = t.step(train, NORM, idx, cfg.lr(), null).loss();
     }
     assertThat(first).isGreaterThan(1.5);
