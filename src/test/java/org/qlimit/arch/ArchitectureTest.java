@@ -11,8 +11,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The package dependency table of docs/STYLE.md §2 (extended with {@code model}, {@code mixed}
- * and {@code cli}), enforced on the compiled main classes. A package may use only the layers
+ * The package dependency table of docs/STYLE.md §2 (extended with {@code model}, {@code mixed},
+ * {@code train} and {@code cli}), enforced on the compiled main classes. A package may use only the layers
  * listed for it.
  */
 class ArchitectureTest {
@@ -41,26 +41,31 @@ class ArchitectureTest {
         .layer("recon").definedBy("org.qlimit.recon..")
         .layer("eval").definedBy("org.qlimit.eval..")
         .layer("mixed").definedBy("org.qlimit.mixed..")
+        .layer("train").definedBy("org.qlimit.train..")
         .layer("cli").definedBy("org.qlimit.cli..")
         .whereLayer("cli").mayNotBeAccessedByAnyLayer()
         .whereLayer("mixed").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("train").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("recon").mayOnlyBeAccessedByLayers("mixed", "cli")
-        .whereLayer("eval").mayOnlyBeAccessedByLayers("recon", "mixed", "cli")
-        .whereLayer("model").mayOnlyBeAccessedByLayers("mixed", "cli")
+        .whereLayer("eval").mayOnlyBeAccessedByLayers("recon", "mixed", "train", "cli")
+        .whereLayer("model").mayOnlyBeAccessedByLayers("mixed", "train", "cli")
         .whereLayer("quant").mayOnlyBeAccessedByLayers("recon", "eval", "mixed", "cli")
-        .whereLayer("optim").mayOnlyBeAccessedByLayers("quant", "recon", "mixed", "cli", "model")
-        .whereLayer("io").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "cli")
-        .whereLayer("data").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "cli")
-        .whereLayer("nn").mayOnlyBeAccessedByLayers("quant", "recon", "eval", "model", "mixed",
+        .whereLayer("optim").mayOnlyBeAccessedByLayers("quant", "recon", "mixed", "cli", "model",
+            "train")
+        .whereLayer("io").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "train",
             "cli")
+        .whereLayer("data").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "train",
+            "cli")
+        .whereLayer("nn").mayOnlyBeAccessedByLayers("quant", "recon", "eval", "model", "mixed",
+            "train", "cli")
         .whereLayer("autograd").mayOnlyBeAccessedByLayers("nn", "optim", "quant", "recon", "eval",
-            "model", "mixed", "cli")
+            "model", "mixed", "train", "cli")
         .whereLayer("tensor").mayOnlyBeAccessedByLayers("autograd", "nn", "optim", "quant", "data",
-            "io", "recon", "eval", "model", "mixed", "cli")
+            "io", "recon", "eval", "model", "mixed", "train", "cli")
         .whereLayer("kernel").mayOnlyBeAccessedByLayers("tensor", "autograd", "nn", "optim",
-            "quant", "recon", "eval", "model", "mixed", "cli")
+            "quant", "recon", "eval", "model", "mixed", "train", "cli")
         .whereLayer("util").mayOnlyBeAccessedByLayers("kernel", "tensor", "autograd", "nn",
-            "optim", "quant", "data", "io", "recon", "eval", "model", "mixed", "cli")
+            "optim", "quant", "data", "io", "recon", "eval", "model", "mixed", "train", "cli")
         .check(classes);
   }
 

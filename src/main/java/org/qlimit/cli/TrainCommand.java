@@ -1,0 +1,216 @@
+package org.qlimit.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.qlimit.data.Datasets;
+import org.qlimit.data.Normalization;
+import org.qlimit.model.Architectures;
+import org.qlimit.model.Checkpoints;
+import org.qlimit.train.TrainConfig;
+import org.qlimit.train.Trainer;
+import org.qlimit.util.Hashing;
+import org.qlimit.util.NumericsConfig;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code qlimit train}: trains an architecture from scratch (see {@link Trainer} for the recipe)
+ * and writes a safetensors checkpoint with PyTorch names plus a JSON history next to it.
+ */
+@Command(name = "train", mixinStandardHelpOptions = true,
+    description = "Train a model from scratch (SGD, cosine learning rate per iteration, "
+        + "pad-and-crop + flip augmentation) and write a safetensors checkpoint.")
+final class TrainCommand implements Callable<Integer> {
+  @Option(names = "--arch", required = true, description = "architecture (see 'qlimit archs')")
+  String arch;
+
+  @Option(names = "--data", required = true, description = "fashion-mnist or cifar10")
+  String data;
+
+  @Option(names = "--data-dir", paramLabel = "DIR",
+      description = "dataset folder (default: the embedded Fashion-MNIST subset)")
+  Path dataDir;
+
+  @Option(names = "--epochs", required = true, paramLabel = "N") int epochs;
+
+  @Option(names = "--batch", defaultValue = "128", paramLabel = "N") int batch;
+
+  @Option(names = "--lr", defaultValue = "0.1", description = "initial learning rate; cosine "
+      + "decay to 0 per iteration") float lr;
+
+  @Option(names = "--momentum", defaultValue = "0.9") float momentum;
+
+  @Option(names = "--nesterov", description = "Nesterov momentum") boolean nesterov;
+
+  @Option(names = "--weight-decay", defaultValue = "5e-4",
+      description = "L2 on conv/linear weights (not on BatchNorm parameters or biases)")
+  float weightDecay;
+
+  @Option(names = "--seed", defaultValue = "0") long seed;
+
+  @Option(names = "--train-limit", defaultValue = "0", paramLabel = "N",
+      description = "train on the first N training images only (0 = all)")
+  int trainLimit;
+
+  @Option(names = "--test-limit", defaultValue = "0", paramLabel = "N",
+      description = "evaluate on the first N test images after each epoch (0 = all, -1 = none)")
+  int testLimit;
+
+  @Option(names = "--no-augment", description = "no pad-and-crop / flip augmentation")
+  boolean noAugment;
+
+  @Option(names = "--out", required = true, paramLabel = "FILE.safetensors") Path out;
+
+  @Mixin Options options;
+
+  @Override
+  public Integer call() throws Exception {
+    NumericsConfig numerics = options.numerics();
+    TrainConfig cfg = new TrainConfig(arch, epochs, batch, lr, momentum, nesterov, weightDecay,
+        seed, trainLimit, testLimit, !noAugment, numerics);
+    Architectures.Spec spec = Architectures.get(arch);
+    Normalization norm = QuantizeJob.normalization(data);
+    Datasets.Split split = Datasets.load(data, dataDir);
+    Path parent = out.toAbsolutePath().getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
+    PrintStream log = System.out;
+    log.printf(Locale.ROOT, "qlimit train: %s on %s (%s), %s; %d thread(s), %d-bit vectors%n",
+        arch, split.train().name(), spec.dataset(), cfg.recipe(), numerics.threads(),
+        numerics.vectorBits());
+    long t0 = System.nanoTime();
+    Trainer trainer = new Trainer(cfg);
+    Trainer.Result result = trainer.fit(split.train(), split.test(), norm, new BarListener(log));
+    double seconds = (System.nanoTime() - t0) / 1e9;
+
+    double top1 = result.finalTestTop1();
+    Map<String, String> meta = new LinkedHashMap<>();
+    meta.put("arch", arch);
+    meta.put("dataset", split.dataset());
+    meta.put("recipe", cfg.recipe());
+    meta.put("fp32_test_top1", Double.isNaN(top1) ? "not evaluated" : fmt(top1));
+    meta.put("trained_with", "qlimit train " + Main.VERSION);
+    Checkpoints.write(out, result.state(), meta);
+
+    ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    ObjectNode r = om.createObjectNode();
+    r.put("qlimit_version", Main.VERSION);
+    r.put("command", "train");
+    r.put("arch", arch);
+    r.put("dataset", split.dataset());
+    r.put("data_dir", String.valueOf(split.directory()));
+    r.put("train_set", split.train().name());
+    r.put("train_images", cfg.trainLimit() == 0 ? split.train().n() : cfg.trainLimit());
+    r.put("test_images", cfg.testLimit() == 0 ? split.test().n()
+        : Math.min(Math.max(cfg.testLimit(), 0), split.test().n()));
+    r.put("recipe", cfg.recipe());
+    ObjectNode c = r.putObject("config");
+    c.put("epochs", cfg.epochs());
+    c.put("batch", cfg.batch());
+    c.put("lr", cfg.lr());
+    c.put("lr_schedule", "cosine to 0, per iteration");
+    c.put("momentum", cfg.momentum());
+    c.put("nesterov", cfg.nesterov());
+    c.put("weight_decay", cfg.weightDecay());
+    c.put("weight_decay_on", "conv and linear weights");
+    c.put("augment", cfg.augment());
+    c.put("seed", cfg.seed());
+    c.put("train_limit", cfg.trainLimit());
+    c.put("test_limit", cfg.testLimit());
+    c.put("threads", numerics.threads());
+    c.put("vector_bits", numerics.vectorBits());
+    ArrayNode h = r.putArray("history");
+    for (Trainer.EpochRecord e : result.history()) {
+      ObjectNode en = h.addObject();
+      en.put("epoch", e.epoch());
+      en.put("steps", e.steps());
+      en.put("train_loss", Math.round(e.trainLoss() * 1e5) / 1e5);
+      en.put("train_top1", round2(e.trainTop1()));
+      if (Double.isNaN(e.testTop1())) {
+        en.putNull("test_top1");
+      } else {
+        en.put("test_top1", round2(e.testTop1()));
+      }
+      en.put("last_lr", e.lastLr());
+      en.put("seconds", Math.round(e.seconds() * 10) / 10.0);
+    }
+    if (Double.isNaN(top1)) {
+      r.putNull("final_test_top1");
+    } else {
+      r.put("final_test_top1", round2(top1));
+    }
+    r.put("seconds", Math.round(seconds * 10) / 10.0);
+    r.put("checkpoint_sha256", Hashing.sha256(out));
+    r.put("train_content_sha256", split.train().sourceSha256());
+    r.put("test_content_sha256", split.test().sourceSha256());
+    r.put("java_version", System.getProperty("java.version"));
+    Path json = historyFile(out);
+    om.writeValue(json.toFile(), r);
+    log.printf(Locale.ROOT, "%nfinal test top-1 %s %% after %d epoch(s) (%s)%nwrote %s and %s%n",
+        Double.isNaN(top1) ? "n/a" : fmt(top1), cfg.epochs(), ProgressBar.time(seconds), out,
+        json);
+    return 0;
+  }
+
+  /** FILE.safetensors -> FILE.json (else FILE + ".json"). */
+  static Path historyFile(Path out) {
+    String name = out.getFileName().toString();
+    String base = name.endsWith(".safetensors")
+        ? name.substring(0, name.length() - ".safetensors".length()) : name;
+    return out.resolveSibling(base + ".json");
+  }
+
+  private static String fmt(double v) {
+    return String.format(Locale.ROOT, "%.2f", v);
+  }
+
+  private static double round2(double v) {
+    return Math.round(v * 100) / 100.0;
+  }
+
+  /** A progress bar per epoch with the running mean loss, and a summary line per epoch. */
+  private static final class BarListener implements Trainer.Listener {
+    private final PrintStream log;
+    private ProgressBar bar;
+    private int epochs;
+    private double lossSum;
+
+    BarListener(PrintStream log) {
+      this.log = log;
+    }
+
+    @Override
+    public void epochStart(int epoch, int epochs, int steps) {
+      this.epochs = epochs;
+      lossSum = 0;
+      bar = new ProgressBar(log, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, epochs),
+          steps);
+    }
+
+    @Override
+    public void step(int epoch, int step, int steps, double loss, float lr) {
+      lossSum += loss;
+      bar.update(step, String.format(Locale.ROOT, "loss %.4f (mean %.4f) lr %.4g", loss,
+          lossSum / step, lr));
+    }
+
+    @Override
+    public void epochEnd(Trainer.EpochRecord e) {
+      log.printf(Locale.ROOT, "  epoch %d/%d: train loss %.4f, train top-1 %.2f %%, test top-1 %s"
+              + " (%s)%n", e.epoch(), epochs, e.trainLoss(), e.trainTop1(),
+          Double.isNaN(e.testTop1()) ? "n/a" : fmt(e.testTop1()) + " %",
+          ProgressBar.time(e.seconds()));
+    }
+  }
+}
