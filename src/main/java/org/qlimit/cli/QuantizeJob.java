@@ -54,6 +54,15 @@ final class QuantizeJob {
   }
 
   static Outcome run(Spec spec, PrintStream log, Double knownFpTop1) throws IOException {
+    return run(spec, log, knownFpTop1, Map.of());
+  }
+
+  /**
+   * A run with per-layer weight bit widths ({@code layerBits}: layer name → bits, overriding the
+   * uniform rule for the layers it names; used by {@code mixed}).
+   */
+  static Outcome run(Spec spec, PrintStream log, Double knownFpTop1,
+      Map<String, Integer> layerBits) throws IOException {
     long t0 = System.nanoTime();
     if (!Files.isRegularFile(spec.modelFile())) {
       throw new IllegalArgumentException("model file not found: " + spec.modelFile());
@@ -79,7 +88,7 @@ final class QuantizeJob {
           spec.numerics().vectorBits());
     }
     ReconListener listener = spec.quiet() ? ReconListener.NONE : new CliListener(log);
-    Reconstructor.Result result = new Reconstructor(model, rc, k, listener).run(calib);
+    Reconstructor.Result result = new Reconstructor(model, rc, k, listener, layerBits).run(calib);
     String sha = QuantExport.sha256(result.state());
 
     LabeledImages test = data.test();

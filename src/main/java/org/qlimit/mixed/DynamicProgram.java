@@ -7,11 +7,14 @@ import org.qlimit.util.Check;
  * Exact minimisation of the diagonal-only objective Σ_i diag[i][c_i] under the budget: a
  * multiple-choice knapsack solved by dynamic programming over the remaining budget.
  *
- * <p>Discretisation: the free budget B = budget − fixed cost is divided into at most
- * {@code maxCells} cells of q = ⌈B / maxCells⌉ cost units; every layer cost is rounded up to whole
- * cells (⌈cost / q⌉) and the budget down (⌊B / q⌋). Rounding that way keeps every DP solution
- * feasible under the true budget. When q = 1 (B ≤ maxCells, e.g. small integer test instances)
- * the result is the exact optimum; otherwise it is optimal for the rounded instance only.
+ * <p>Discretisation: all layer costs are first divided by their greatest common divisor g and
+ * the free budget B = budget − fixed cost by g, rounded down (exact: a sum of multiples of g fits
+ * B iff it fits g·⌊B/g⌋). Sizes (params · bits) and BitOPs of real networks share large factors,
+ * so this alone usually leaves a few thousand cells. If B/g still exceeds {@code maxCells}, the
+ * remaining budget is cut into at most {@code maxCells} cells of q = ⌈(B/g) / maxCells⌉ units;
+ * every cost is rounded up to whole cells and the budget down, which keeps every DP solution
+ * feasible under the true budget. When q = 1 the result is the exact optimum; otherwise it is
+ * optimal for the rounded instance only.
  *
  * <p>Ties: among equal values the smaller choice index of the later layer wins (the DP compares
  * with strict &lt;, choices in ascending order).
@@ -27,7 +30,7 @@ public final class DynamicProgram {
    *
    * @param choices choice index per layer
    * @param objective its diagonal-only objective
-   * @param quantum the cell size q (1 = exact)
+   * @param quantum the rounding factor q (1 = exact)
    */
   public record Solution(int[] choices, double objective, long quantum) {
     public boolean exact() {
@@ -43,14 +46,22 @@ public final class DynamicProgram {
     Check.arg(maxCells >= 1, "DP: maxCells must be >= 1");
     long free = p.budget() - p.fixedCost();
     Check.arg(p.minimumCost() <= p.budget(), "DP: no assignment fits the budget");
-    long q = Math.max(1, (free + maxCells - 1) / maxCells);
-    int cap = (int) (free / q);
     int n = p.size();
     int k = p.choices();
+    long g = 0;
+    for (int i = 0; i < n; i++) {
+      for (int c = 0; c < k; c++) {
+        g = gcd(g, p.cost(i, c));
+      }
+    }
+    g = Math.max(g, 1);
+    free /= g;
+    long q = Math.max(1, (free + maxCells - 1) / maxCells);
+    int cap = (int) (free / q);
     int[][] w = new int[n][k];
     for (int i = 0; i < n; i++) {
       for (int c = 0; c < k; c++) {
-        long cells = (p.cost(i, c) + q - 1) / q;
+        long cells = (p.cost(i, c) / g + q - 1) / q;
         w[i][c] = (int) Math.min(cells, (long) cap + 1);
       }
     }
@@ -87,5 +98,14 @@ public final class DynamicProgram {
       b -= w[i][a[i]];
     }
     return new Solution(a, p.diagonalObjective(a), q);
+  }
+
+  private static long gcd(long a, long b) {
+    while (b != 0) {
+      long t = a % b;
+      a = b;
+      b = t;
+    }
+    return Math.abs(a);
   }
 }

@@ -103,15 +103,24 @@ public final class SearchProblem {
         pairs.add(new Pair(t.i(), t.j(), t.off()));
       }
     }
-    SearchProblem p = new SearchProblem(s.layers(), bits, cost, s.diag(), pairs, fixed,
-        budget.limit());
-    long min = p.minimumCost();
+    checkFeasible(costs, budget, bits[0], abits);
+    return new SearchProblem(s.layers(), bits, cost, s.diag(), pairs, fixed, budget.limit());
+  }
+
+  /**
+   * Throws IllegalArgumentException (one line) when even the smallest assignment, every searched
+   * layer at {@code minBits}, exceeds the budget.
+   */
+  public static void checkFeasible(CostModel costs, Budget budget, int minBits, int abits) {
+    long min = 0;
+    for (LayerCost c : costs.layers()) {
+      min += budget.cost(c, c.pinned() ? CostModel.PINNED_BITS : minBits, abits);
+    }
     if (min > budget.limit()) {
       throw new IllegalArgumentException("budget " + budget.description() + " cannot be met: the "
-          + "smallest assignment (every searched layer at " + bits[0] + " bits, first/last layer "
+          + "smallest assignment (every searched layer at " + minBits + " bits, first/last layer "
           + "at 8) needs " + budget.format(min) + "; raise the budget");
     }
-    return p;
   }
 
   private static long[][] deepCopy(long[][] a) {
