@@ -80,10 +80,11 @@ final class QuantizeJob {
     Tensor calib = Evaluator.batch(train, norm, calibIdx);
     Kernels k = Kernels.of(spec.numerics());
     ReconConfig rc = spec.recon();
+    String wLabel = layerBits.isEmpty() ? Integer.toString(rc.wbits()) : "mixed";
     if (!spec.quiet()) {
-      log.printf(Locale.ROOT, "qlimit quantize: %s %s on %s, W%dA%s, %d iters/unit, %d calibration "
+      log.printf(Locale.ROOT, "qlimit quantize: %s %s on %s, W%sA%s, %d iters/unit, %d calibration "
               + "images, seed %d, %d thread(s), %d-bit vectors%n", rc.method().cliName(),
-          spec.arch(), spec.dataset(), rc.wbits(), rc.abits() == 32 ? "32" : rc.abits(),
+          spec.arch(), spec.dataset(), wLabel, rc.abits() == 32 ? "32" : rc.abits(),
           rc.iters(), spec.calib(), rc.seed(), spec.numerics().threads(),
           spec.numerics().vectorBits());
     }
@@ -169,9 +170,9 @@ final class QuantizeJob {
     om.writeValue(spec.out().resolve("manifest.json").toFile(), m);
 
     if (!spec.quiet()) {
-      log.printf(Locale.ROOT, "%nFP top-1 %.2f %%  ->  %s W%dA%d top-1 %.2f %%  (%d test images, "
+      log.printf(Locale.ROOT, "%nFP top-1 %.2f %%  ->  %s W%sA%d top-1 %.2f %%  (%d test images, "
               + "%s)%nquantized_sha256 %s%nwrote %s, quantized.safetensors, manifest.json%n",
-          fp, rc.method().cliName(), rc.wbits(), rc.abits(), q, limit,
+          fp, rc.method().cliName(), wLabel, rc.abits(), q, limit,
           ProgressBar.time(seconds), sha, resultFile);
     }
     return new Outcome(fp, q, seconds, sha, resultFile);
