@@ -2,6 +2,8 @@ package org.qlimit.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
@@ -44,6 +46,37 @@ class MixedCommandTest extends QuietTest {
         .startsWith("qlimit mixed: error: budget model size <= 0.0100 MB cannot be met")
         .contains("every searched layer at 2 bits").contains("raise the budget");
     assertThat(Files.exists(dir.resolve("cache"))).isFalse();
+  }
+
+  @Test
+  void endToEndWritesTheAssignment(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("out");
+    Run r = run("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
+        "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
+        "--wbits-choices", "2,8", "--avg-wbits", "4", "--iters", "1", "--calib", "8",
+        "--eval-limit", "20", "--threads", "1", "--cache-dir", dir.resolve("cache").toString(),
+        "--out", out.toString());
+    assertThat(r.code()).as(r.err()).isEqualTo(0);
+    JsonNode j = new ObjectMapper().readTree(out.resolve("result.json").toFile());
+    assertThat(j.get("wbits").asText()).isEqualTo("mixed");
+    assertThat(j.get("assignment").size()).isEqualTo(22);
+    assertThat(j.get("assignment").get("conv1").asInt()).isEqualTo(8);
+    assertThat(j.get("assignment").get("fc").asInt()).isEqualTo(8);
+    assertThat(j.get("size_bits").asLong()).isLessThanOrEqualTo(j.get("budget").get("limit")
+        .asLong());
+    assertThat(j.get("bitops").asLong()).isPositive();
+    assertThat(j.get("search").get("check_ga_diagonal_only").asDouble())
+        .isEqualTo(j.get("search").get("check_dp_diagonal_only").asDouble());
+    assertThat(Files.size(out.resolve("bits.png"))).isPositive();
+    assertThat(r.out()).contains("layer3.2.conv2").contains("wrote");
+    // the second run reads the cached sensitivities
+    Run again = run("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
+        "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
+        "--wbits-choices", "2,8", "--size-budget-mb", "0.2", "--iters", "1", "--calib", "8",
+        "--eval-limit", "20", "--threads", "1", "--cache-dir", dir.resolve("cache").toString(),
+        "--out", dir.resolve("out2").toString());
+    assertThat(again.code()).as(again.err()).isEqualTo(0);
+    assertThat(again.out()).contains("sensitivities: cached");
   }
 
   @Test
