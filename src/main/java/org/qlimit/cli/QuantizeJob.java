@@ -54,6 +54,15 @@ final class QuantizeJob {
   }
 
   static Outcome run(Spec spec, PrintStream log, Double knownFpTop1) throws IOException {
+    return run(spec, log, knownFpTop1, Map.of());
+  }
+
+  /**
+   * A run with per-layer weight bit widths ({@code layerBits}: layer name → bits, overriding the
+   * uniform rule for the layers it names; used by {@code mixed}).
+   */
+  static Outcome run(Spec spec, PrintStream log, Double knownFpTop1,
+      Map<String, Integer> layerBits) throws IOException {
     long t0 = System.nanoTime();
     if (!Files.isRegularFile(spec.modelFile())) {
       throw new IllegalArgumentException("model file not found: " + spec.modelFile());
@@ -71,15 +80,16 @@ final class QuantizeJob {
     Tensor calib = Evaluator.batch(train, norm, calibIdx);
     Kernels k = Kernels.of(spec.numerics());
     ReconConfig rc = spec.recon();
+    String wLabel = layerBits.isEmpty() ? Integer.toString(rc.wbits()) : "mixed";
     if (!spec.quiet()) {
-      log.printf(Locale.ROOT, "qlimit quantize: %s %s on %s, W%dA%s, %d iters/unit, %d calibration "
+      log.printf(Locale.ROOT, "qlimit quantize: %s %s on %s, W%sA%s, %d iters/unit, %d calibration "
               + "images, seed %d, %d thread(s), %d-bit vectors%n", rc.method().cliName(),
-          spec.arch(), spec.dataset(), rc.wbits(), rc.abits() == 32 ? "32" : rc.abits(),
+          spec.arch(), spec.dataset(), wLabel, rc.abits() == 32 ? "32" : rc.abits(),
           rc.iters(), spec.calib(), rc.seed(), spec.numerics().threads(),
           spec.numerics().vectorBits());
     }
     ReconListener listener = spec.quiet() ? ReconListener.NONE : new CliListener(log);
-    Reconstructor.Result result = new Reconstructor(model, rc, k, listener).run(calib);
+    Reconstructor.Result result = new Reconstructor(model, rc, k, listener, layerBits).run(calib);
     String sha = QuantExport.sha256(result.state());
 
     LabeledImages test = data.test();
@@ -160,9 +170,9 @@ final class QuantizeJob {
     om.writeValue(spec.out().resolve("manifest.json").toFile(), m);
 
     if (!spec.quiet()) {
-      log.printf(Locale.ROOT, "%nFP top-1 %.2f %%  ->  %s W%dA%d top-1 %.2f %%  (%d test images, "
+      log.printf(Locale.ROOT, "%nFP top-1 %.2f %%  ->  %s W%sA%d top-1 %.2f %%  (%d test images, "
               + "%s)%nquantized_sha256 %s%nwrote %s, quantized.safetensors, manifest.json%n",
-          fp, rc.method().cliName(), rc.wbits(), rc.abits(), q, limit,
+          fp, rc.method().cliName(), wLabel, rc.abits(), q, limit,
           ProgressBar.time(seconds), sha, resultFile);
     }
     return new Outcome(fp, q, seconds, sha, resultFile);

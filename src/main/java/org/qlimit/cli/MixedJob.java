@@ -1,0 +1,221 @@
+package org.qlimit.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import org.qlimit.data.CalibrationSampler;
+import org.qlimit.data.Datasets;
+import org.qlimit.data.LabeledImages;
+import org.qlimit.eval.Evaluator;
+import org.qlimit.kernel.Kernels;
+import org.qlimit.mixed.Budget;
+import org.qlimit.mixed.CostModel;
+import org.qlimit.mixed.DynamicProgram;
+import org.qlimit.mixed.GeneticSearch;
+import org.qlimit.mixed.LayerCost;
+import org.qlimit.mixed.SearchProblem;
+import org.qlimit.mixed.Sensitivity;
+import org.qlimit.mixed.SensitivityCache;
+import org.qlimit.model.Architectures;
+import org.qlimit.nn.Model;
+import org.qlimit.recon.Method;
+import org.qlimit.recon.ReconConfig;
+import org.qlimit.tensor.Tensor;
+import org.qlimit.util.Hashing;
+import org.qlimit.util.NumericsConfig;
+
+/**
+ * The mixed-precision pipeline from files to results (ALGORITHMS.md §8): cost model, sensitivities
+ * (cached), genetic search under a budget (checked against the exact DP on the diagonal-only
+ * objective), reconstruction of the chosen assignment with {@link QuantizeJob}, result.json
+ * extended with the assignment, and a per-layer bit-width picture.
+ */
+final class MixedJob {
+  private MixedJob() {}
+
+  static final ObjectMapper OM = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+  /** What is loaded once per command. */
+  record Prepared(Model model, CostModel costs, List<Budget> budgets, Sensitivity sensitivity,
+      Path sensitivityFile) {}
+
+  /** A chosen assignment. */
+  record Choice(Map<String, Integer> bits, Map<String, Integer> allBits, double objective,
+      double diagonalObjective, long sizeBits, long bitOps, int generations, double dpObjective,
+      double gaDiagonalObjective, long dpQuantum) {}
+
+  /**
+   * Loads the model, builds the cost model and the budgets (checked for feasibility before any
+   * long computation), then loads or measures the sensitivities.
+   */
+  static Prepared prepare(MixedOptions o, NumericsConfig nc, PrintStream log,
+      Function<CostModel, List<Budget>> budgetsOf) throws IOException {
+    o.validate();
+    if (!Files.isRegularFile(o.model)) {
+      throw new IllegalArgumentException("model file not found: " + o.model);
+    }
+    Model model = Architectures.load(o.arch, o.model);
+    Kernels k = Kernels.of(nc);
+    CostModel costs = CostModel.of(model, k);
+    List<Budget> budgets = budgetsOf.apply(costs);
+    for (Budget b : budgets) {
+      SearchProblem.checkFeasible(costs, b, o.choices()[0], o.abits);
+    }
+    Datasets.Split data = Datasets.load(o.data, o.dataDir);
+    LabeledImages train = data.train();
+    if (o.calib > train.n()) {
+      throw new IllegalArgumentException("--calib " + o.calib + " exceeds the " + train.n()
+          + " training images of " + train.name() + "; lower --calib");
+    }
+    int[] idx = CalibrationSampler.firstN(train, o.calib);
+    Tensor calib = Evaluator.batch(train, QuantizeJob.normalization(o.data), idx);
+    int[] labels = new int[idx.length];
+    for (int i = 0; i < idx.length; i++) {
+      labels[i] = train.labels()[idx[i]];
+    }
+    Method m = o.parsedMethod();
+    int[] bits = o.choices();
+    String key = SensitivityCache.key(Hashing.sha256(o.model), o.arch, m, bits, calib, labels);
+    Path file = SensitivityCache.file(o.cacheDir, key);
+    Optional<Sensitivity> cached = SensitivityCache.load(file, key);
+    Sensitivity s;
+    if (cached.isPresent()) {
+      s = cached.get();
+      log.println("  sensitivities: cached " + file);
+    } else {
+      long t0 = System.nanoTime();
+      log.printf(Locale.ROOT, "  sensitivities: measuring %d layers x %d widths + intra-block "
+          + "pairs on %d images ...%n", costs.free().size(), bits.length, o.calib);
+      s = Sensitivity.measure(model, m, bits, calib, labels, nc);
+      SensitivityCache.save(file, key, s);
+      log.printf(Locale.ROOT, "  sensitivities: done in %s, cached %s%n",
+          ProgressBar.time((System.nanoTime() - t0) / 1e9), file);
+    }
+    return new Prepared(model, costs, budgets, s, file);
+  }
+
+  /** Budget from exactly one of the three options. */
+  static Budget budget(Double sizeMb, Double avgWbits, Double bitopsG, CostModel costs) {
+    int given = (sizeMb != null ? 1 : 0) + (avgWbits != null ? 1 : 0) + (bitopsG != null ? 1 : 0);
+    if (given != 1) {
+      throw new IllegalArgumentException("give exactly one of --size-budget-mb, --avg-wbits, "
+          + "--bitops-budget");
+    }
+    return sizeMb != null ? Budget.sizeMegabytes(sizeMb)
+        : avgWbits != null ? Budget.averageWeightBits(avgWbits, costs) : Budget.bitOpsGiga(bitopsG);
+  }
+
+  /** GA on the full objective; GA and DP on the diagonal-only one as a check. */
+  static Choice search(Prepared p, Budget budget, int abits, long seed) {
+    SearchProblem full = SearchProblem.of(p.costs(), p.sensitivity(), budget, abits, true);
+    SearchProblem diagonal = SearchProblem.of(p.costs(), p.sensitivity(), budget, abits, false);
+    GeneticSearch.Config gc = GeneticSearch.Config.defaults();
+    GeneticSearch.Result r = new GeneticSearch(full, gc).run(seed);
+    GeneticSearch.Result rd = new GeneticSearch(diagonal, gc).run(seed);
+    DynamicProgram.Solution dp = DynamicProgram.solve(diagonal);
+    Map<String, Integer> bits = full.toBits(r.choices());
+    Map<String, Integer> all = new LinkedHashMap<>();
+    for (LayerCost c : p.costs().layers()) {
+      all.put(c.layer(), c.pinned() ? CostModel.PINNED_BITS : bits.get(c.layer()));
+    }
+    return new Choice(bits, all, r.objective(), full.diagonalObjective(r.choices()),
+        p.costs().sizeBits(bits), p.costs().bitOps(bits, abits), r.generations(),
+        dp.objective(), rd.objective(), dp.quantum());
+  }
+
+  static void printChoice(PrintStream log, Prepared p, Choice c, Budget b) {
+    log.printf(Locale.ROOT, "  budget: %s%n", b.description());
+    log.printf(Locale.ROOT, "  %-24s %8s %12s %5s%n", "layer", "params", "MACs", "bits");
+    for (LayerCost l : p.costs().layers()) {
+      log.printf(Locale.ROOT, "  %-24s %8d %12d %5d%s%n", l.layer(), l.params(), l.macs(),
+          c.allBits().get(l.layer()), l.pinned() ? "  (pinned, §5)" : "");
+    }
+    log.printf(Locale.ROOT, "  size %.4f MB (%d bits), %.4f GBitOPs/image; objective %.6g "
+            + "(diagonal %.6g); GA %d generations%n", CostModel.megabytes(c.sizeBits()),
+        c.sizeBits(), c.bitOps() / 1e9, c.objective(), c.diagonalObjective(), c.generations());
+    log.printf(Locale.ROOT, "  check (diagonal-only objective): GA %.6g, DP %.6g%s%n",
+        c.gaDiagonalObjective(), c.dpObjective(), c.dpQuantum() == 1 ? " (exact)"
+            : " (budget in cells of " + c.dpQuantum() + ")");
+  }
+
+  /**
+   * Reconstructs {@code layerBits} (empty = uniform {@code wbits}) and writes result.json with the
+   * assignment, its size and BitOPs added.
+   */
+  static QuantizeJob.Outcome reconstruct(MixedOptions o, NumericsConfig nc, Prepared p,
+      int wbits, Map<String, Integer> layerBits, Path out, Double knownFp, boolean quiet,
+      PrintStream log) throws IOException {
+    ReconConfig rc = ReconConfig.defaults(o.parsedMethod(), wbits, o.abits, o.iters)
+        .withSeed(o.seed);
+    QuantizeJob.Outcome r = QuantizeJob.run(new QuantizeJob.Spec(o.model, o.arch, o.data,
+        o.dataDir, rc, o.calib, nc, o.evalLimit, out, quiet), log, knownFp, layerBits);
+    Map<String, Integer> bits = layerBits.isEmpty() ? p.costs().uniform(wbits) : layerBits;
+    ObjectNode json = (ObjectNode) OM.readTree(r.resultFile().toFile());
+    if (!layerBits.isEmpty()) {
+      json.put("wbits", "mixed");
+    }
+    ArrayNode choices = json.putArray("wbits_choices");
+    for (int b : o.choices()) {
+      choices.add(b);
+    }
+    long size = p.costs().sizeBits(bits);
+    long bitops = p.costs().bitOps(bits, o.abits);
+    json.put("size_bits", size);
+    json.put("size_mb", CostModel.megabytes(size));
+    json.put("bitops", bitops);
+    json.put("gbitops", bitops / 1e9);
+    json.put("avg_wbits_searched_layers", averageBits(p.costs(), bits));
+    ObjectNode a = json.putObject("assignment");
+    for (LayerCost c : p.costs().layers()) {
+      a.put(c.layer(), c.pinned() ? CostModel.PINNED_BITS : bits.get(c.layer()));
+    }
+    json.put("sensitivity_cache", p.sensitivityFile().toString());
+    OM.writeValue(r.resultFile().toFile(), json);
+    return r;
+  }
+
+  static double averageBits(CostModel costs, Map<String, Integer> bits) {
+    double s = 0;
+    long n = 0;
+    for (LayerCost c : costs.free()) {
+      s += (double) c.params() * bits.get(c.layer());
+      n += c.params();
+    }
+    return s / n;
+  }
+
+  /** Adds the search details of a mixed run to its result.json. */
+  static void addSearch(Path resultFile, Choice c, Budget b, long seed) throws IOException {
+    ObjectNode json = (ObjectNode) OM.readTree(resultFile.toFile());
+    ObjectNode bn = json.putObject("budget");
+    bn.put("kind", b.kind().name().toLowerCase(Locale.ROOT));
+    bn.put("limit", b.limit());
+    bn.put("description", b.description());
+    ObjectNode s = json.putObject("search");
+    s.put("objective", c.objective());
+    s.put("objective_diagonal", c.diagonalObjective());
+    s.put("ga_generations", c.generations());
+    s.put("ga_seed", seed);
+    s.put("ga_config", GeneticSearch.Config.defaults().toString());
+    s.put("check_ga_diagonal_only", c.gaDiagonalObjective());
+    s.put("check_dp_diagonal_only", c.dpObjective());
+    s.put("check_dp_quantum", c.dpQuantum());
+    OM.writeValue(resultFile.toFile(), json);
+  }
+
+  static String describe(Map<String, Integer> bits) {
+    return Arrays.toString(bits.values().toArray());
+  }
+}

@@ -1,0 +1,100 @@
+package org.qlimit.cli;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import org.qlimit.recon.Method;
+import picocli.CommandLine.Option;
+
+/** Options shared by {@code mixed} and {@code mixed-sweep}. */
+final class MixedOptions {
+  @Option(names = "--model", required = true, paramLabel = "FILE",
+      description = "safetensors checkpoint with PyTorch parameter names")
+  Path model;
+
+  @Option(names = "--arch", required = true, description = "architecture (see 'qlimit archs')")
+  String arch;
+
+  @Option(names = "--data", required = true, description = "fashion-mnist or cifar10")
+  String data;
+
+  @Option(names = "--data-dir", paramLabel = "DIR",
+      description = "dataset folder (default: the embedded copy in datasets/, where one exists)")
+  Path dataDir;
+
+  @Option(names = "--method", required = true,
+      description = "brecq or qdrop (also selects the weight observer of the sensitivities)")
+  String method;
+
+  @Option(names = "--wbits-choices", defaultValue = "2,3,4,8", split = ",",
+      description = "candidate weight bit widths per layer, 2..8 (default ${DEFAULT-VALUE})")
+  List<Integer> wbitsChoices;
+
+  @Option(names = "--abits", defaultValue = "32",
+      description = "activation bits, 2..8, or 32 = FP activations (default ${DEFAULT-VALUE})")
+  int abits;
+
+  @Option(names = "--iters", defaultValue = "20000",
+      description = "reconstruction iterations per unit (default ${DEFAULT-VALUE})")
+  int iters;
+
+  @Option(names = "--calib", defaultValue = "1024",
+      description = "calibration images: the first N training images (default ${DEFAULT-VALUE})")
+  int calib;
+
+  @Option(names = "--seed", defaultValue = "1005",
+      description = "run seed: reconstruction and genetic search (default ${DEFAULT-VALUE})")
+  long seed;
+
+  @Option(names = "--eval-limit", defaultValue = "0",
+      description = "evaluate on the first N test images only (default: all)")
+  int evalLimit;
+
+  @Option(names = "--cache-dir", defaultValue = ".qlimit-cache", paramLabel = "DIR",
+      description = "folder of the sensitivity cache (default ${DEFAULT-VALUE})")
+  Path cacheDir;
+
+  @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder")
+  Path out;
+
+  Method parsedMethod() {
+    Method m = Method.parse(method);
+    if (m != Method.BRECQ && m != Method.QDROP) {
+      throw new IllegalArgumentException("--method must be brecq or qdrop for mixed precision, got "
+          + method);
+    }
+    return m;
+  }
+
+  int[] choices() {
+    int[] b = wbitsChoices.stream().mapToInt(Integer::intValue).sorted().distinct().toArray();
+    for (int v : b) {
+      if (v < 2 || v > 8) {
+        throw new IllegalArgumentException("--wbits-choices: widths must be in 2..8, got " + v);
+      }
+    }
+    if (b.length == 0) {
+      throw new IllegalArgumentException("--wbits-choices is empty");
+    }
+    return b;
+  }
+
+  void validate() {
+    if (iters < 1) {
+      throw new IllegalArgumentException("--iters must be >= 1, got " + iters);
+    }
+    if (calib < 1) {
+      throw new IllegalArgumentException("--calib must be >= 1, got " + calib);
+    }
+    if (!((abits >= 2 && abits <= 8) || abits == 32)) {
+      throw new IllegalArgumentException("--abits must be in 2..8, or 32; got " + abits);
+    }
+    parsedMethod();
+    choices();
+  }
+
+  @Override
+  public String toString() {
+    return arch + " " + method + " choices " + Arrays.toString(choices());
+  }
+}

@@ -1,0 +1,248 @@
+package org.qlimit.mixed;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.qlimit.autograd.Functions;
+import org.qlimit.autograd.Graph;
+import org.qlimit.autograd.Var;
+import org.qlimit.kernel.Kernels;
+import org.qlimit.nn.ForwardContext;
+import org.qlimit.nn.Layer;
+import org.qlimit.nn.Model;
+import org.qlimit.nn.Unit;
+import org.qlimit.quant.Observers;
+import org.qlimit.quant.QParams;
+import org.qlimit.quant.QScheme;
+import org.qlimit.quant.WeightQuantizer;
+import org.qlimit.recon.Method;
+import org.qlimit.tensor.Tensor;
+import org.qlimit.util.Check;
+import org.qlimit.util.NumericsConfig;
+import org.qlimit.util.Parallel;
+
+/**
+ * Layer sensitivities for the mixed-precision search (ALGORITHMS.md §8), measured on the
+ * calibration set, each block (unit) on its own FP input.
+ *
+ * <p>Error of a unit u under a partial weight quantization Q (the listed layers quantized, every
+ * other layer FP, activations FP):
+ * <pre>
+ *   E_u(Q) = (1/M) Σ_{n, c, pos} F[n,c,pos] · (ŷ_Q[n,c,pos] − y[n,c,pos])²,   M = numel / C
+ * </pre>
+ * (the normalisation of {@code Functions.reconLoss}), y the FP output of the unit, and the Fisher
+ * weight F = (|g| + 1)², g = ∂ CE(FP logits, label) / ∂ y per image (the gradient of the batch
+ * mean multiplied by the batch size, so F does not depend on the batch size). The "+1" follows
+ * the BRECQ reference (ALGORITHMS.md §4): the weight is the plain squared error plus the Fisher
+ * emphasis; pure g² would let the few misclassified calibration images dominate. Cross-entropy
+ * with the labels is used (not KL to a quantized net) because the sensitivities are measured
+ * before any quantized network exists.
+ *
+ * <ul>
+ *   <li>diagonal: diag[l][b] = E_u({l at b}) (the FP error is 0, so this is the increase);</li>
+ *   <li>off-diagonal, layers l &lt; m of one unit: off[b][b'] = E_u({l at b, m at b'})
+ *       − diag[l][b] − diag[m][b'].</li>
+ * </ul>
+ * Weights are quantized by nearest rounding (per channel, asymmetric) after the method's range
+ * search (BRECQ: shrink-Lp; QDrop: grid-Lp), not by AdaRound: measuring is then one forward pass
+ * per term. Pinned layers (first/last) are not measured and stay FP while a unit is measured.
+ * Terms are computed in parallel over independent (layer, width) items; each is a sum in fixed
+ * order, so the result does not depend on the thread count.
+ *
+ * @param bits candidate widths, ascending
+ * @param layers searched layers, in execution order
+ * @param units the unit of each searched layer
+ * @param diag diag[i][c]
+ * @param pairs intra-unit off-diagonal terms, layer pairs in order
+ */
+public record Sensitivity(int[] bits, List<String> layers, List<String> units, double[][] diag,
+    List<PairTerm> pairs) {
+
+  /** Off-diagonal term of layers i &lt; j (indices into {@code layers}): off[ci][cj]. */
+  public record PairTerm(int i, int j, double[][] off) {}
+
+  public Sensitivity {
+    bits = bits.clone();
+    layers = List.copyOf(layers);
+    units = List.copyOf(units);
+    pairs = List.copyOf(pairs);
+    Check.arg(layers.size() == units.size() && layers.size() == diag.length,
+        "sensitivity: %d layers, %d units, %d rows", layers.size(), units.size(), diag.length);
+  }
+
+  /** Images per forward/backward batch (rows are independent: any value gives the same bits). */
+  static final int BATCH = 64;
+
+  /**
+   * Measures all terms.
+   *
+   * @param model folded FP model
+   * @param method BRECQ or QDrop (selects the weight observer)
+   * @param bits candidate widths (ascending, 2..8)
+   * @param calib calibration images (N, C, H, W)
+   * @param labels their labels
+   * @param numerics threads = parallel items; kernels run single-threaded inside an item
+   */
+  public static Sensitivity measure(Model model, Method method, int[] bits, Tensor calib,
+      int[] labels, NumericsConfig numerics) {
+    Check.arg(calib.dim(0) == labels.length, "%d calibration images but %d labels",
+        calib.dim(0), labels.length);
+    for (int c = 0; c < bits.length; c++) {
+      Check.arg(bits[c] >= 2 && bits[c] <= 8 && (c == 0 || bits[c] > bits[c - 1]),
+          "candidate widths must be ascending, in 2..8: %s", Arrays.toString(bits));
+    }
+    Kernels k = Kernels.of(numerics);
+    Kernels k1 = Kernels.of(new NumericsConfig(numerics.vectorBits(), 1));
+    List<Unit> units = model.units();
+    List<Layer> all = model.layers();
+    Layer first = all.get(0);
+    Layer last = all.get(all.size() - 1);
+
+    // FP outputs of every unit and their Fisher weights.
+    Tensor[] fpOut = new Tensor[units.size()];
+    Tensor[] fisher = new Tensor[units.size()];
+    fisherPass(model, k, calib, labels, fpOut, fisher);
+
+    // Items: the searched layers, grouped by unit.
+    List<String> names = new ArrayList<>();
+    List<String> unitNames = new ArrayList<>();
+    List<Layer> layerList = new ArrayList<>();
+    List<Integer> unitIndex = new ArrayList<>();
+    for (int u = 0; u < units.size(); u++) {
+      for (Layer l : units.get(u).layers()) {
+        if (l != first && l != last) {
+          names.add(l.name());
+          unitNames.add(units.get(u).name());
+          layerList.add(l);
+          unitIndex.add(u);
+        }
+      }
+    }
+    int n = names.size();
+    int nb = bits.length;
+    WeightQuantizer.Fixed[][] quant = new WeightQuantizer.Fixed[n][nb];
+    double[][] diag = new double[n][nb];
+    Parallel.forEach(numerics.threads(), n * nb, t -> {
+      int i = t / nb;
+      int c = t % nb;
+      Layer l = layerList.get(i);
+      QScheme s = QScheme.asymmetric(bits[c]);
+      float[] w = l.weight().value().contiguous().data();
+      QParams p = method == Method.QDROP ? Observers.gridLp(w, l.outChannels(), s)
+          : Observers.shrinkLp(w, l.outChannels(), s);
+      quant[i][c] = WeightQuantizer.Fixed.nearest(l, p);
+      int u = unitIndex.get(i);
+      Map<Layer, WeightQuantizer.Fixed> q = new LinkedHashMap<>();
+      q.put(l, quant[i][c]);
+      diag[i][c] = error(k1, units.get(u), u == 0 ? calib : fpOut[u - 1], fpOut[u], fisher[u], q);
+    });
+
+    List<int[]> pairIdx = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      for (int j = i + 1; j < n; j++) {
+        if (unitIndex.get(i).equals(unitIndex.get(j))) {
+          pairIdx.add(new int[] {i, j});
+        }
+      }
+    }
+    double[][][] off = new double[pairIdx.size()][nb][nb];
+    Parallel.forEach(numerics.threads(), pairIdx.size() * nb * nb, t -> {
+      int p = t / (nb * nb);
+      int ci = (t / nb) % nb;
+      int cj = t % nb;
+      int i = pairIdx.get(p)[0];
+      int j = pairIdx.get(p)[1];
+      int u = unitIndex.get(i);
+      Map<Layer, WeightQuantizer.Fixed> q = new LinkedHashMap<>();
+      q.put(layerList.get(i), quant[i][ci]);
+      q.put(layerList.get(j), quant[j][cj]);
+      double joint = error(k1, units.get(u), u == 0 ? calib : fpOut[u - 1], fpOut[u], fisher[u],
+          q);
+      off[p][ci][cj] = joint - diag[i][ci] - diag[j][cj];
+    });
+    List<PairTerm> pairs = new ArrayList<>();
+    for (int p = 0; p < pairIdx.size(); p++) {
+      pairs.add(new PairTerm(pairIdx.get(p)[0], pairIdx.get(p)[1], off[p]));
+    }
+    return new Sensitivity(bits, names, unitNames, diag, pairs);
+  }
+
+  /**
+   * One FP forward + backward per batch of the whole network: records each unit's output and
+   * F = (|g| + 1)² with g the per-image gradient of the cross-entropy w.r.t. that output.
+   * (Modified: fpOut, fisher.)
+   */
+  static void fisherPass(Model model, Kernels k, Tensor calib, int[] labels, Tensor[] fpOut,
+      Tensor[] fisher) {
+    List<Unit> units = model.units();
+    int n = calib.dim(0);
+    for (int from = 0; from < n; from += BATCH) {
+      int to = Math.min(n, from + BATCH);
+      int b = to - from;
+      Graph g = Graph.training(k);
+      // The input is a "parameter" only so that every intermediate records its gradient.
+      Var h = Var.param("input", calib.slice(from, to).contiguous());
+      Var[] outs = new Var[units.size()];
+      for (int u = 0; u < units.size(); u++) {
+        h = units.get(u).forward(g, h, ForwardContext.FP);
+        outs[u] = h;
+      }
+      Var loss = Functions.crossEntropy(g, h, Arrays.copyOfRange(labels, from, to));
+      g.backward(loss);
+      for (int u = 0; u < units.size(); u++) {
+        Tensor y = outs[u].value().contiguous();
+        float[] gr = outs[u].grad().contiguous().data();
+        if (fpOut[u] == null) {
+          int[] s = y.shape();
+          s[0] = n;
+          fpOut[u] = Tensor.zeros(s);
+          fisher[u] = Tensor.zeros(s);
+        }
+        int row = y.numel() / b;
+        System.arraycopy(y.data(), 0, fpOut[u].data(), from * row, b * row);
+        float[] f = fisher[u].data();
+        for (int e = 0; e < b * row; e++) {
+          float a = Math.abs(gr[e] * b) + 1f;
+          f[from * row + e] = a * a;
+        }
+      }
+    }
+  }
+
+  /** E_u(Q) of the class Javadoc, summed in double in index order, batch by batch. */
+  static double error(Kernels k, Unit unit, Tensor in, Tensor target, Tensor fisher,
+      Map<Layer, WeightQuantizer.Fixed> q) {
+    ForwardContext ctx = new ForwardContext() {
+      @Override
+      public Var weight(Graph g, Layer layer) {
+        WeightQuantizer.Fixed f = q.get(layer);
+        return f == null ? layer.weight() : f.weight(g);
+      }
+
+      @Override
+      public Var activation(Graph g, String site, Var x) {
+        return x;
+      }
+    };
+    int n = in.dim(0);
+    int row = target.numel() / n;
+    float[] t = target.data();
+    float[] f = fisher.data();
+    double acc = 0;
+    for (int from = 0; from < n; from += BATCH) {
+      int to = Math.min(n, from + BATCH);
+      Tensor y = unit.forward(Graph.inference(k), Var.constant(in.slice(from, to).contiguous()),
+          ctx).value().contiguous();
+      float[] yd = y.data();
+      int base = from * row;
+      for (int e = 0; e < yd.length; e++) {
+        double d = (double) yd[e] - t[base + e];
+        acc += f[base + e] * d * d;
+      }
+    }
+    int channels = target.dim(1);
+    return acc / ((double) target.numel() / channels);
+  }
+}
