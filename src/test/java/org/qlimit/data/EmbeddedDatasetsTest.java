@@ -15,7 +15,7 @@ import org.qlimit.util.Hashing;
 /** The committed datasets/ folder: checksums, sizes, label counts, and the 5k derivation. */
 class EmbeddedDatasetsTest {
   private static final Path DATASETS = Path.of("datasets");
-  private static final Path SHARED_FMNIST = Path.of("/work/shared/data/fashion-mnist");
+  private static final Path SHARED_FMNIST = Path.of("..", "shared", "data", "fashion-mnist");
 
   @Test
   void everyFileMatchesSha256Sums() throws IOException {
