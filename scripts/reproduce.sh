@@ -4,7 +4,10 @@
 # table (top-1 % and wall seconds per run) built from the result.json files.
 #
 #   ITERS=2000 CALIB=1024 EVAL=0 THREADS=2 scripts/reproduce.sh runs/repro   # the full protocol
-#   ITERS=200 CALIB=256 EVAL=2000 scripts/reproduce.sh runs/repro-small      # a reduced budget
+#   ITERS=100 CALIB=256 EVAL=2000 scripts/reproduce.sh runs/repro-100        # a reduced budget
+#   MODEL=datasets/models/mobilenetv2_small_fmnist.safetensors ARCH=mobilenetv2-small-fmnist \
+#     METHODS="brecq qdrop" SETTINGS="4,4 2,4" ROUND_WEIGHT=0.1 ITERS=100 CALIB=256 EVAL=2000 \
+#     scripts/reproduce.sh runs/repro-mbv2-100
 #
 # EVAL=0 evaluates on all 10,000 test images. Existing result.json files are reused, so an
 # interrupted run can be restarted.
@@ -20,6 +23,7 @@ MODEL="${MODEL:-datasets/models/resnet20_fmnist.safetensors}"
 ARCH="${ARCH:-resnet20-fmnist}"
 SETTINGS="${SETTINGS:-4,4 3,3 2,4 2,2 2,32}"
 METHODS="${METHODS:-rtn adaround brecq qdrop}"
+ROUND_WEIGHT="${ROUND_WEIGHT:-}"   # rounding-regulariser weight λ; empty = 0.01 (0.1 for MobileNetV2)
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 mkdir -p "$OUT"
@@ -31,7 +35,8 @@ for s in $SETTINGS; do
     echo "== $m W${w}A${a}" >&2
     ./qlimit quantize --model "$MODEL" --arch "$ARCH" --data fashion-mnist --method "$m" \
       --wbits "$w" --abits "$a" --iters "$ITERS" --iters-act "$ITERS_ACT" --calib "$CALIB" \
-      --seed "$SEED" --threads "$THREADS" --eval-limit "$EVAL" --out "$dir" > "$dir.log" 2>&1 \
+      --seed "$SEED" --threads "$THREADS" --eval-limit "$EVAL" \
+      ${ROUND_WEIGHT:+--round-weight "$ROUND_WEIGHT"} --out "$dir" > "$dir.log" 2>&1 \
       || { echo "failed: see $dir.log" >&2; exit 1; }
   done
 done
