@@ -49,6 +49,7 @@ final class QuantizeJob {
     return switch (dataset.toLowerCase(Locale.ROOT)) {
       case "fashion-mnist", "fmnist" -> Normalization.FASHION_MNIST;
       case "cifar10", "cifar-10" -> Normalization.CIFAR10;
+      case "imagefolder", "imagenet" -> Normalization.IMAGENET;
       default -> throw new IllegalArgumentException("no normalization known for " + dataset);
     };
   }

@@ -54,8 +54,15 @@ public final class Datasets {
         }
         return cifar10(dir);
       }
+      case "imagefolder", "imagenet" -> {
+        if (dir == null) {
+          throw new FileNotFoundException(name + ": pass --data-dir with train/ and val/ folders "
+              + "of class sub-folders (the torchvision ImageFolder layout)");
+        }
+        return imageFolder(dir);
+      }
       default -> throw new IllegalArgumentException(
-          "unknown dataset '" + name + "' (known: fashion-mnist, cifar10)");
+          "unknown dataset '" + name + "' (known: fashion-mnist, cifar10, imagefolder)");
     }
   }
 
@@ -103,6 +110,24 @@ public final class Datasets {
         full ? "fashion-mnist/train" : "fashion-mnist/train-5k");
     LabeledImages test = Idx.readImages(teImg.get(), teLab.get(), 10, "fashion-mnist/test");
     return new Split("fashion-mnist", dir, train, test);
+  }
+
+  /**
+   * An ImageNet-style tree: {@code dir/train/<class>/*} (optional: when absent, the evaluation
+   * split is also used as the training split, e.g. for calibration) and {@code dir/val/<class>/*}
+   * (or {@code dir/test}), read with the resize-256 / center-crop-224 pipeline.
+   */
+  private static Split imageFolder(Path dir) throws IOException {
+    Path val = java.nio.file.Files.isDirectory(dir.resolve("val")) ? dir.resolve("val")
+        : dir.resolve("test");
+    if (!java.nio.file.Files.isDirectory(val)) {
+      throw new FileNotFoundException(dir + ": no val/ or test/ folder of class sub-folders");
+    }
+    LabeledImages test = ImageFolder.read(val, ImageFolder.Pipeline.IMAGENET);
+    Path train = dir.resolve("train");
+    LabeledImages tr = java.nio.file.Files.isDirectory(train)
+        ? ImageFolder.read(train, ImageFolder.Pipeline.IMAGENET) : test;
+    return new Split("imagefolder", dir, tr, test);
   }
 
   private static Split cifar10(Path dir) throws IOException {
