@@ -61,7 +61,7 @@ final class DemoCommand implements Callable<Integer> {
         ReconConfig rc = ReconConfig.defaults(m, w, a, iters)
             .withIters(iters, Math.max(1, iters / 4));
         QuantizeJob.Outcome o = QuantizeJob.run(new QuantizeJob.Spec(model, "resnet20-fmnist",
-            "fashion-mnist", null, rc, calib, options.numerics(), evalLimit, dir, false),
+            "fashion-mnist", null, rc, calib, options.numerics(), evalLimit, dir, false, false),
             System.out, fp);
         fp = o.fpTop1();
         top1[mi][si] = o.top1();

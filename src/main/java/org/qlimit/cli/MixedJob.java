@@ -160,7 +160,7 @@ final class MixedJob {
     ReconConfig rc = ReconConfig.defaults(o.parsedMethod(), wbits, o.abits, o.iters)
         .withSeed(o.seed);
     QuantizeJob.Outcome r = QuantizeJob.run(new QuantizeJob.Spec(o.model, o.arch, o.data,
-        o.dataDir, rc, o.calib, nc, o.evalLimit, out, quiet), log, knownFp, layerBits);
+        o.dataDir, rc, o.calib, nc, o.evalLimit, out, quiet, false), log, knownFp, layerBits);
     Map<String, Integer> bits = layerBits.isEmpty() ? p.costs().uniform(wbits) : layerBits;
     ObjectNode json = (ObjectNode) OM.readTree(r.resultFile().toFile());
     if (!layerBits.isEmpty()) {

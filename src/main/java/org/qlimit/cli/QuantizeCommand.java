@@ -65,6 +65,10 @@ final class QuantizeCommand implements Callable<Integer> {
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder")
   Path out;
 
+  @Option(names = "--resume", description = "continue the run whose per-unit checkpoint is in "
+      + "--out (same options, model and data; threads and vector width may differ)")
+  boolean resume;
+
   @Mixin
   Options options;
 
@@ -84,7 +88,7 @@ final class QuantizeCommand implements Callable<Integer> {
       rc = rc.withRoundLambda(roundWeight);
     }
     QuantizeJob.run(new QuantizeJob.Spec(model, arch, data, dataDir, rc, calib,
-        options.numerics(), evalLimit, out, false), System.out, null);
+        options.numerics(), evalLimit, out, false, resume), System.out, null);
     return 0;
   }
 }

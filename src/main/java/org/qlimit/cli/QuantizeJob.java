@@ -40,7 +40,8 @@ final class QuantizeJob {
 
   /** Inputs of a run. */
   record Spec(Path modelFile, String arch, String dataset, Path dataDir, ReconConfig recon,
-      int calib, NumericsConfig numerics, int evalLimit, Path out, boolean quiet) {}
+      int calib, NumericsConfig numerics, int evalLimit, Path out, boolean quiet,
+      boolean resume) {}
 
   /** What a run produced. */
   record Outcome(double fpTop1, double top1, double seconds, String sha256, Path resultFile) {}
@@ -90,7 +91,23 @@ final class QuantizeJob {
           spec.numerics().vectorBits());
     }
     ReconListener listener = spec.quiet() ? ReconListener.NONE : new CliListener(log);
-    Reconstructor.Result result = new Reconstructor(model, rc, k, listener, layerBits).run(calib);
+    RunCheckpoint checkpoint = new RunCheckpoint(spec.out(),
+        checkpointKey(spec, model, calib, layerBits));
+    Reconstructor recon = new Reconstructor(model, rc, k, listener, layerBits)
+        .checkpointEach(checkpoint::save);
+    if (spec.resume()) {
+      Reconstructor.Checkpoint c = checkpoint.load(model);
+      if (!spec.quiet()) {
+        log.printf(Locale.ROOT, "resuming from %s: %d unit(s) done%n", checkpoint.file(),
+            c.records().size());
+      }
+      recon.resumeFrom(c);
+    } else if (checkpoint.exists() && !spec.quiet()) {
+      log.printf(Locale.ROOT, "note: replacing the checkpoint in %s (pass --resume to continue "
+          + "it instead)%n", spec.out());
+    }
+    Reconstructor.Result result = recon.run(calib);
+    checkpoint.delete();
     String sha = QuantExport.sha256(result.state());
 
     LabeledImages test = data.test();
@@ -177,6 +194,22 @@ final class QuantizeJob {
           ProgressBar.time(seconds), sha, resultFile);
     }
     return new Outcome(fp, q, seconds, sha, resultFile);
+  }
+
+  /**
+   * SHA-256 over what determines a run's result: the model file, the architecture, the
+   * calibration images (their float bits), the reconstruction configuration and the per-layer
+   * bits.
+   */
+  static String checkpointKey(Spec spec, Model model, Tensor calib,
+      Map<String, Integer> layerBits) throws IOException {
+    java.security.MessageDigest md = Hashing.sha256();
+    Hashing.update(md, Hashing.sha256(spec.modelFile()));
+    Hashing.update(md, model.arch());
+    Hashing.update(md, calib.contiguous().data());
+    Hashing.update(md, spec.recon().toString());
+    Hashing.update(md, layerBits.toString());
+    return Hashing.hex(md.digest());
   }
 
   private static double round2(double v) {

@@ -110,6 +110,13 @@ public interface Kernels {
   /** Σ a[i]·b[i] over [0, len), 16 logical lanes, fixed order. */
   float dot(float[] a, float[] b, int len);
 
+  /**
+   * The Lp range-search score sum Σ |x − x̂|^2.4 over x[off, off+len), x̂ the float32 fake
+   * quantization with scale s, zero point z and levels [qmin, qmax]: exactly {@link LpTerms#sum}
+   * (chunked 16-lane float sums added into a double). x: Not modified.
+   */
+  double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax);
+
   // ---------------------------------------------------------------- elementwise (len elements)
   /** y = a + b. y may equal a or b (elementwise ops are alias-safe). */
   void add(float[] y, float[] a, float[] b, int len);

@@ -323,6 +323,12 @@ public final class ScalarKernels implements Kernels {
   }
 
   @Override
+  public double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax) {
+    Pre.range("lpSum", x, off, len);
+    return LpTerms.sum(x, off, len, s, z, qmin, qmax);
+  }
+
+  @Override
   public float dot(float[] a, float[] b, int len) {
     Pre.elementwise("dot", len, a, b);
     float[] lanes = new float[Lanes.N];

@@ -32,9 +32,20 @@ public final class SimdKernels implements Kernels {
 
   private final NumericsConfig cfg;
   private final SimdOps ops;
+  /**
+   * The ops for {@link #lpSum}: the configured width, capped at the CPU's preferred width. The Lp
+   * sum is defined by its 16 logical lanes, so every width gives the same bits (tested at 128, 256
+   * and 512); wider-than-hardware vectors would only run it emulated, many times slower, in the
+   * range searches that scan millions of elements per candidate.
+   */
+  private final SimdOps lpOps;
 
   /** @param cfg vectorBits must be 128, 256 or 512 (0 means scalar: use {@link ScalarKernels}) */
   public SimdKernels(NumericsConfig cfg) {
+    this(cfg, true);
+  }
+
+  private SimdKernels(NumericsConfig cfg, boolean capLpWidth) {
     Check.arg(cfg != null, "SimdKernels: config is null");
     this.cfg = cfg;
     this.ops = switch (cfg.vectorBits()) {
@@ -45,6 +56,14 @@ public final class SimdKernels implements Kernels {
           "SimdKernels: vectorBits must be 128, 256 or 512, got " + cfg.vectorBits()
               + " (use ScalarKernels for 0)");
     };
+    int hw = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize();
+    this.lpOps = !capLpWidth || cfg.vectorBits() <= hw ? ops
+        : hw >= 256 ? new SimdOps256() : new SimdOps128();
+  }
+
+  /** Kernels whose Lp sum also runs at the configured width, emulated or not (twin tests). */
+  static SimdKernels exactWidth(NumericsConfig cfg) {
+    return new SimdKernels(cfg, false);
   }
 
   /** Registers {@code FloatVector.SPECIES_PREFERRED}'s width with {@link VectorWidth}. */
@@ -401,6 +420,12 @@ public final class SimdKernels implements Kernels {
   public float sumSquaredDiff(float[] a, float[] b, int len) {
     Pre.elementwise("sumSquaredDiff", len, a, b);
     return ops.sumSquaredDiff(a, b, len);
+  }
+
+  @Override
+  public double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax) {
+    Pre.range("lpSum", x, off, len);
+    return lpOps.lpSum(x, off, len, s, z, qmin, qmax);
   }
 
   @Override

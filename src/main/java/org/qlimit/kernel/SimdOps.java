@@ -55,6 +55,9 @@ abstract class SimdOps {
 
   abstract float sumSquaredDiff(float[] a, float[] b, int len);
 
+  /** {@link LpTerms#sum}, vectorized. */
+  abstract double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax);
+
   abstract void add(float[] y, float[] a, float[] b, int len);
 
   abstract void mul(float[] y, float[] a, float[] b, int len);

@@ -130,8 +130,8 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
       Layer l = layerList.get(i);
       QScheme s = QScheme.asymmetric(bits[c]);
       float[] w = l.weight().value().contiguous().data();
-      QParams p = method == Method.QDROP ? Observers.gridLp(w, l.outChannels(), s)
-          : Observers.shrinkLp(w, l.outChannels(), s);
+      QParams p = method == Method.QDROP ? Observers.gridLp(k1, w, l.outChannels(), s)
+          : Observers.shrinkLp(k1, w, l.outChannels(), s);
       quant[i][c] = WeightQuantizer.Fixed.nearest(l, p);
       int u = unitIndex.get(i);
       Map<Layer, WeightQuantizer.Fixed> q = new LinkedHashMap<>();

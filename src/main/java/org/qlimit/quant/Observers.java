@@ -1,5 +1,6 @@
 package org.qlimit.quant;
 
+import org.qlimit.kernel.Kernels;
 import org.qlimit.util.Check;
 import org.qlimit.util.Parallel;
 
@@ -13,11 +14,17 @@ import org.qlimit.util.Parallel;
  *
  * <p>Scores: mean over the channel's elements of |x − x̂|^2.4, where x̂ is {@link FakeQuant}'s
  * float32 fake quantization under the candidate's {@link QParams#fromRange} parameters and
- * |x − x̂| is the float32 difference. Each term is {@code StrictMath.pow(d, 2.4)} in double and
- * the terms are summed in increasing index order in double, then divided by the element count.
- * (The references reduce in float32 in torch's order; ties and near-ties may therefore resolve
- * differently in rare cases.) The exponent 2.4 is the LAPQ choice (Nahshan et al. 2019) used by
- * both references.
+ * |x − x̂| is the float32 difference. The sum is {@link Kernels#lpSum} ({@link
+ * org.qlimit.kernel.LpTerms}: float32 terms from a division-free d^2.4 within about one ulp, in
+ * chunked 16-lane float sums added into a double), taken over the channel's nonzero elements in
+ * index order (a zero element contributes nothing: every fromRange candidate maps 0 to 0), then
+ * divided by the channel's element count. (The references reduce in float32 in torch's order;
+ * ties and near-ties may therefore resolve differently in rare cases.) The exponent 2.4 is the
+ * LAPQ choice (Nahshan et al. 2019) used by both references.
+ *
+ * <p>Every search takes the {@link Kernels} that compute the sums; channels (or, for a single
+ * large channel, candidates) are independent outputs split across the kernels' threads, so no
+ * result depends on the thread count or the vector width.
  */
 public final class Observers {
   private Observers() {}
@@ -102,11 +109,12 @@ public final class Observers {
    *
    * @param x tensor (channels, channelSize). Not modified.
    */
-  public static QParams shrinkLp(float[] x, int channels, QScheme scheme) {
+  public static QParams shrinkLp(Kernels k, float[] x, int channels, QScheme scheme) {
     int cs = channelSize("shrinkLp", x, channels);
     float[] s = new float[channels];
     float[] z = new float[channels];
-    for (int c = 0; c < channels; c++) {
+    int inner = channels == 1 ? k.config().threads() : 1;
+    Parallel.forEach(channels == 1 ? 1 : k.config().threads(), channels, c -> {
       int off = c * cs;
       float mn = Float.POSITIVE_INFINITY;
       float mx = Float.NEGATIVE_INFINITY;
@@ -123,7 +131,7 @@ public final class Observers {
         cs1[i] = QParams.scaleFor(lo, hi, scheme);
         cz[i] = QParams.zeroPointFor(lo, cs1[i], scheme);
       }
-      double[] scores = scores(x, off, cs, cs1, cz, scheme);
+      double[] scores = scores(k, inner, x, off, cs, cs1, cz, scheme);
       double best = Double.POSITIVE_INFINITY;
       for (int i = 0; i < SHRINK_STEPS; i++) {
         if (scores[i] < best) {
@@ -132,7 +140,7 @@ public final class Observers {
           z[c] = cz[i];
         }
       }
-    }
+    });
     return new QParams(s, z, scheme);
   }
 
@@ -144,8 +152,8 @@ public final class Observers {
    *
    * @param x tensor (channels, channelSize). Not modified.
    */
-  public static QParams gridLp(float[] x, int channels, QScheme scheme) {
-    return gridLpRange(x, channels, scheme, Side.of(x)).toQParams(scheme);
+  public static QParams gridLp(Kernels k, float[] x, int channels, QScheme scheme) {
+    return gridLpRange(k, x, channels, scheme, Side.of(x)).toQParams(scheme);
   }
 
   /**
@@ -179,13 +187,15 @@ public final class Observers {
    *
    * @param x tensor (channels, channelSize). Not modified.
    */
-  public static QRange gridLpRange(float[] x, int channels, QScheme scheme, Side side) {
+  public static QRange gridLpRange(Kernels k, float[] x, int channels, QScheme scheme,
+      Side side) {
     int cs = channelSize("gridLpRange", x, channels);
     Check.arg(side != null, "gridLpRange: side is null");
     float[] bestLo = new float[channels];
     float[] bestHi = new float[channels];
     boolean oneDim = side != Side.TWO_SIDED || scheme.symmetric();
-    for (int c = 0; c < channels; c++) {
+    int inner = channels == 1 ? k.config().threads() : 1;
+    Parallel.forEach(channels == 1 ? 1 : k.config().threads(), channels, c -> {
       int off = c * cs;
       float mn = Float.POSITIVE_INFINITY;
       float mx = Float.NEGATIVE_INFINITY;
@@ -194,20 +204,20 @@ public final class Observers {
         mx = Math.max(mx, x[i]);
       }
       float[] best = oneDim
-          ? search1d(x, off, cs, mn, mx, scheme, side)
+          ? search1d(k, inner, x, off, cs, mn, mx, scheme, side)
           : channels > 1
-              ? search2d(x, off, cs, Math.min(mn, 0f), Math.max(mx, 0f), scheme)
-              : search2d(x, off, cs, mn, mx, scheme);
+              ? search2d(k, inner, x, off, cs, Math.min(mn, 0f), Math.max(mx, 0f), scheme)
+              : search2d(k, inner, x, off, cs, mn, mx, scheme);
       bestLo[c] = best[0];
       bestHi[c] = best[1];
-    }
+    });
     return new QRange(bestLo, bestHi);
   }
 
   /** QDrop's initial best score ({@code torch.zeros_like(x_min) + 1e10}, float32). */
   private static final double INITIAL_BEST = 1e10f;
 
-  private static float[] search1d(
+  private static float[] search1d(Kernels k, int threads,
       float[] x, int off, int cs, float mn, float mx, QScheme scheme, Side side) {
     float range = Math.max(Math.abs(mn), mx);
     float[] best = {mn, mx};
@@ -222,7 +232,7 @@ public final class Observers {
       scs[i - 1] = QParams.scaleFor(los[i - 1], his[i - 1], scheme);
       zps[i - 1] = QParams.zeroPointFor(los[i - 1], scs[i - 1], scheme);
     }
-    double[] scores = scores(x, off, cs, scs, zps, scheme);
+    double[] scores = scores(k, threads, x, off, cs, scs, zps, scheme);
     double bestScore = INITIAL_BEST;
     for (int i = 0; i < GRID_CANDIDATES; i++) {
       if (scores[i] < bestScore) {
@@ -234,7 +244,8 @@ public final class Observers {
     return best;
   }
 
-  private static float[] search2d(float[] x, int off, int cs, float mn, float mx, QScheme scheme) {
+  private static float[] search2d(Kernels k, int threads,
+      float[] x, int off, int cs, float mn, float mx, QScheme scheme) {
     float width = mx - mn;
     float[] best = {mn, mx};
     int levels = scheme.qmax() - scheme.qmin() + 1;
@@ -255,7 +266,7 @@ public final class Observers {
         zps[c] = QParams.zeroPointFor(los[c], scs[c], scheme);
       }
     }
-    double[] scores = scores(x, off, cs, scs, zps, scheme);
+    double[] scores = scores(k, threads, x, off, cs, scs, zps, scheme);
     double bestScore = INITIAL_BEST;
     for (int i = 0; i < n; i++) {
       if (scores[i] < bestScore) {
@@ -270,43 +281,36 @@ public final class Observers {
   // ---------------------------------------------------------------- score
 
   /**
-   * mean over x[off, off+len) of |x − x̂|^2.4, x̂ = fake quantization with (s, z); terms via
-   * StrictMath.pow, summed in index order in double. len = 0 gives 0.
+   * Mean Lp scores of the candidates (scale, zero point) on x[off, off+len): the kernels' Lp sum
+   * over the nonzero elements, divided by len (see the class comment). Candidates are independent
+   * outputs split across {@code threads}; each score is one kernel call, so the result does not
+   * depend on the thread count.
    */
-  /**
-   * Scores of all candidates (scale, zero point) for x[off, off+len). Candidates are independent
-   * outputs, so large tensors split them across worker threads; each score is computed by one
-   * thread in index order, so the result does not depend on the thread count.
-   */
-  static double[] scores(float[] x, int off, int len, float[] sc, float[] zp, QScheme scheme) {
+  static double[] scores(Kernels k, int threads, float[] x, int off, int len, float[] sc,
+      float[] zp, QScheme scheme) {
     double[] out = new double[sc.length];
-    int threads = len >= PARALLEL_MIN ? Runtime.getRuntime().availableProcessors() : 1;
-    // Zeros (ReLU outputs) contribute no term whenever the candidate maps 0 to 0, which every
-    // fromRange candidate does (z is clamped into [qmin, qmax]); then the nonzero elements,
-    // kept in index order, give the same sum. Candidates that do not map 0 to 0 use all elements.
+    if (len == 0) {
+      return out;
+    }
     float[] nz = nonZeros(x, off, len);
     int qmin = scheme.qmin();
     int qmax = scheme.qmax();
-    Parallel.forEach(threads, sc.length, i -> out[i] =
-        nz != null && FakeQuant.fakeQuant1(0f, sc[i], zp[i], qmin, qmax) == 0f
-            ? lpSum(nz, 0, nz.length, sc[i], zp[i], scheme) / len
-            : lpScore(x, off, len, sc[i], zp[i], scheme));
+    for (int i = 0; i < sc.length; i++) {
+      Check.state(FakeQuant.fakeQuant1(0f, sc[i], zp[i], qmin, qmax) == 0f,
+          "Lp score: candidate (s=%s, z=%s) does not map 0 to 0", sc[i], zp[i]);
+    }
+    Parallel.forEach(nz.length >= PARALLEL_MIN ? threads : 1, sc.length,
+        i -> out[i] = k.lpSum(nz, 0, nz.length, sc[i], zp[i], qmin, qmax) / len);
     return out;
   }
 
-  /**
-   * The nonzero elements of x[off, off+len) in index order, or null when fewer than 1/8 of the
-   * elements are zero (not worth a copy) or len = 0.
-   */
+  /** The nonzero elements of x[off, off+len) in index order. */
   private static float[] nonZeros(float[] x, int off, int len) {
     int nonZero = 0;
     for (int i = off; i < off + len; i++) {
       if (x[i] != 0f) {
         nonZero++;
       }
-    }
-    if (len == 0 || nonZero > len - len / 8) {
-      return null;
     }
     float[] nz = new float[nonZero];
     int j = 0;
@@ -318,58 +322,7 @@ public final class Observers {
     return nz;
   }
 
-  private static final int PARALLEL_MIN = 1 << 14;
-
-  static double lpScore(float[] x, int off, int len, float s, float z, QScheme scheme) {
-    return len == 0 ? 0.0 : lpSum(x, off, len, s, z, scheme) / len;
-  }
-
-  /** Σ over x[off, off+len) of |x − x̂|^2.4 in index order, zero differences skipped. */
-  private static double lpSum(float[] x, int off, int len, float s, float z, QScheme scheme) {
-    int qmin = scheme.qmin();
-    int qmax = scheme.qmax();
-    double sum = 0.0;
-    for (int i = off; i < off + len; i++) {
-      float d = Math.abs(x[i] - FakeQuant.fakeQuant1(x[i], s, z, qmin, qmax));
-      if (d != 0f) {
-        sum += pow24(d);
-      }
-    }
-    return sum;
-  }
-
-  // |d|^2.4 = b · b^(1/5) with b = d² (exact in double for a float d). The fifth root is a table
-  // guess refined by three Newton steps in plain IEEE double arithmetic, so it is the same on
-  // every JVM and platform, and agrees with StrictMath.pow(d, 2.4) to within a few ulps (tested);
-  // it is several times faster than StrictMath.pow, which dominated the range searches.
-  private static final int ROOT_BITS = 8;
-  private static final double[] ROOT_GUESS = new double[5 << ROOT_BITS];
-
-  static {
-    for (int r = 0; r < 5; r++) {
-      for (int k = 0; k < (1 << ROOT_BITS); k++) {
-        double a = Math.scalb(1.0 + (k + 0.5) / (1 << ROOT_BITS), r);
-        ROOT_GUESS[(r << ROOT_BITS) + k] = StrictMath.pow(a, 0.2);
-      }
-    }
-  }
-
-  /** d^2.4 for a finite float d &gt; 0, in double (see the table comment above). */
-  static double pow24(float d) {
-    double b = (double) d * d;
-    int e = Math.getExponent(b);
-    int q = Math.floorDiv(e, 5);
-    int r = e - 5 * q;
-    double m = Math.scalb(b, -e);
-    int k = (int) ((Double.doubleToRawLongBits(m) >>> (52 - ROOT_BITS)) & ((1 << ROOT_BITS) - 1));
-    double a = Math.scalb(m, r);
-    double y = ROOT_GUESS[(r << ROOT_BITS) + k];
-    for (int it = 0; it < 3; it++) {
-      double y2 = y * y;
-      y -= 0.2 * (y - a / (y2 * y2));
-    }
-    return b * Math.scalb(y, q);
-  }
+  private static final int PARALLEL_MIN = 1 << 12;
 
   private static int channelSize(String op, float[] x, int channels) {
     Check.arg(x != null, "%s: x is null", op);

@@ -5,6 +5,7 @@ import org.qlimit.autograd.Graph;
 import org.qlimit.autograd.Var;
 import org.qlimit.nn.Layer;
 import org.qlimit.tensor.Tensor;
+import org.qlimit.util.Check;
 
 /**
  * How one layer's weight is quantized: a fixed integer weight (nearest rounding, or AdaRound after
@@ -29,6 +30,35 @@ public sealed interface WeightQuantizer permits WeightQuantizer.Fixed, WeightQua
       float[] fq = new float[w.length];
       FakeQuant.fakeQuant(fq, w, p, cs);
       return new Fixed(p, q, Var.constant(Tensor.of(fq, layer.weight().shape())));
+    }
+
+    /**
+     * A fixed weight from its integer levels (e.g. read back from a file): the fake-quantized
+     * weight is (q − z)·s in float32, the same bits as nearest or hardened AdaRound rounding give.
+     *
+     * @param levels q per weight element, in [qmin, qmax]. Not modified (copied).
+     */
+    public static Fixed fromLevels(Layer layer, QParams p, int[] levels) {
+      int n = layer.weight().value().numel();
+      Check.arg(levels.length == n, "layer %s: %d integer levels for %d weights", layer.name(),
+          levels.length, n);
+      Check.arg(p.channels() == layer.outChannels(), "layer %s: %d scales for %d output channels",
+          layer.name(), p.channels(), layer.outChannels());
+      int cs = layer.channelSize();
+      int qmin = p.scheme().qmin();
+      int qmax = p.scheme().qmax();
+      float[] fq = new float[n];
+      for (int c = 0; c < p.channels(); c++) {
+        float s = p.scale(c);
+        float z = p.zeroPoint(c);
+        for (int i = c * cs; i < (c + 1) * cs; i++) {
+          Check.arg(levels[i] >= qmin && levels[i] <= qmax,
+              "layer %s: level %d at element %d is outside [%d, %d]", layer.name(), levels[i], i,
+              qmin, qmax);
+          fq[i] = ((float) levels[i] - z) * s;
+        }
+      }
+      return new Fixed(p, levels.clone(), Var.constant(Tensor.of(fq, layer.weight().shape())));
     }
 
     @Override

@@ -8,10 +8,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.qlimit.io.SafeTensors;
+import org.qlimit.io.SafeTensorsFile;
 import org.qlimit.io.TensorEntry;
 import org.qlimit.nn.Layer;
+import org.qlimit.nn.Model;
 import org.qlimit.quant.ActQuantizer;
 import org.qlimit.quant.QParams;
+import org.qlimit.quant.QScheme;
 import org.qlimit.quant.QuantState;
 import org.qlimit.quant.WeightQuantizer;
 import org.qlimit.util.Check;
@@ -30,7 +33,9 @@ import org.qlimit.util.Hashing;
  * SITE.act_zero_point     I32 (1)          activation zero point
  * </pre>
  * A weight is reconstructed as (q − z)·s. Bit widths are in the metadata
- * ({@code LAYER.weight_bits}, {@code SITE.act_bits}), with the architecture name.
+ * ({@code LAYER.weight_bits}, {@code SITE.act_bits}) and schemes ({@code LAYER.weight_scheme},
+ * {@code SITE.act_scheme}: asymmetric or symmetric), with the architecture name. {@link #read}
+ * turns such a file back into the {@link QuantState} that wrote it, bit for bit.
  */
 public final class QuantExport {
   private QuantExport() {}
@@ -112,14 +117,76 @@ public final class QuantExport {
             l.bias().value().contiguous().data()));
       }
       meta.put(l.name() + ".weight_bits", Integer.toString(p.scheme().bits()));
+      meta.put(l.name() + ".weight_scheme", schemeName(p.scheme()));
     }
     for (ActQuantizer a : state.actsInOrder()) {
       QParams p = a.params();
       entries.add(TensorEntry.f32(a.site() + ".act_scale", shape(1), scales(p)));
       entries.add(TensorEntry.i32(a.site() + ".act_zero_point", shape(1), zeroPoints(p)));
       meta.put(a.site() + ".act_bits", Integer.toString(p.scheme().bits()));
+      meta.put(a.site() + ".act_scheme", schemeName(p.scheme()));
     }
     meta.putAll(extraMetadata);
     SafeTensors.write(file, entries, meta);
+  }
+
+  private static String schemeName(QScheme s) {
+    return s.symmetric() ? "symmetric" : "asymmetric";
+  }
+
+  private static QScheme scheme(Map<String, String> meta, String key, String bitsKey) {
+    String b = meta.get(bitsKey);
+    Check.arg(b != null, "quantized model: metadata %s is missing", bitsKey);
+    int bits;
+    try {
+      bits = Integer.parseInt(b);
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("quantized model: metadata " + bitsKey + " = '" + b
+          + "' is not a bit width");
+    }
+    String sch = meta.getOrDefault(key, "asymmetric");
+    Check.arg(sch.equals("asymmetric") || sch.equals("symmetric"),
+        "quantized model: metadata %s = '%s' is neither asymmetric nor symmetric", key, sch);
+    return sch.equals("symmetric") ? QScheme.symmetric(bits) : QScheme.asymmetric(bits);
+  }
+
+  /**
+   * Reads a file written by {@link #write} back into a quantization of {@code model}: every layer
+   * gets its fixed integer weight, every activation site in the file its quantizer. The file must
+   * name the model's architecture and hold every layer; a tensor of the wrong shape, a level
+   * outside its bit width or an unknown site is an error naming it.
+   */
+  public static QuantState read(Path file, Model model) throws IOException {
+    SafeTensorsFile f = SafeTensors.read(file);
+    Map<String, String> meta = f.metadata();
+    Check.arg("qlimit-quantized-v1".equals(meta.get("format")),
+        "%s: not a qlimit quantized model (metadata format = %s)", file, meta.get("format"));
+    Check.arg(model.arch().equals(meta.get("arch")),
+        "%s: quantizes architecture %s, not %s", file, meta.get("arch"), model.arch());
+    QuantState state = new QuantState(model);
+    for (Layer l : model.layers()) {
+      String n = l.name();
+      int[] levels = f.require(n + ".weight_int", shape(l.weight().shape())).asInts();
+      float[] s = f.require(n + ".weight_scale", l.outChannels()).asFloats();
+      int[] z = f.require(n + ".weight_zero_point", l.outChannels()).asInts();
+      QScheme sch = scheme(meta, n + ".weight_scheme", n + ".weight_bits");
+      float[] zf = new float[z.length];
+      for (int c = 0; c < z.length; c++) {
+        zf[c] = z[c];
+      }
+      state.setWeight(l, WeightQuantizer.Fixed.fromLevels(l, new QParams(s, zf, sch), levels));
+    }
+    for (String name : f.names()) {
+      if (name.endsWith(".act_scale")) {
+        String site = name.substring(0, name.length() - ".act_scale".length());
+        Check.arg(model.actSites().contains(site), "%s: activation site %s is not part of %s",
+            file, site, model.arch());
+        float s = f.require(name, 1).asFloats()[0];
+        int z = f.require(site + ".act_zero_point", 1).asInts()[0];
+        QScheme sch = scheme(meta, site + ".act_scheme", site + ".act_bits");
+        state.setAct(site, new ActQuantizer(site, QParams.perTensor(s, z, sch), true));
+      }
+    }
+    return state;
   }
 }

@@ -5,6 +5,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import java.util.function.Consumer;
 import org.qlimit.autograd.Functions;
 import org.qlimit.autograd.Graph;
 import org.qlimit.autograd.Var;
@@ -65,6 +66,21 @@ public final class Reconstructor {
   /** Outcome of a run. */
   public record Result(QuantState state, List<UnitRecord> records) {}
 
+  /**
+   * A consistent point of a run, taken after each unit: the quantization so far (every weight
+   * fixed) and the records of the units done. A run resumed from it ({@link #resumeFrom}) ends
+   * with the same bits as an uninterrupted run: every random stream is addressed by (seed, unit,
+   * step), optimizer state lives within one unit, and the cached inputs of later units are
+   * recomputed from the restored quantization.
+   */
+  public record Checkpoint(QuantState state, List<UnitRecord> records) {}
+
+  private Consumer<Checkpoint> checkpointSink = c -> {};
+  /** Units already done by the run being resumed (0 for a fresh run). */
+  private int resumeUnits;
+  /** Units visited so far in this run (done, skipped as resumed, or recorded as not optimized). */
+  private int position;
+
   public Reconstructor(Model model, ReconConfig cfg, Kernels k, ReconListener listener) {
     this(model, cfg, k, listener, Map.of());
   }
@@ -97,6 +113,50 @@ public final class Reconstructor {
     this.state = new QuantState(model);
   }
 
+  /**
+   * Calls {@code sink} after every unit (including units that are recorded but not optimized,
+   * such as BRECQ's first layer) with the run's state at that point; the command line writes it
+   * to disk for {@link #resumeFrom}. Returns this.
+   */
+  public Reconstructor checkpointEach(Consumer<Checkpoint> sink) {
+    this.checkpointSink = java.util.Objects.requireNonNull(sink, "checkpoint sink");
+    return this;
+  }
+
+  /**
+   * Continues the run that wrote {@code c} (same model, configuration, calibration images; the
+   * caller checks that): its quantizers replace this run's, its units are not run again and their
+   * records are kept. Must be called before {@link #run}. Returns this.
+   */
+  public Reconstructor resumeFrom(Checkpoint c) {
+    Check.arg(c.state().model() == model, "checkpoint: quantizes a different model object");
+    Check.state(position == 0 && records.isEmpty(), "resumeFrom: the run has already started");
+    for (Map.Entry<Layer, WeightQuantizer> e : c.state().weightsInOrder()) {
+      state.setWeight(e.getKey(), e.getValue());
+    }
+    for (ActQuantizer a : c.state().actsInOrder()) {
+      state.setAct(a.site(), a);
+    }
+    records.addAll(c.records());
+    resumeUnits = c.records().size();
+    return this;
+  }
+
+  /** True (and counted) when the next unit was done by the run being resumed. */
+  private boolean alreadyDone() {
+    if (position < resumeUnits) {
+      position++;
+      return true;
+    }
+    return false;
+  }
+
+  private void unitDone(UnitRecord r) {
+    records.add(r);
+    position++;
+    checkpointSink.accept(new Checkpoint(state, List.copyOf(records)));
+  }
+
   /** Runs the configured method on the calibration images (N, C, H, W). */
   public Result run(Tensor calib) {
     int[] in = model.inputShape();
@@ -105,8 +165,13 @@ public final class Reconstructor {
         "calibration images %s do not match the model input (C,H,W)=(%d,%d,%d)", calib, in[0],
         in[1], in[2]);
     Check.arg(calib.dim(0) >= 1, "no calibration images");
-    listener.stage("weight ranges (" + weightObserverName() + ", per channel)");
-    initWeights();
+    boolean resuming = resumeUnits > 0;
+    if (resuming) {
+      listener.stage("resuming after " + resumeUnits + " unit(s)");
+    } else {
+      listener.stage("weight ranges (" + weightObserverName() + ", per channel)");
+      initWeights();
+    }
     switch (cfg.method()) {
       case RTN -> {
         if (cfg.quantizeActivations()) {
@@ -133,7 +198,7 @@ public final class Reconstructor {
         }
       }
       case QDROP -> {
-        if (cfg.quantizeActivations()) {
+        if (cfg.quantizeActivations() && !resuming) {
           listener.stage("activation ranges (grid-Lp on FP activations, " + cfg.qdropActImages()
               + " images)");
           calibrateActsFp(Batches.head(calib, cfg.qdropActImages()));
@@ -186,8 +251,8 @@ public final class Reconstructor {
     QScheme scheme = QScheme.asymmetric(override != null ? override
         : weightBits(model, l, cfg.wbits()));
     float[] w = l.weight().value().contiguous().data();
-    return cfg.method() == Method.QDROP ? Observers.gridLp(w, l.outChannels(), scheme)
-        : Observers.shrinkLp(w, l.outChannels(), scheme);
+    return cfg.method() == Method.QDROP ? Observers.gridLp(k, w, l.outChannels(), scheme)
+        : Observers.shrinkLp(k, w, l.outChannels(), scheme);
   }
 
   private void initWeights() {
@@ -214,7 +279,7 @@ public final class Reconstructor {
       public Var activation(Graph g, String site, Var x) {
         if (state.act(site) == null) {
           QScheme s = QScheme.asymmetric(actBits(model, cfg.method(), site, cfg.abits()));
-          QParams p = Observers.shrinkLp(x.value().contiguous().data(), 1, s);
+          QParams p = Observers.shrinkLp(k, x.value().contiguous().data(), 1, s);
           state.setAct(site, new ActQuantizer(site, p, true));
         }
         return full.activation(g, site, x);
@@ -235,7 +300,7 @@ public final class Reconstructor {
       @Override
       public Var activation(Graph g, String site, Var x) {
         QScheme s = QScheme.asymmetric(actBits(model, cfg.method(), site, cfg.abits()));
-        found.put(site, Observers.gridLp(x.value().contiguous().data(), 1, s));
+        found.put(site, Observers.gridLp(k, x.value().contiguous().data(), 1, s));
         return x;
       }
     };
@@ -258,7 +323,9 @@ public final class Reconstructor {
       Unit u = units.get(i);
       Tensor fpOut = runUnit(u, fpIn, ForwardContext.FP);
       if (isFirstLayerUnit(u)) {
-        records.add(new UnitRecord(u.name(), "weights", 0, Double.NaN, Double.NaN, 0));
+        if (!alreadyDone()) {
+          unitDone(new UnitRecord(u.name(), "weights", 0, Double.NaN, Double.NaN, 0));
+        }
       } else {
         optimize(i, units.size(), u, "weights", qIn, null, fpOut, true, false, 2.0, cfg.iters(),
             QuantContext.weightsOnly(state), false);
@@ -309,7 +376,9 @@ public final class Reconstructor {
       Map<Layer, Tensor> fpInputs = captureLayerInputs(u, fpIn, ForwardContext.FP);
       for (Layer l : u.layers()) {
         if (l == firstLayer()) {
-          records.add(new UnitRecord(l.name(), "layer", 0, Double.NaN, Double.NaN, 0));
+          if (!alreadyDone()) {
+            unitDone(new UnitRecord(l.name(), "layer", 0, Double.NaN, Double.NaN, 0));
+          }
           index++;
           continue;
         }
@@ -343,6 +412,9 @@ public final class Reconstructor {
   private void optimize(int index, int count, Unit unit, String phase, Tensor qIn, Tensor fpIn,
       Tensor target, boolean learnRounding, boolean learnSteps, double lossP, int iters,
       QuantContext ctx0, boolean qdropMasks) {
+    if (alreadyDone()) {
+      return;
+    }
     long t0 = System.nanoTime();
     listener.unitStart(index, count, unit.name(), phase, iters);
     Tensor probeIn = Batches.head(qIn, LOSS_PROBE);
@@ -437,8 +509,8 @@ public final class Reconstructor {
     double afterLoss = probeLoss(unit, probeIn, probeTarget, after, lossP);
     UnitRecord rec = new UnitRecord(unit.name(), phase, ran, before, afterLoss,
         (System.nanoTime() - t0) / 1e9);
-    records.add(rec);
     listener.unitEnd(rec);
+    unitDone(rec);
   }
 
   private static int phaseId(String phase) {

@@ -6,9 +6,12 @@ import static org.assertj.core.api.Assertions.within;
 import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.qlimit.kernel.Kernels;
+import org.qlimit.util.NumericsConfig;
 import org.qlimit.quant.Observers.Side;
 
 class ObserversTest {
+  private static final Kernels K = Kernels.of(new NumericsConfig(256, 1));
 
   @Test
   void minMaxPerChannel() {
@@ -22,7 +25,7 @@ class ObserversTest {
   @Test
   void shrinkLpKeepsExactGrid() {
     // [0, 3] on 2 bits: i = 0 gives s = 1, every element exact, score 0; nothing is strictly smaller
-    QParams p = Observers.shrinkLp(new float[] {0f, 1f, 2f, 3f}, 1, QScheme.asymmetric(2));
+    QParams p = Observers.shrinkLp(K, new float[] {0f, 1f, 2f, 3f}, 1, QScheme.asymmetric(2));
     assertThat(p.scale(0)).isEqualTo(1f);
     assertThat(p.zeroPoint(0)).isEqualTo(0f);
   }
@@ -34,7 +37,7 @@ class ObserversTest {
       x[i] = (i % 4) * 0.25f;
     }
     x[100] = 3f;
-    QParams p = Observers.shrinkLp(x, 1, QScheme.asymmetric(2));
+    QParams p = Observers.shrinkLp(K, x, 1, QScheme.asymmetric(2));
     assertThat(p).isEqualTo(bruteShrink(x, QScheme.asymmetric(2)));
     assertThat(p.scale(0)).isLessThan(1f);
   }
@@ -47,7 +50,7 @@ class ObserversTest {
       int ch = 3;
       int cs = 37;
       float[] x = randomTensor(rng, ch * cs);
-      QParams got = Observers.shrinkLp(x, ch, sch);
+      QParams got = Observers.shrinkLp(K, x, ch, sch);
       for (int c = 0; c < ch; c++) {
         QParams one = bruteShrink(Arrays.copyOfRange(x, c * cs, (c + 1) * cs), sch);
         assertThat(got.scale(c)).isEqualTo(one.scale(0));
@@ -91,10 +94,10 @@ class ObserversTest {
   @Test
   void gridLpOneSidedHandCase() {
     // positive tensor, 1-D search over [0, t_i]; only t = 3 (s = 1) represents all of 0..3
-    QParams p = Observers.gridLp(new float[] {0f, 1f, 2f, 3f}, 1, QScheme.asymmetric(2));
+    QParams p = Observers.gridLp(K, new float[] {0f, 1f, 2f, 3f}, 1, QScheme.asymmetric(2));
     assertThat(p.scale(0)).isCloseTo(1f, within(1e-6f));
     assertThat(p.zeroPoint(0)).isEqualTo(0f);
-    QRange neg = Observers.gridLpRange(new float[] {0f, -1f, -2f, -3f}, 1, QScheme.asymmetric(2),
+    QRange neg = Observers.gridLpRange(K, new float[] {0f, -1f, -2f, -3f}, 1, QScheme.asymmetric(2),
         Side.NEGATIVE);
     assertThat(neg.hi()[0]).isEqualTo(0f);
     assertThat(neg.lo()[0]).isCloseTo(-3f, within(1e-6f));
@@ -104,10 +107,10 @@ class ObserversTest {
   void gridLpTwoSidedHandCase() {
     // 2-D search: only width 3 with zp = 1, the range [−1, 2], represents −1, 0, 1, 2 exactly
     float[] x = {-1f, 0f, 1f, 2f};
-    QRange r = Observers.gridLpRange(x, 1, QScheme.asymmetric(2), Side.of(x));
+    QRange r = Observers.gridLpRange(K, x, 1, QScheme.asymmetric(2), Side.of(x));
     assertThat(r.lo()[0]).isCloseTo(-1f, within(1e-6f));
     assertThat(r.hi()[0]).isCloseTo(2f, within(1e-6f));
-    QParams p = Observers.gridLp(x, 1, QScheme.asymmetric(2));
+    QParams p = Observers.gridLp(K, x, 1, QScheme.asymmetric(2));
     assertThat(p.scale(0)).isCloseTo(1f, within(1e-6f));
     assertThat(p.zeroPoint(0)).isEqualTo(1f);
   }
@@ -124,7 +127,7 @@ class ObserversTest {
       for (int i = cs; i < 2 * cs; i++) {
         x[i] = Math.abs(x[i]) + 0.1f;
       }
-      QRange got = Observers.gridLpRange(x, ch, sch, Side.of(x));
+      QRange got = Observers.gridLpRange(K, x, ch, sch, Side.of(x));
       for (int c = 0; c < ch; c++) {
         float[] best = bruteGrid(Arrays.copyOfRange(x, c * cs, (c + 1) * cs), sch, Side.of(x));
         assertThat(got.lo()[c]).as("%s ch %d lo", sch, c).isEqualTo(best[0]);
@@ -134,7 +137,7 @@ class ObserversTest {
       for (int i = 0; i < pos.length; i++) {
         pos[i] = (float) Math.abs(rng.nextGaussian());
       }
-      QRange gotPos = Observers.gridLpRange(pos, 1, sch, Side.POSITIVE);
+      QRange gotPos = Observers.gridLpRange(K, pos, 1, sch, Side.POSITIVE);
       float[] bestPos = bruteGrid(pos, sch, Side.POSITIVE);
       assertThat(gotPos.lo()[0]).isEqualTo(bestPos[0]);
       assertThat(gotPos.hi()[0]).isEqualTo(bestPos[1]);
@@ -189,7 +192,7 @@ class ObserversTest {
     float[] b1 = {0f, 1f, 2f, 3f};
     float[] b2 = {0f, 2f, 4f, 6f};
     Side side = Side.of(b1);
-    QRange r = Observers.gridLpRange(b1, 1, sch, side).merge(Observers.gridLpRange(b2, 1, sch, side));
+    QRange r = Observers.gridLpRange(K, b1, 1, sch, side).merge(Observers.gridLpRange(K, b2, 1, sch, side));
     assertThat(r.lo()[0]).isEqualTo(0f);
     assertThat(r.hi()[0]).isCloseTo(6f, within(1e-5f));
     QRange m = new QRange(new float[] {-1f, 0f}, new float[] {1f, 2f})
@@ -205,11 +208,23 @@ class ObserversTest {
   }
 
   @Test
-  void observersAreDeterministic() {
+  void observersAreDeterministicAcrossWidthsAndThreads() {
     float[] x = randomTensor(new SplittableRandom(5), 200);
     QScheme sch = QScheme.asymmetric(3);
-    assertThat(Observers.gridLp(x, 4, sch)).isEqualTo(Observers.gridLp(x.clone(), 4, sch));
-    assertThat(Observers.shrinkLp(x, 4, sch)).isEqualTo(Observers.shrinkLp(x.clone(), 4, sch));
+    // one large channel (candidates split across threads) and many small ones (channels split)
+    float[] big = randomTensor(new SplittableRandom(6), 20_000);
+    QParams grid = Observers.gridLp(K, x, 4, sch);
+    QParams shrink = Observers.shrinkLp(K, x, 4, sch);
+    QParams bigGrid = Observers.gridLp(K, big, 1, sch);
+    QParams bigShrink = Observers.shrinkLp(K, big, 1, sch);
+    for (NumericsConfig cfg : new NumericsConfig[] {new NumericsConfig(0, 1),
+        new NumericsConfig(128, 2), new NumericsConfig(256, 4), new NumericsConfig(512, 3)}) {
+      Kernels k = Kernels.of(cfg);
+      assertThat(Observers.gridLp(k, x.clone(), 4, sch)).as("%s", cfg).isEqualTo(grid);
+      assertThat(Observers.shrinkLp(k, x.clone(), 4, sch)).as("%s", cfg).isEqualTo(shrink);
+      assertThat(Observers.gridLp(k, big, 1, sch)).as("%s", cfg).isEqualTo(bigGrid);
+      assertThat(Observers.shrinkLp(k, big, 1, sch)).as("%s", cfg).isEqualTo(bigShrink);
+    }
   }
 
   private static float[] randomTensor(SplittableRandom rng, int n) {

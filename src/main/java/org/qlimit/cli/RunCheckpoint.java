@@ -1,0 +1,129 @@
+package org.qlimit.cli;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.qlimit.io.SafeTensors;
+import org.qlimit.nn.Model;
+import org.qlimit.quant.QuantState;
+import org.qlimit.recon.QuantExport;
+import org.qlimit.recon.Reconstructor;
+import org.qlimit.recon.UnitRecord;
+
+/**
+ * The per-unit checkpoint of a {@code quantize} run: {@code OUT/checkpoint.safetensors}, the
+ * quantized model so far (the {@link QuantExport} layout) plus, in its metadata, the records of
+ * the units done and a key over everything that determines the result (model file, architecture,
+ * calibration images, reconstruction configuration, per-layer bits). Threads and vector width are
+ * not in the key: they do not change results, so a run may be resumed with other settings.
+ *
+ * <p>The file is replaced atomically after each unit (written beside it, then moved), so a run
+ * killed at any moment leaves the last complete unit's checkpoint. A successful run deletes it.
+ */
+final class RunCheckpoint {
+  static final String FILE = "checkpoint.safetensors";
+  private static final String KEY = "checkpoint_key";
+  private static final String RECORDS = "checkpoint_records";
+
+  private final Path file;
+  private final String key;
+
+  RunCheckpoint(Path outDir, String key) {
+    this.file = outDir.resolve(FILE);
+    this.key = key;
+  }
+
+  Path file() {
+    return file;
+  }
+
+  boolean exists() {
+    return Files.isRegularFile(file);
+  }
+
+  /** Writes the checkpoint (atomically replacing the previous one). */
+  void save(Reconstructor.Checkpoint c) {
+    try {
+      Files.createDirectories(file.getParent());
+      Path tmp = file.resolveSibling(FILE + ".tmp");
+      Map<String, String> meta = new LinkedHashMap<>();
+      meta.put(KEY, key);
+      meta.put(RECORDS, encode(c.records()));
+      QuantExport.write(tmp, c.state(), meta);
+      Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write checkpoint " + file + ": " + e.getMessage(), e);
+    }
+  }
+
+  /** Reads the checkpoint back; its key must be this run's. */
+  Reconstructor.Checkpoint load(Model model) throws IOException {
+    if (!exists()) {
+      throw new IllegalArgumentException("--resume: no checkpoint at " + file
+          + "; run without --resume to start");
+    }
+    Map<String, String> meta = SafeTensors.read(file).metadata();
+    if (!key.equals(meta.get(KEY))) {
+      throw new IllegalArgumentException("--resume: " + file + " was written by a run with other "
+          + "options, model or calibration data; rerun with the options of that run, or without "
+          + "--resume to start over");
+    }
+    QuantState state = QuantExport.read(file, model);
+    return new Reconstructor.Checkpoint(state, decode(meta.getOrDefault(RECORDS, "")));
+  }
+
+  void delete() throws IOException {
+    Files.deleteIfExists(file);
+  }
+
+  // One record per line: unit, phase, iters, then the three doubles as raw IEEE bits in hex
+  // (exact round trip, NaN included), tab-separated.
+  static String encode(List<UnitRecord> records) {
+    StringBuilder b = new StringBuilder();
+    for (UnitRecord r : records) {
+      Util.checkNoTabs(r.unit());
+      b.append(r.unit()).append('\t').append(r.phase()).append('\t').append(r.iters())
+          .append('\t').append(Long.toHexString(Double.doubleToRawLongBits(r.lossBefore())))
+          .append('\t').append(Long.toHexString(Double.doubleToRawLongBits(r.lossAfter())))
+          .append('\t').append(Long.toHexString(Double.doubleToRawLongBits(r.seconds())))
+          .append('\n');
+    }
+    return b.toString();
+  }
+
+  static List<UnitRecord> decode(String s) {
+    List<UnitRecord> out = new ArrayList<>();
+    for (String line : s.split("\n")) {
+      if (line.isEmpty()) {
+        continue;
+      }
+      String[] f = line.split("\t");
+      if (f.length != 6) {
+        throw new IllegalArgumentException("checkpoint: malformed unit record '" + line + "'");
+      }
+      try {
+        out.add(new UnitRecord(f[0], f[1], Integer.parseInt(f[2]),
+            Double.longBitsToDouble(Long.parseUnsignedLong(f[3], 16)),
+            Double.longBitsToDouble(Long.parseUnsignedLong(f[4], 16)),
+            Double.longBitsToDouble(Long.parseUnsignedLong(f[5], 16))));
+      } catch (NumberFormatException e) {
+        throw new IllegalArgumentException("checkpoint: malformed unit record '" + line + "'");
+      }
+    }
+    return out;
+  }
+
+  private static final class Util {
+    static void checkNoTabs(String name) {
+      if (name.indexOf('\t') >= 0 || name.indexOf('\n') >= 0) {
+        throw new IllegalArgumentException("unit name '" + name + "' contains a tab or newline");
+      }
+    }
+  }
+}
