@@ -159,6 +159,9 @@ final class MixedJob {
       PrintStream log) throws IOException {
     ReconConfig rc = ReconConfig.defaults(o.parsedMethod(), wbits, o.abits, o.iters)
         .withSeed(o.seed);
+    if (o.roundWeight != null) {
+      rc = rc.withRoundLambda(o.roundWeight);
+    }
     QuantizeJob.Outcome r = QuantizeJob.run(new QuantizeJob.Spec(o.model, o.arch, o.data,
         o.dataDir, rc, o.calib, nc, o.evalLimit, out, quiet, false), log, knownFp, layerBits);
     Map<String, Integer> bits = layerBits.isEmpty() ? p.costs().uniform(wbits) : layerBits;

@@ -46,6 +46,11 @@ final class MixedOptions {
       description = "run seed: reconstruction and genetic search (default ${DEFAULT-VALUE})")
   long seed;
 
+  @Option(names = "--round-weight",
+      description = "rounding-regulariser weight λ (default 0.01; BRECQ's reference uses 0.1 "
+          + "for MobileNetV2)")
+  Double roundWeight;
+
   @Option(names = "--eval-limit", defaultValue = "0",
       description = "evaluate on the first N test images only (default: all)")
   int evalLimit;
