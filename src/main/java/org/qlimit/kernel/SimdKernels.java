@@ -30,8 +30,12 @@ public final class SimdKernels implements Kernels {
     registerPreferredWidth();
   }
 
+  /** Largest im2col matrix (floats) that backward-weight builds for several batch items at once. */
+  static final long BACKWARD_WEIGHT_COL_FLOATS = 1L << 22;
+
   private final NumericsConfig cfg;
   private final SimdOps ops;
+  private long backwardWeightColFloats = BACKWARD_WEIGHT_COL_FLOATS;
   /**
    * The ops for {@link #lpSum}: the configured width, capped at the CPU's preferred width. The Lp
    * sum is defined by its 16 logical lanes, so every width gives the same bits (tested at 128, 256
@@ -59,6 +63,13 @@ public final class SimdKernels implements Kernels {
     int hw = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize();
     this.lpOps = !capLpWidth || cfg.vectorBits() <= hw ? ops
         : hw >= 256 ? new SimdOps256() : new SimdOps128();
+  }
+
+  /** Kernels whose backward-weight im2col holds at most {@code floats} (twin tests of chunking). */
+  static SimdKernels withColumnBudget(NumericsConfig cfg, long floats) {
+    SimdKernels k = new SimdKernels(cfg);
+    k.backwardWeightColFloats = floats;
+    return k;
   }
 
   /** Kernels whose Lp sum also runs at the configured width, emulated or not (twin tests). */
@@ -304,32 +315,41 @@ public final class SimdKernels implements Kernels {
     final int kk = cinG * s.kh() * s.kw();
     final int plane = s.ho() * s.wo();
     // Computed transposed, dwᵀ_g (K × coutG) += col (K × P) · dy_gᵀ, so that the large operand
-    // (col) is packed along its rows and the small one (dy_g) is the transposed B. Each dw element
-    // is still one fma chain over (batch item, position) starting from its current value.
+    // (col) is packed along its rows and the small one (dy_g) is the transposed B. The columns of
+    // several batch items sit side by side (col: K × items·P, dy_gᵀ copied to coutG × items·P),
+    // so one GEMM covers them: each dw element is still one fma chain over (batch item, position)
+    // in increasing order, starting from its current value, exactly as item-by-item GEMMs give.
+    final int items = (int) Math.max(1, Math.min(s.n(), backwardWeightColFloats
+        / Math.max(1L, (long) kk * plane)));
     SimdOps.Scratch sc = SimdOps.SCRATCH.get();
     sc.plane = SimdOps.Scratch.grow(sc.plane, (long) kk * coutG);
     float[] dwT = sc.plane;
     for (int g = 0; g < s.groups(); g++) {
+      final int grp = g;
       int wg = g * coutG * kk;
       for (int co = 0; co < coutG; co++) {
         for (int j = 0; j < kk; j++) {
           dwT[j * coutG + co] = dw[wg + co * kk + j];
         }
       }
-      for (int nb = 0; nb < s.n(); nb++) {
-        float[] col;
-        int colOff;
-        if (pointwise(s)) {
-          col = x;
-          colOff = (nb * s.cin() + g * cinG) * plane;
-        } else {
-          sc.col = SimdOps.Scratch.grow(sc.col, (long) kk * plane);
-          SimdOps.im2col(sc.col, x, nb, g, s);
-          col = sc.col;
-          colOff = 0;
-        }
-        ops.gemm(dwT, 0, col, colOff, false, dy, (nb * s.cout() + g * coutG) * plane, true, kk,
-            plane, coutG, true, cfg.threads());
+      for (int n0 = 0; n0 < s.n(); n0 += items) {
+        final int first = n0;
+        final int cnt = Math.min(items, s.n() - n0);
+        final int kTotal = cnt * plane;
+        sc.col = SimdOps.Scratch.grow(sc.col, (long) kk * kTotal);
+        sc.dyT = SimdOps.Scratch.grow(sc.dyT, (long) coutG * kTotal);
+        final float[] col = sc.col;
+        final float[] dyT = sc.dyT;
+        Parallel.forRange(cfg.threads(), cnt, (i0, i1) -> {
+          for (int i = i0; i < i1; i++) {
+            SimdOps.im2col(col, i * plane, kTotal, x, first + i, grp, s);
+            for (int co = 0; co < coutG; co++) {
+              System.arraycopy(dy, ((first + i) * s.cout() + grp * coutG + co) * plane, dyT,
+                  co * kTotal + i * plane, plane);
+            }
+          }
+        });
+        ops.gemm(dwT, 0, col, 0, false, dyT, 0, true, kk, kTotal, coutG, true, cfg.threads());
       }
       for (int co = 0; co < coutG; co++) {
         for (int j = 0; j < kk; j++) {

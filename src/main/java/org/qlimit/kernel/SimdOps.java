@@ -92,6 +92,7 @@ abstract class SimdOps {
     float[] col = new float[0];
     float[] plane = new float[0];
     float[] rows = new float[0];
+    float[] dyT = new float[0];
 
     static float[] grow(float[] a, long need) {
       if (need > Integer.MAX_VALUE - 8) {
@@ -282,14 +283,21 @@ abstract class SimdOps {
    * x[nb, g*cinG + ci, oy*stride − pad + ky, ox*stride − pad + kx], or 0 in the padding.
    */
   static void im2col(float[] col, float[] x, int nb, int g, ConvShape s) {
+    im2col(col, 0, s.ho() * s.wo(), x, nb, g, s);
+  }
+
+  /**
+   * im2col into a wider matrix: row r of this item's (K × plane) block starts at
+   * {@code col[colOff + r·ld]} (ld ≥ plane), so several items can sit side by side.
+   */
+  static void im2col(float[] col, int colOff, int ld, float[] x, int nb, int g, ConvShape s) {
     int cinG = s.cinPerGroup(), kh = s.kh(), kw = s.kw(), h = s.h(), w = s.w();
     int ho = s.ho(), wo = s.wo(), st = s.stride(), pad = s.pad();
-    int plane = ho * wo;
     for (int ci = 0; ci < cinG; ci++) {
       int xc = (nb * s.cin() + g * cinG + ci) * h;
       for (int ky = 0; ky < kh; ky++) {
         for (int kx = 0; kx < kw; kx++) {
-          int row = ((ci * kh + ky) * kw + kx) * plane;
+          int row = colOff + ((ci * kh + ky) * kw + kx) * ld;
           for (int oy = 0; oy < ho; oy++) {
             int iy = oy * st - pad + ky;
             int d = row + oy * wo;

@@ -5,6 +5,7 @@ import static org.qlimit.kernel.KernelTestData.bits;
 import static org.qlimit.kernel.KernelTestData.random;
 
 import java.util.List;
+import org.qlimit.util.NumericsConfig;
 import org.junit.jupiter.api.Test;
 
 /** SIMD convolution forward / backward-data / backward-weight against the scalar reference. */
@@ -80,6 +81,27 @@ class ConvTwinTest {
         float[] gotW2 = dw0.clone();
         k.conv2dBackwardWeight(gotW2, null, dy, x, s);
         assertThat(bits(gotW2)).as("dw no db %s %s", s, k.config()).isEqualTo(bits(wantW));
+      }
+    }
+  }
+
+  /** Batch items in chunks of 1, 2 and 3 (small im2col budgets) give the same bits. */
+  @Test
+  void backwardWeightChunksOfBatchItems() {
+    ConvShape s = new ConvShape(7, 4, 9, 9, 6, 3, 3, 1, 1, 2);
+    float[] dy = random(11, (int) s.outputSize());
+    float[] x = random(12, (int) s.inputSize());
+    float[] dw0 = random(13, (int) s.weightSize());
+    float[] want = dw0.clone();
+    REF.conv2dBackwardWeight(want, null, dy, x, s);
+    long perItem = (long) s.cinPerGroup() * 9 * s.ho() * s.wo();
+    for (long items : new long[] {1, 2, 3}) {
+      for (int threads : new int[] {1, 2}) {
+        Kernels k = SimdKernels.withColumnBudget(new NumericsConfig(256, threads), items * perItem);
+        float[] got = dw0.clone();
+        k.conv2dBackwardWeight(got, null, dy, x, s);
+        assertThat(bits(got)).as("%d items per GEMM, %d threads", items, threads)
+            .isEqualTo(bits(want));
       }
     }
   }
