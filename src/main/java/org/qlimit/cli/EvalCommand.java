@@ -1,7 +1,6 @@
 package org.qlimit.cli;
 
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.qlimit.data.Datasets;
@@ -19,14 +18,7 @@ import picocli.CommandLine.Option;
 @Command(name = "eval", mixinStandardHelpOptions = true,
     description = "Evaluate the FP top-1 accuracy of a model on a test set.")
 final class EvalCommand implements Callable<Integer> {
-  @Option(names = "--model", required = true, paramLabel = "FILE") Path model;
-
-  @Option(names = "--arch", required = true) String arch;
-
-  @Option(names = "--data", required = true, description = "fashion-mnist or cifar10")
-  String data;
-
-  @Option(names = "--data-dir", paramLabel = "DIR") Path dataDir;
+  @Mixin ModelDataOptions input;
 
   @Option(names = "--split", defaultValue = "test", description = "test or train")
   String split;
@@ -38,22 +30,22 @@ final class EvalCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (!Files.isRegularFile(model)) {
-      throw new IllegalArgumentException("model file not found: " + model);
+    if (!Files.isRegularFile(input.model)) {
+      throw new IllegalArgumentException("model file not found: " + input.model);
     }
-    Model m = Architectures.load(arch, model);
-    Datasets.Split d = Datasets.load(data, dataDir);
+    Model m = Architectures.load(input.arch, input.model);
+    Datasets.Split d = Datasets.load(input.data, input.dataDir);
     LabeledImages set = switch (split) {
       case "test" -> d.test();
       case "train" -> d.train();
       default -> throw new IllegalArgumentException("--split must be test or train");
     };
     int total = limit <= 0 ? set.n() : Math.min(limit, set.n());
-    ProgressBar bar = new ProgressBar(System.out, "eval " + arch, total);
+    ProgressBar bar = new ProgressBar(System.out, "eval " + input.arch, total);
     Evaluator.Accuracy acc = Evaluator.top1(m, ForwardContext.FP, Kernels.of(options.numerics()),
-        set, QuantizeJob.normalization(data), 100, total, (done, t) -> bar.update(done, ""));
-    System.out.printf(Locale.ROOT, "%s on %s (%s, %d images): FP32 top-1 %.2f %% (%d/%d)%n", arch,
-        set.name(), split, acc.total(), acc.percent(), acc.correct(), acc.total());
+        set, QuantizeJob.normalization(input.data), 100, total, (done, t) -> bar.update(done, ""));
+    System.out.printf(Locale.ROOT, "%s on %s (%s, %d images): FP32 top-1 %.2f %% (%d/%d)%n",
+        input.arch, set.name(), split, acc.total(), acc.percent(), acc.correct(), acc.total());
     return 0;
   }
 }

@@ -47,8 +47,8 @@ final class MixedCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     NumericsConfig nc = options.numerics();
     System.out.printf(Locale.ROOT, "qlimit mixed: %s %s on %s, widths %s, A%d, %d iters/unit, "
-            + "%d calibration images, seed %d%n", mo.method, mo.arch, mo.data, mo.wbitsChoices,
-        mo.abits, mo.iters, mo.calib, mo.seed);
+            + "%d calibration images, seed %d%n", mo.method, mo.input.arch, mo.input.data,
+        mo.wbitsChoices, mo.abits, mo.iters, mo.calib, mo.seed);
     MixedJob.Prepared p = MixedJob.prepare(mo, nc, System.out,
         costs -> List.of(MixedJob.budget(sizeMb, avgWbits, bitopsG, costs)));
     Budget b = p.budgets().get(0);
@@ -63,8 +63,8 @@ final class MixedCommand implements Callable<Integer> {
     series.put(String.format(Locale.ROOT, "mixed %.3f MB, top-1 %.2f %%",
         c.sizeBits() / 8e6, r.top1()), c.allBits());
     Path png = mo.out.resolve("bits.png");
-    MixedPlots.write(png, 1000, 560, MixedPlots.bitsChart(mo.arch + ": per-layer weight bits ("
-        + b.description() + ")", layers, series));
+    MixedPlots.write(png, 1000, 560, MixedPlots.bitsChart(mo.input.arch
+        + ": per-layer weight bits (" + b.description() + ")", layers, series));
     System.out.printf(Locale.ROOT, "wrote %s%n", png);
     return 0;
   }

@@ -63,31 +63,32 @@ final class MixedJob {
   static Prepared prepare(MixedOptions o, NumericsConfig nc, PrintStream log,
       Function<CostModel, List<Budget>> budgetsOf) throws IOException {
     o.validate();
-    if (!Files.isRegularFile(o.model)) {
-      throw new IllegalArgumentException("model file not found: " + o.model);
+    if (!Files.isRegularFile(o.input.model)) {
+      throw new IllegalArgumentException("model file not found: " + o.input.model);
     }
-    Model model = Architectures.load(o.arch, o.model);
+    Model model = Architectures.load(o.input.arch, o.input.model);
     Kernels k = Kernels.of(nc);
     CostModel costs = CostModel.of(model, k);
     List<Budget> budgets = budgetsOf.apply(costs);
     for (Budget b : budgets) {
       SearchProblem.checkFeasible(costs, b, o.choices()[0], o.abits);
     }
-    Datasets.Split data = Datasets.load(o.data, o.dataDir);
+    Datasets.Split data = Datasets.load(o.input.data, o.input.dataDir);
     LabeledImages train = data.train();
     if (o.calib > train.n()) {
       throw new IllegalArgumentException("--calib " + o.calib + " exceeds the " + train.n()
           + " training images of " + train.name() + "; lower --calib");
     }
     int[] idx = CalibrationSampler.firstN(train, o.calib);
-    Tensor calib = Evaluator.batch(train, QuantizeJob.normalization(o.data), idx);
+    Tensor calib = Evaluator.batch(train, QuantizeJob.normalization(o.input.data), idx);
     int[] labels = new int[idx.length];
     for (int i = 0; i < idx.length; i++) {
       labels[i] = train.labels()[idx[i]];
     }
     Method m = o.parsedMethod();
     int[] bits = o.choices();
-    String key = SensitivityCache.key(Hashing.sha256(o.model), o.arch, m, bits, calib, labels);
+    String key = SensitivityCache.key(Hashing.sha256(o.input.model), o.input.arch, m, bits, calib,
+        labels);
     Path file = SensitivityCache.file(o.cacheDir, key);
     Optional<Sensitivity> cached = SensitivityCache.load(file, key);
     Sensitivity s;
@@ -162,8 +163,9 @@ final class MixedJob {
     if (o.roundWeight != null) {
       rc = rc.withRoundLambda(o.roundWeight);
     }
-    QuantizeJob.Outcome r = QuantizeJob.run(new QuantizeJob.Spec(o.model, o.arch, o.data,
-        o.dataDir, rc, o.calib, nc, o.evalLimit, out, quiet, false), log, knownFp, layerBits);
+    QuantizeJob.Outcome r = QuantizeJob.run(new QuantizeJob.Spec(o.input.model, o.input.arch,
+        o.input.data, o.input.dataDir, rc, o.calib, nc, o.evalLimit, out, quiet, false), log,
+        knownFp, layerBits);
     Map<String, Integer> bits = layerBits.isEmpty() ? p.costs().uniform(wbits) : layerBits;
     ObjectNode json = (ObjectNode) OM.readTree(r.resultFile().toFile());
     if (!layerBits.isEmpty()) {

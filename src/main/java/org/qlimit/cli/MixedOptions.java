@@ -4,23 +4,13 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import org.qlimit.recon.Method;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Options shared by {@code mixed} and {@code mixed-sweep}. */
 final class MixedOptions {
-  @Option(names = "--model", required = true, paramLabel = "FILE",
-      description = "safetensors checkpoint with PyTorch parameter names")
-  Path model;
-
-  @Option(names = "--arch", required = true, description = "architecture (see 'qlimit archs')")
-  String arch;
-
-  @Option(names = "--data", required = true, description = "fashion-mnist or cifar10")
-  String data;
-
-  @Option(names = "--data-dir", paramLabel = "DIR",
-      description = "dataset folder (default: the embedded copy in datasets/, where one exists)")
-  Path dataDir;
+  @Mixin
+  ModelDataOptions input;
 
   @Option(names = "--method", required = true,
       description = "brecq or qdrop (also selects the weight observer of the sensitivities)")
@@ -100,6 +90,6 @@ final class MixedOptions {
 
   @Override
   public String toString() {
-    return arch + " " + method + " choices " + Arrays.toString(choices());
+    return input.arch + " " + method + " choices " + Arrays.toString(choices());
   }
 }

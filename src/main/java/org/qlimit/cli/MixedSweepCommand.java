@@ -47,8 +47,8 @@ final class MixedSweepCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     NumericsConfig nc = options.numerics();
     System.out.printf(Locale.ROOT, "qlimit mixed-sweep: %s %s on %s, uniform %s, mixed budgets "
-            + "(avg bits) %s, widths %s, A%d, %d iters/unit%n", mo.method, mo.arch, mo.data,
-        uniform, avgList, mo.wbitsChoices, mo.abits, mo.iters);
+            + "(avg bits) %s, widths %s, A%d, %d iters/unit%n", mo.method, mo.input.arch,
+        mo.input.data, uniform, avgList, mo.wbitsChoices, mo.abits, mo.iters);
     for (int w : uniform) {
       if (w < 2 || w > 8) {
         throw new IllegalArgumentException("--uniform: widths must be in 2..8, got " + w);
@@ -105,7 +105,7 @@ final class MixedSweepCommand implements Callable<Integer> {
     Path png = mo.out.resolve("sweep.png");
     MixedPlots.write(png, 900, 620,
         MixedPlots.accuracyChart(String.format(Locale.ROOT, "%s %s A%d: top-1 vs weight size "
-            + "(FP %.2f %%)", mo.arch, mo.method, mo.abits, fp), uPts, mPts),
+            + "(FP %.2f %%)", mo.input.arch, mo.method, mo.abits, fp), uPts, mPts),
         MixedPlots.bitsChart("mixed precision: per-layer weight bits", layers, series));
     System.out.printf(Locale.ROOT, "%nwrote %s, %s%n", json, png);
     return 0;

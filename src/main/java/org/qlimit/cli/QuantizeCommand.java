@@ -12,19 +12,8 @@ import picocli.CommandLine.Option;
 @Command(name = "quantize", mixinStandardHelpOptions = true,
     description = "Quantize a PyTorch-trained model with rtn, adaround, brecq or qdrop.")
 final class QuantizeCommand implements Callable<Integer> {
-  @Option(names = "--model", required = true, paramLabel = "FILE",
-      description = "safetensors checkpoint with PyTorch parameter names")
-  Path model;
-
-  @Option(names = "--arch", required = true, description = "architecture (see 'qlimit archs')")
-  String arch;
-
-  @Option(names = "--data", required = true, description = "fashion-mnist or cifar10")
-  String data;
-
-  @Option(names = "--data-dir", paramLabel = "DIR",
-      description = "dataset folder (default: the embedded copy in datasets/, where one exists)")
-  Path dataDir;
+  @Mixin
+  ModelDataOptions input;
 
   @Option(names = "--method", required = true, description = "rtn, adaround, brecq or qdrop")
   String method;
@@ -87,8 +76,9 @@ final class QuantizeCommand implements Callable<Integer> {
     if (roundWeight != null) {
       rc = rc.withRoundLambda(roundWeight);
     }
-    QuantizeJob.run(new QuantizeJob.Spec(model, arch, data, dataDir, rc, calib,
-        options.numerics(), evalLimit, out, false, resume), System.out, null);
+    QuantizeJob.run(new QuantizeJob.Spec(input.model, input.arch, input.data,
+        input.dataDir, rc, calib, options.numerics(), evalLimit, out, false, resume), System.out,
+        null);
     return 0;
   }
 }

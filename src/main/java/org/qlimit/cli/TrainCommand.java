@@ -31,15 +31,7 @@ import picocli.CommandLine.Option;
     description = "Train a model from scratch (SGD, cosine learning rate per iteration, "
         + "pad-and-crop + flip augmentation) and write a safetensors checkpoint.")
 final class TrainCommand implements Callable<Integer> {
-  @Option(names = "--arch", required = true, description = "architecture (see 'qlimit archs')")
-  String arch;
-
-  @Option(names = "--data", required = true, description = "fashion-mnist or cifar10")
-  String data;
-
-  @Option(names = "--data-dir", paramLabel = "DIR",
-      description = "dataset folder (default: the embedded Fashion-MNIST subset)")
-  Path dataDir;
+  @Mixin ArchDataOptions input;
 
   @Option(names = "--epochs", required = true, paramLabel = "N") int epochs;
 
@@ -76,18 +68,18 @@ final class TrainCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     NumericsConfig numerics = options.numerics();
-    TrainConfig cfg = new TrainConfig(arch, epochs, batch, lr, momentum, nesterov, weightDecay,
-        seed, trainLimit, testLimit, !noAugment, numerics);
-    Architectures.Spec spec = Architectures.get(arch);
-    Normalization norm = QuantizeJob.normalization(data);
-    Datasets.Split split = Datasets.load(data, dataDir);
+    TrainConfig cfg = new TrainConfig(input.arch, epochs, batch, lr, momentum, nesterov,
+        weightDecay, seed, trainLimit, testLimit, !noAugment, numerics);
+    Architectures.Spec spec = Architectures.get(input.arch);
+    Normalization norm = QuantizeJob.normalization(input.data);
+    Datasets.Split split = Datasets.load(input.data, input.dataDir);
     Path parent = out.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);
     }
     PrintStream log = System.out;
     log.printf(Locale.ROOT, "qlimit train: %s on %s (%s), %s; %d thread(s), %d-bit vectors%n",
-        arch, split.train().name(), spec.dataset(), cfg.recipe(), numerics.threads(),
+        input.arch, split.train().name(), spec.dataset(), cfg.recipe(), numerics.threads(),
         numerics.vectorBits());
     long t0 = System.nanoTime();
     Trainer trainer = new Trainer(cfg);
@@ -96,7 +88,7 @@ final class TrainCommand implements Callable<Integer> {
 
     double top1 = result.finalTestTop1();
     Map<String, String> meta = new LinkedHashMap<>();
-    meta.put("arch", arch);
+    meta.put("arch", input.arch);
     meta.put("dataset", split.dataset());
     meta.put("recipe", cfg.recipe());
     meta.put("fp32_test_top1", Double.isNaN(top1) ? "not evaluated" : fmt(top1));
@@ -107,7 +99,7 @@ final class TrainCommand implements Callable<Integer> {
     ObjectNode r = om.createObjectNode();
     r.put("qlimit_version", Main.VERSION);
     r.put("command", "train");
-    r.put("arch", arch);
+    r.put("arch", input.arch);
     r.put("dataset", split.dataset());
     r.put("data_dir", String.valueOf(split.directory()));
     r.put("train_set", split.train().name());

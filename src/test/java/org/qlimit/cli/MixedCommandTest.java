@@ -4,9 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -16,28 +13,9 @@ import org.qlimit.testing.QuietTest;
 /** {@code qlimit mixed}: a budget no assignment meets ends in one clear line, before any work. */
 class MixedCommandTest extends QuietTest {
 
-  private record Run(int code, String out, String err) {}
-
-  private static Run run(String... args) {
-    PrintStream quiet = System.out;
-    PrintStream errBefore = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int code = Main.execute(args);
-      return new Run(code, out.toString(StandardCharsets.UTF_8),
-          err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(quiet);
-      System.setErr(errBefore);
-    }
-  }
-
   @Test
   void infeasibleBudgetIsAOneLineError(@TempDir Path dir) {
-    Run r = run("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
+    CliRun r = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
         "--wbits-choices", "2,4,8", "--size-budget-mb", "0.01", "--calib", "8",
         "--cache-dir", dir.resolve("cache").toString(), "--out", dir.resolve("out").toString());
@@ -51,7 +29,7 @@ class MixedCommandTest extends QuietTest {
   @Test
   void endToEndWritesTheAssignment(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("out");
-    Run r = run("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
+    CliRun r = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
         "--wbits-choices", "2,8", "--avg-wbits", "4", "--iters", "1", "--calib", "8",
         "--eval-limit", "20", "--threads", "1", "--cache-dir", dir.resolve("cache").toString(),
@@ -70,7 +48,7 @@ class MixedCommandTest extends QuietTest {
     assertThat(Files.size(out.resolve("bits.png"))).isPositive();
     assertThat(r.out()).contains("layer3.2.conv2").contains("wrote");
     // the second run reads the cached sensitivities
-    Run again = run("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
+    CliRun again = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
         "--wbits-choices", "2,8", "--size-budget-mb", "0.2", "--iters", "1", "--calib", "8",
         "--eval-limit", "20", "--threads", "1", "--cache-dir", dir.resolve("cache").toString(),
@@ -81,7 +59,7 @@ class MixedCommandTest extends QuietTest {
 
   @Test
   void exactlyOneBudget(@TempDir Path dir) {
-    Run r = run("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
+    CliRun r = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "qdrop",
         "--avg-wbits", "3", "--bitops-budget", "1", "--out", dir.toString());
     assertThat(r.code()).isEqualTo(1);
@@ -90,7 +68,7 @@ class MixedCommandTest extends QuietTest {
 
   @Test
   void methodMustReconstruct(@TempDir Path dir) {
-    Run r = run("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
+    CliRun r = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "rtn",
         "--avg-wbits", "3", "--out", dir.toString());
     assertThat(r.code()).isEqualTo(1);

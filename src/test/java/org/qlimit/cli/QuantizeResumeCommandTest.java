@@ -2,9 +2,6 @@ package org.qlimit.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -17,25 +14,6 @@ import org.qlimit.testing.QuietTest;
  * with the uninterrupted run's bits is {@code recon.CheckpointResumeTest}.)
  */
 class QuantizeResumeCommandTest extends QuietTest {
-
-  private record Run(int code, String out, String err) {}
-
-  private static Run run(String... args) {
-    PrintStream outBefore = System.out;
-    PrintStream errBefore = System.err;
-    ByteArrayOutputStream out = new ByteArrayOutputStream();
-    ByteArrayOutputStream err = new ByteArrayOutputStream();
-    try {
-      System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-      System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-      int code = Main.execute(args);
-      return new Run(code, out.toString(StandardCharsets.UTF_8),
-          err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(outBefore);
-      System.setErr(errBefore);
-    }
-  }
 
   private static String[] args(Path out, String... extra) {
     String[] base = {"quantize", "--model", "datasets/models/resnet20_fmnist.safetensors",
@@ -51,18 +29,18 @@ class QuantizeResumeCommandTest extends QuietTest {
   @Test
   void resumeNeedsAMatchingCheckpoint(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("out");
-    Run none = run(args(out, "--resume"));
+    CliRun none = CliRun.of(args(out, "--resume"));
     assertThat(none.code()).isEqualTo(1);
     assertThat(none.err().strip()).doesNotContain("\n").contains("--resume: no checkpoint at");
 
-    Run done = run(args(out));
+    CliRun done = CliRun.of(args(out));
     assertThat(done.code()).as(done.err()).isEqualTo(0);
     assertThat(out.resolve("result.json")).exists();
     assertThat(out.resolve(RunCheckpoint.FILE)).doesNotExist();
 
     // a quantized model is not a checkpoint of this run: it carries no matching key
     Files.copy(out.resolve("quantized.safetensors"), out.resolve(RunCheckpoint.FILE));
-    Run foreign = run(args(out, "--resume"));
+    CliRun foreign = CliRun.of(args(out, "--resume"));
     assertThat(foreign.code()).isEqualTo(1);
     assertThat(foreign.err().strip()).doesNotContain("\n")
         .contains("was written by a run with other options");

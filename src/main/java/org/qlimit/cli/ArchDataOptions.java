@@ -1,0 +1,24 @@
+package org.qlimit.cli;
+
+import java.nio.file.Path;
+import org.qlimit.data.Datasets;
+import org.qlimit.model.Architectures;
+import picocli.CommandLine.Option;
+
+/**
+ * The architecture and the dataset a command works on: {@code --arch}, {@code --data} and
+ * {@code --data-dir}, resolved by {@link Architectures} and {@link Datasets#load}. A picocli
+ * mixin; {@link ModelDataOptions} adds the checkpoint for commands that read one.
+ */
+class ArchDataOptions {
+  @Option(names = "--arch", required = true, description = "architecture (see 'qlimit archs')")
+  String arch;
+
+  @Option(names = "--data", required = true, description = "fashion-mnist, cifar10 or imagefolder")
+  String data;
+
+  @Option(names = "--data-dir", paramLabel = "DIR",
+      description = "dataset folder (default for fashion-mnist: the embedded copy in datasets/, "
+          + "whose training split is a 5,000-image subset; required for cifar10 and imagefolder)")
+  Path dataDir;
+}
