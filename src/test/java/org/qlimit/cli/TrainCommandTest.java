@@ -15,6 +15,7 @@ class TrainCommandTest extends QuietTest {
     CliRun r = CliRun.of("train", "--arch", "no-such-net", "--data", "fashion-mnist",
         "--epochs", "1", "--out", dir.resolve("m.safetensors").toString());
     assertThat(r.code()).isEqualTo(1);
+    assertThat(r.out()).isEmpty();
     assertThat(r.err()).contains("qlimit train: error: unknown architecture 'no-such-net'");
     assertThat(Files.exists(dir.resolve("m.safetensors"))).isFalse();
   }
@@ -24,6 +25,7 @@ class TrainCommandTest extends QuietTest {
     CliRun r = CliRun.of("train", "--arch", "regnetx-small-fmnist", "--data", "fashion-mnist",
         "--epochs", "0", "--out", dir.resolve("m.safetensors").toString());
     assertThat(r.code()).isEqualTo(1);
+    assertThat(r.out()).isEmpty();
     assertThat(r.err()).contains("--epochs must be at least 1");
   }
 
@@ -32,6 +34,7 @@ class TrainCommandTest extends QuietTest {
     CliRun r = CliRun.of("train", "--arch", "regnetx-small-fmnist", "--data", "mnist",
         "--epochs", "1", "--out", dir.resolve("m.safetensors").toString());
     assertThat(r.code()).isEqualTo(1);
+    assertThat(r.out()).isEmpty();
     assertThat(r.err()).contains("mnist");
   }
 
@@ -40,6 +43,7 @@ class TrainCommandTest extends QuietTest {
     CliRun r = CliRun.of("train", "--arch", "regnetx-small-fmnist", "--data", "fashion-mnist",
         "--epochs", "1");
     assertThat(r.code()).isEqualTo(2);
+    assertThat(r.out()).isEmpty();
     assertThat(r.err()).contains("--out");
   }
 
