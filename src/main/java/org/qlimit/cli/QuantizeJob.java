@@ -91,8 +91,9 @@ final class QuantizeJob {
           spec.numerics().vectorBits());
     }
     ReconListener listener = spec.quiet() ? ReconListener.NONE : new CliListener(log);
+    String modelSha = Hashing.sha256(spec.modelFile());
     RunCheckpoint checkpoint = new RunCheckpoint(spec.out(),
-        checkpointKey(spec, model, calib, layerBits));
+        checkpointKey(modelSha, spec, model, calib, layerBits));
     Reconstructor recon = new Reconstructor(model, rc, k, listener, layerBits)
         .checkpointEach(checkpoint::save);
     if (spec.resume()) {
@@ -175,7 +176,7 @@ final class QuantizeJob {
     cfg.set("recon", om.valueToTree(rc));
     m.put("seed", rc.seed());
     ObjectNode sums = m.putObject("checksums");
-    sums.put("model_sha256", Hashing.sha256(spec.modelFile()));
+    sums.put("model_sha256", modelSha);
     sums.put("train_content_sha256", train.sourceSha256());
     sums.put("test_content_sha256", test.sourceSha256());
     ObjectNode env = m.putObject("environment");
@@ -197,14 +198,14 @@ final class QuantizeJob {
   }
 
   /**
-   * SHA-256 over what determines a run's result: the model file, the architecture, the
+   * SHA-256 over what determines a run's result: the model file (its SHA-256), the architecture, the
    * calibration images (their float bits), the reconstruction configuration and the per-layer
    * bits.
    */
-  static String checkpointKey(Spec spec, Model model, Tensor calib,
-      Map<String, Integer> layerBits) throws IOException {
+  static String checkpointKey(String modelSha, Spec spec, Model model, Tensor calib,
+      Map<String, Integer> layerBits) {
     java.security.MessageDigest md = Hashing.sha256();
-    Hashing.update(md, Hashing.sha256(spec.modelFile()));
+    Hashing.update(md, modelSha);
     Hashing.update(md, model.arch());
     Hashing.update(md, calib.contiguous().data());
     Hashing.update(md, spec.recon().toString());

@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.qlimit.io.SafeTensors;
+import org.qlimit.io.SafeTensorsFile;
 import org.qlimit.nn.Model;
 import org.qlimit.quant.QuantState;
 import org.qlimit.recon.QuantExport;
@@ -68,13 +69,14 @@ final class RunCheckpoint {
       throw new IllegalArgumentException("--resume: no checkpoint at " + file
           + "; run without --resume to start");
     }
-    Map<String, String> meta = SafeTensors.read(file).metadata();
+    SafeTensorsFile f = SafeTensors.read(file);
+    Map<String, String> meta = f.metadata();
     if (!key.equals(meta.get(KEY))) {
       throw new IllegalArgumentException("--resume: " + file + " was written by a run with other "
           + "options, model or calibration data; rerun with the options of that run, or without "
           + "--resume to start over");
     }
-    QuantState state = QuantExport.read(file, model);
+    QuantState state = QuantExport.read(f, model);
     return new Reconstructor.Checkpoint(state, decode(meta.getOrDefault(RECORDS, "")));
   }
 
@@ -87,7 +89,9 @@ final class RunCheckpoint {
   static String encode(List<UnitRecord> records) {
     StringBuilder b = new StringBuilder();
     for (UnitRecord r : records) {
-      Util.checkNoTabs(r.unit());
+      if (r.unit().indexOf('\t') >= 0 || r.unit().indexOf('\n') >= 0) {
+        throw new IllegalArgumentException("unit name '" + r.unit() + "' contains a tab or newline");
+      }
       b.append(r.unit()).append('\t').append(r.phase()).append('\t').append(r.iters())
           .append('\t').append(Long.toHexString(Double.doubleToRawLongBits(r.lossBefore())))
           .append('\t').append(Long.toHexString(Double.doubleToRawLongBits(r.lossAfter())))
@@ -117,13 +121,5 @@ final class RunCheckpoint {
       }
     }
     return out;
-  }
-
-  private static final class Util {
-    static void checkNoTabs(String name) {
-      if (name.indexOf('\t') >= 0 || name.indexOf('\n') >= 0) {
-        throw new IllegalArgumentException("unit name '" + name + "' contains a tab or newline");
-      }
-    }
   }
 }

@@ -67,7 +67,11 @@ public final class Observers {
 
   /** Per-channel [min, max] of x. x: Not modified. */
   public static QRange minMaxRange(float[] x, int channels) {
-    int cs = channelSize("minMaxRange", x, channels);
+    return minMaxOf(x, channelSize("minMaxRange", x, channels), channels);
+  }
+
+  /** {@link #minMaxRange} on an already checked tensor of channelSize {@code cs}. */
+  private static QRange minMaxOf(float[] x, int cs, int channels) {
     float[] lo = new float[channels];
     float[] hi = new float[channels];
     for (int c = 0; c < channels; c++) {
@@ -111,17 +115,13 @@ public final class Observers {
    */
   public static QParams shrinkLp(Kernels k, float[] x, int channels, QScheme scheme) {
     int cs = channelSize("shrinkLp", x, channels);
+    QRange range = minMaxOf(x, cs, channels);
     float[] s = new float[channels];
     float[] z = new float[channels];
-    int inner = channels == 1 ? k.config().threads() : 1;
-    Parallel.forEach(channels == 1 ? 1 : k.config().threads(), channels, c -> {
+    forEachChannel(k, channels, (c, inner) -> {
       int off = c * cs;
-      float mn = Float.POSITIVE_INFINITY;
-      float mx = Float.NEGATIVE_INFINITY;
-      for (int i = off; i < off + cs; i++) {
-        mn = Math.min(mn, x[i]);
-        mx = Math.max(mx, x[i]);
-      }
+      float mn = range.lo()[c];
+      float mx = range.hi()[c];
       float[] cs1 = new float[SHRINK_STEPS];
       float[] cz = new float[SHRINK_STEPS];
       for (int i = 0; i < SHRINK_STEPS; i++) {
@@ -194,15 +194,11 @@ public final class Observers {
     float[] bestLo = new float[channels];
     float[] bestHi = new float[channels];
     boolean oneDim = side != Side.TWO_SIDED || scheme.symmetric();
-    int inner = channels == 1 ? k.config().threads() : 1;
-    Parallel.forEach(channels == 1 ? 1 : k.config().threads(), channels, c -> {
+    QRange range = minMaxOf(x, cs, channels);
+    forEachChannel(k, channels, (c, inner) -> {
       int off = c * cs;
-      float mn = Float.POSITIVE_INFINITY;
-      float mx = Float.NEGATIVE_INFINITY;
-      for (int i = off; i < off + cs; i++) {
-        mn = Math.min(mn, x[i]);
-        mx = Math.max(mx, x[i]);
-      }
+      float mn = range.lo()[c];
+      float mx = range.hi()[c];
       float[] best = oneDim
           ? search1d(k, inner, x, off, cs, mn, mx, scheme, side)
           : channels > 1
@@ -212,6 +208,25 @@ public final class Observers {
       bestHi[c] = best[1];
     });
     return new QRange(bestLo, bestHi);
+  }
+
+  /** The search of one channel; {@code threads} is what it may use for its candidates. */
+  private interface ChannelSearch {
+    void run(int channel, int threads);
+  }
+
+  /**
+   * Channels are independent outputs: several channels are split across the kernels' threads
+   * (each scoring its candidates on one thread); a single channel gets all threads for its
+   * candidates instead. No nesting, and no result depends on the split.
+   */
+  private static void forEachChannel(Kernels k, int channels, ChannelSearch search) {
+    int threads = k.config().threads();
+    if (channels == 1) {
+      search.run(0, threads);
+    } else {
+      Parallel.forEach(threads, channels, c -> search.run(c, 1));
+    }
   }
 
   /** QDrop's initial best score ({@code torch.zeros_like(x_min) + 1e10}, float32). */

@@ -157,7 +157,12 @@ public final class QuantExport {
    * outside its bit width or an unknown site is an error naming it.
    */
   public static QuantState read(Path file, Model model) throws IOException {
-    SafeTensorsFile f = SafeTensors.read(file);
+    return read(SafeTensors.read(file), model);
+  }
+
+  /** {@link #read(Path, Model)} on a file already read (e.g. to look at its metadata first). */
+  public static QuantState read(SafeTensorsFile f, Model model) {
+    Path file = f.source();
     Map<String, String> meta = f.metadata();
     Check.arg("qlimit-quantized-v1".equals(meta.get("format")),
         "%s: not a qlimit quantized model (metadata format = %s)", file, meta.get("format"));

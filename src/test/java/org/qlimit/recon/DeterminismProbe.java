@@ -1,10 +1,5 @@
 package org.qlimit.recon;
 
-import org.qlimit.data.CalibrationSampler;
-import org.qlimit.data.Datasets;
-import org.qlimit.data.LabeledImages;
-import org.qlimit.data.Normalization;
-import org.qlimit.eval.Evaluator;
 import org.qlimit.tensor.Tensor;
 
 /**
@@ -16,9 +11,7 @@ public final class DeterminismProbe {
   private DeterminismProbe() {}
 
   public static void main(String[] args) throws Exception {
-    LabeledImages train = Datasets.load("fashion-mnist", null).train();
-    Tensor calib = Evaluator.batch(train, Normalization.FASHION_MNIST,
-        CalibrationSampler.firstN(train, 8));
+    Tensor calib = ReconDeterminismTest.calibration();
     for (String a : args) {
       String[] p = a.split(":");
       int bits = Integer.parseInt(p[0]);

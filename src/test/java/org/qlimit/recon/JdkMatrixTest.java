@@ -12,11 +12,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
-import org.qlimit.data.CalibrationSampler;
-import org.qlimit.data.Datasets;
-import org.qlimit.data.LabeledImages;
-import org.qlimit.data.Normalization;
-import org.qlimit.eval.Evaluator;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.testing.QuietTest;
 
@@ -33,9 +28,7 @@ class JdkMatrixTest extends QuietTest {
   void sameHashOnEveryInstalledJdk() throws Exception {
     List<Path> jdks = otherJdks();
     Assumptions.assumeFalse(jdks.isEmpty(), "no second JDK (17+) installed; nothing to compare");
-    LabeledImages train = Datasets.load("fashion-mnist", null).train();
-    Tensor calib = Evaluator.batch(train, Normalization.FASHION_MNIST,
-        CalibrationSampler.firstN(train, 8));
+    Tensor calib = ReconDeterminismTest.calibration();
     String reference = ReconDeterminismTest.run(ReconDeterminismTest.tinyQdrop(), 0, 1, calib);
     String[] configs = {"256:1", "256:2", "256:4", "512:1", "512:2", "512:4"};
     for (Path home : jdks) {

@@ -28,8 +28,13 @@ class ReconDeterminismTest extends QuietTest {
 
   @BeforeAll
   static void loadCalibration() throws IOException {
+    calib = calibration();
+  }
+
+  /** The first 8 embedded Fashion-MNIST training images, the calibration set of these runs. */
+  static Tensor calibration() throws IOException {
     LabeledImages train = Datasets.load("fashion-mnist", null).train();
-    calib = Evaluator.batch(train, Normalization.FASHION_MNIST, CalibrationSampler.firstN(train, 8));
+    return Evaluator.batch(train, Normalization.FASHION_MNIST, CalibrationSampler.firstN(train, 8));
   }
 
   /**
