@@ -9,8 +9,9 @@
 #     METHODS="brecq qdrop" SETTINGS="4,4 2,4" ROUND_WEIGHT=0.1 ITERS=100 CALIB=256 EVAL=2000 \
 #     scripts/reproduce.sh runs/repro-mbv2-100
 #
-# EVAL=0 evaluates on all 10,000 test images. Existing result.json files are reused, so an
-# interrupted run can be restarted.
+# EVAL=0 evaluates on all 10,000 test images. Existing result.json files are reused, and a run
+# that was stopped continues from its per-unit checkpoint (quantize --resume); its table cell then
+# shows the seconds of the resumed command plus those of the units done before, marked "resumed".
 set -euo pipefail
 OUT="${1:-runs/repro}"
 ITERS="${ITERS:-2000}"
@@ -33,10 +34,11 @@ for s in $SETTINGS; do
     dir="$OUT/$m-w${w}a${a}"
     if [[ -f "$dir/result.json" ]]; then continue; fi
     echo "== $m W${w}A${a}" >&2
+    resume=(); [[ -f "$dir/checkpoint.safetensors" ]] && resume=(--resume)
     ./qlimit quantize --model "$MODEL" --arch "$ARCH" --data fashion-mnist --method "$m" \
       --wbits "$w" --abits "$a" --iters "$ITERS" --iters-act "$ITERS_ACT" --calib "$CALIB" \
       --seed "$SEED" --threads "$THREADS" --eval-limit "$EVAL" \
-      ${ROUND_WEIGHT:+--round-weight "$ROUND_WEIGHT"} --out "$dir" > "$dir.log" 2>&1 \
+      ${ROUND_WEIGHT:+--round-weight "$ROUND_WEIGHT"} "${resume[@]}" --out "$dir" >> "$dir.log" 2>&1 \
       || { echo "failed: see $dir.log" >&2; exit 1; }
   done
 done
@@ -59,6 +61,14 @@ for m in methods:
     cells = []
     for w, a in cols:
         r = res(m, w, a)
-        cells.append(f"{r['top1']:.2f} ({r['seconds']:.0f} s)" if r else "–")
+        if not r:
+            cells.append("–")
+            continue
+        n = r.get("resumed_units", 0)
+        if n:  # add the units done before the resumed command
+            secs = r["seconds"] + sum(u["seconds"] for u in r["units"][:n])
+            cells.append(f"{r['top1']:.2f} ({secs:.0f} s, resumed)")
+        else:
+            cells.append(f"{r['top1']:.2f} ({r['seconds']:.0f} s)")
     print(f"| {m} | " + " | ".join(cells) + " |")
 PY

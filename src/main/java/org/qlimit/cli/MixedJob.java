@@ -87,8 +87,8 @@ final class MixedJob {
     }
     Method m = o.parsedMethod();
     int[] bits = o.choices();
-    String key = SensitivityCache.key(Hashing.sha256(o.input.model), o.input.arch, m, bits, calib,
-        labels);
+    String key = SensitivityCache.key(Hashing.sha256(o.input.model), o.input.arch, m, bits,
+        o.sensitivityAbits(), calib, labels);
     Path file = SensitivityCache.file(o.cacheDir, key);
     Optional<Sensitivity> cached = SensitivityCache.load(file, key);
     Sensitivity s;
@@ -98,8 +98,9 @@ final class MixedJob {
     } else {
       long t0 = System.nanoTime();
       log.printf(Locale.ROOT, "  sensitivities: measuring %d layers x %d widths + intra-block "
-          + "pairs on %d images ...%n", costs.free().size(), bits.length, o.calib);
-      s = Sensitivity.measure(model, m, bits, calib, labels, nc);
+          + "pairs on %d images, activations %s ...%n", costs.free().size(), bits.length, o.calib,
+          o.sensitivityAbits() == 32 ? "FP" : "at " + o.sensitivityAbits() + " bits");
+      s = Sensitivity.measure(model, m, bits, o.sensitivityAbits(), calib, labels, nc);
       SensitivityCache.save(file, key, s);
       log.printf(Locale.ROOT, "  sensitivities: done in %s, cached %s%n",
           ProgressBar.time((System.nanoTime() - t0) / 1e9), file);

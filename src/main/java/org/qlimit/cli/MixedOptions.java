@@ -24,6 +24,11 @@ final class MixedOptions {
       description = "activation bits, 2..8, or 32 = FP activations (default ${DEFAULT-VALUE})")
   int abits;
 
+  @Option(names = "--sensitivity-acts", negatable = true, defaultValue = "false",
+      description = "measure the sensitivities with the activations quantized to --abits "
+          + "(each term an increase over the activations-only error); default: FP activations")
+  boolean sensitivityActs;
+
   @Option(names = "--iters", defaultValue = "20000",
       description = "reconstruction iterations per unit (default ${DEFAULT-VALUE})")
   int iters;
@@ -51,6 +56,11 @@ final class MixedOptions {
 
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder")
   Path out;
+
+  /** Activation bits of the sensitivity measurement: --abits with --sensitivity-acts, else 32. */
+  int sensitivityAbits() {
+    return sensitivityActs ? abits : 32;
+  }
 
   Method parsedMethod() {
     Method m = Method.parse(method);

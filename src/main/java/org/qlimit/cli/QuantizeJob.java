@@ -96,8 +96,10 @@ final class QuantizeJob {
         checkpointKey(modelSha, spec, model, calib, layerBits));
     Reconstructor recon = new Reconstructor(model, rc, k, listener, layerBits)
         .checkpointEach(checkpoint::save);
+    int resumedUnits = 0;
     if (spec.resume()) {
       Reconstructor.Checkpoint c = checkpoint.load(model);
+      resumedUnits = c.records().size();
       if (!spec.quiet()) {
         log.printf(Locale.ROOT, "resuming from %s: %d unit(s) done%n", checkpoint.file(),
             c.records().size());
@@ -148,6 +150,9 @@ final class QuantizeJob {
     r.put("fp_top1", round2(fp));
     r.put("top1", round2(q));
     r.put("seconds", Math.round(seconds * 10) / 10.0);
+    // Units taken from a checkpoint (--resume): "seconds" covers only this command, the unit
+    // records below keep the seconds of every unit.
+    r.put("resumed_units", resumedUnits);
     r.put("quantized_sha256", sha);
     ArrayNode units = r.putArray("units");
     for (UnitRecord u : result.records()) {

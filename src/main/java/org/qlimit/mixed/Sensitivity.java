@@ -13,11 +13,13 @@ import org.qlimit.nn.ForwardContext;
 import org.qlimit.nn.Layer;
 import org.qlimit.nn.Model;
 import org.qlimit.nn.Unit;
+import org.qlimit.quant.ActQuantizer;
 import org.qlimit.quant.Observers;
 import org.qlimit.quant.QParams;
 import org.qlimit.quant.QScheme;
 import org.qlimit.quant.WeightQuantizer;
 import org.qlimit.recon.Method;
+import org.qlimit.recon.Reconstructor;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Check;
 import org.qlimit.util.NumericsConfig;
@@ -87,6 +89,28 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
    */
   public static Sensitivity measure(Model model, Method method, int[] bits, Tensor calib,
       int[] labels, NumericsConfig numerics) {
+    return measure(model, method, bits, 32, calib, labels, numerics);
+  }
+
+  /**
+   * Measures all terms with the activations of every unit quantized to {@code abits} (32 = FP,
+   * the plain definition above). With quantized activations each term is an increase over the
+   * unit's error with its activations alone quantized (weights FP), base_u:
+   * <pre>
+   *   diag[l][b]     = E_u({l at b}) − base_u
+   *   off[b][b']     = E_u({l at b, m at b'}) − base_u − diag[l][b] − diag[m][b']
+   * </pre>
+   * Activation ranges come from the method's activation observer (BRECQ: shrink-Lp; QDrop:
+   * grid-Lp) on the FP activations of the first {@link #ACT_IMAGES} calibration images, per site,
+   * with the bit rules of {@link Reconstructor#actBits}; the sites keep these ranges throughout
+   * the measurement (no LSQ).
+   *
+   * @param abits activation bits (2..8), or 32 for FP activations
+   */
+  public static Sensitivity measure(Model model, Method method, int[] bits, int abits,
+      Tensor calib, int[] labels, NumericsConfig numerics) {
+    Check.arg((abits >= 2 && abits <= 8) || abits == 32,
+        "activation bits must be in 2..8 or 32, got %d", abits);
     Check.arg(calib.dim(0) == labels.length, "%d calibration images but %d labels",
         calib.dim(0), labels.length);
     for (int c = 0; c < bits.length; c++) {
@@ -104,6 +128,14 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
     Tensor[] fpOut = new Tensor[units.size()];
     Tensor[] fisher = new Tensor[units.size()];
     fisherPass(model, k, calib, labels, fpOut, fisher);
+    Map<String, ActQuantizer> acts = abits == 32 ? Map.of()
+        : actQuantizers(model, method, abits, calib.slice(0, Math.min(ACT_IMAGES, calib.dim(0)))
+            .contiguous(), k);
+    double[] base = new double[units.size()];
+    if (!acts.isEmpty()) {
+      Parallel.forEach(numerics.threads(), units.size(), u -> base[u] = error(k1, units.get(u),
+          u == 0 ? calib : fpOut[u - 1], fpOut[u], fisher[u], Map.of(), acts));
+    }
 
     // Items: the searched layers, grouped by unit.
     List<String> names = new ArrayList<>();
@@ -136,7 +168,8 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
       int u = unitIndex.get(i);
       Map<Layer, WeightQuantizer.Fixed> q = new LinkedHashMap<>();
       q.put(l, quant[i][c]);
-      diag[i][c] = error(k1, units.get(u), u == 0 ? calib : fpOut[u - 1], fpOut[u], fisher[u], q);
+      diag[i][c] = error(k1, units.get(u), u == 0 ? calib : fpOut[u - 1], fpOut[u], fisher[u], q,
+          acts) - base[u];
     });
 
     List<int[]> pairIdx = new ArrayList<>();
@@ -159,8 +192,8 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
       q.put(layerList.get(i), quant[i][ci]);
       q.put(layerList.get(j), quant[j][cj]);
       double joint = error(k1, units.get(u), u == 0 ? calib : fpOut[u - 1], fpOut[u], fisher[u],
-          q);
-      off[p][ci][cj] = joint - diag[i][ci] - diag[j][cj];
+          q, acts);
+      off[p][ci][cj] = joint - base[u] - diag[i][ci] - diag[j][cj];
     });
     List<PairTerm> pairs = new ArrayList<>();
     for (int p = 0; p < pairIdx.size(); p++) {
@@ -211,9 +244,39 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
     }
   }
 
+  /** Images whose FP activations set the activation ranges of {@link #measure}. */
+  static final int ACT_IMAGES = 256;
+
+  /**
+   * One quantizer per activation site, from the method's observer on the FP activations of
+   * {@code images} (weights FP).
+   */
+  static Map<String, ActQuantizer> actQuantizers(Model model, Method method, int abits,
+      Tensor images, Kernels k) {
+    Map<String, ActQuantizer> found = new LinkedHashMap<>();
+    ForwardContext ctx = new ForwardContext() {
+      @Override
+      public Var weight(Graph g, Layer layer) {
+        return layer.weight();
+      }
+
+      @Override
+      public Var activation(Graph g, String site, Var x) {
+        QScheme s = QScheme.asymmetric(Reconstructor.actBits(model, method, site, abits));
+        float[] v = x.value().contiguous().data();
+        QParams p = method == Method.QDROP ? Observers.gridLp(k, v, 1, s)
+            : Observers.shrinkLp(k, v, 1, s);
+        found.put(site, new ActQuantizer(site, p, false));
+        return x;
+      }
+    };
+    model.forward(Graph.inference(k), Var.constant(images), ctx);
+    return found;
+  }
+
   /** E_u(Q) of the class Javadoc, summed in double in index order, batch by batch. */
   static double error(Kernels k, Unit unit, Tensor in, Tensor target, Tensor fisher,
-      Map<Layer, WeightQuantizer.Fixed> q) {
+      Map<Layer, WeightQuantizer.Fixed> q, Map<String, ActQuantizer> acts) {
     ForwardContext ctx = new ForwardContext() {
       @Override
       public Var weight(Graph g, Layer layer) {
@@ -223,7 +286,8 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
 
       @Override
       public Var activation(Graph g, String site, Var x) {
-        return x;
+        ActQuantizer a = acts.get(site);
+        return a == null ? x : a.apply(g, x, null, 1f);
       }
     };
     int n = in.dim(0);

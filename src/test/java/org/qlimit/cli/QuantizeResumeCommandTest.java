@@ -36,6 +36,8 @@ class QuantizeResumeCommandTest extends QuietTest {
     CliRun done = CliRun.of(args(out));
     assertThat(done.code()).as(done.err()).isEqualTo(0);
     assertThat(out.resolve("result.json")).exists();
+    assertThat(java.nio.file.Files.readString(out.resolve("result.json")))
+        .contains("\"resumed_units\" : 0");
     assertThat(out.resolve(RunCheckpoint.FILE)).doesNotExist();
 
     // a quantized model is not a checkpoint of this run: it carries no matching key

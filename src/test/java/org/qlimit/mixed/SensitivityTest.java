@@ -78,7 +78,8 @@ class SensitivityTest extends QuietTest {
 
   @Test
   void cacheRoundTripIsExact(@TempDir Path dir) throws Exception {
-    String key = SensitivityCache.key("abc", "resnet20-fmnist", Method.BRECQ, BITS, calib, labels);
+    String key = SensitivityCache.key("abc", "resnet20-fmnist", Method.BRECQ, BITS, 32, calib,
+        labels);
     Path f = SensitivityCache.file(dir, key);
     assertThat(SensitivityCache.load(f, key)).isEmpty();
     SensitivityCache.save(f, key, oneThread);
@@ -86,9 +87,39 @@ class SensitivityTest extends QuietTest {
     assertThat(back.diag()).isDeepEqualTo(oneThread.diag());
     assertThat(back.pairs().get(3).off()).isDeepEqualTo(oneThread.pairs().get(3).off());
     assertThat(back.layers()).isEqualTo(oneThread.layers());
-    String other = SensitivityCache.key("abd", "resnet20-fmnist", Method.BRECQ, BITS, calib,
+    String other = SensitivityCache.key("abd", "resnet20-fmnist", Method.BRECQ, BITS, 32, calib,
         labels);
     assertThat(other).isNotEqualTo(key);
+    assertThat(SensitivityCache.key("abc", "resnet20-fmnist", Method.BRECQ, BITS, 4, calib,
+        labels)).isNotEqualTo(key);
     assertThat(SensitivityCache.load(f, other)).isEmpty();
+  }
+
+  @Test
+  void activationAwareTermsAreIncreasesOverTheActivationOnlyError() {
+    NumericsConfig nc = NumericsConfig.defaults();
+    NumericsConfig one = new NumericsConfig(nc.vectorBits(), 1);
+    Sensitivity a4 = Sensitivity.measure(model, Method.QDROP, BITS, 4, calib, labels, one);
+    Sensitivity a4two = Sensitivity.measure(model, Method.QDROP, BITS, 4, calib, labels,
+        new NumericsConfig(nc.vectorBits(), 2));
+    assertThat(a4two.diag()).isDeepEqualTo(a4.diag());
+    Sensitivity fp = Sensitivity.measure(model, Method.QDROP, BITS, 32, calib, labels, one);
+    for (int i = 0; i < a4.layers().size(); i++) {
+      double[] d = a4.diag()[i];
+      // 2-bit weights on top of 4-bit activations still add error, 8-bit weights almost none.
+      assertThat(d[0]).as("layer %s", a4.layers().get(i)).isGreaterThan(0).isGreaterThan(d[1]);
+      assertThat(Math.abs(d[1])).isLessThan(0.1 * d[0]);
+    }
+    // Quantized activations change the terms: they are not the FP-activation values.
+    assertThat(a4.diag()[5][0]).isNotEqualTo(fp.diag()[5][0]);
+  }
+
+  @Test
+  void activationBitsOutsideTheRangeAreRefused() {
+    NumericsConfig one = new NumericsConfig(NumericsConfig.defaults().vectorBits(), 1);
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () -> Sensitivity.measure(model, Method.BRECQ, BITS, 12, calib, labels, one))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("activation bits must be in 2..8 or 32, got 12");
   }
 }
