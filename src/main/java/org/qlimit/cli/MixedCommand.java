@@ -52,7 +52,7 @@ final class MixedCommand implements Callable<Integer> {
     MixedJob.Prepared p = MixedJob.prepare(mo, nc, System.out,
         costs -> List.of(MixedJob.budget(sizeMb, avgWbits, bitopsG, costs)));
     Budget b = p.budgets().get(0);
-    MixedJob.Choice c = MixedJob.search(p, b, mo.abits, mo.seed);
+    MixedJob.Choice c = MixedJob.search(p, b, mo.abits, mo.seed, mo.minGain);
     MixedJob.printChoice(System.out, p, c, b);
     Files.createDirectories(mo.out);
     QuantizeJob.Outcome r = MixedJob.reconstruct(mo, nc, p, mo.choices()[mo.choices().length - 1],

@@ -52,9 +52,21 @@ final class MixedJob {
       Path sensitivityFile) {}
 
   /** A chosen assignment. */
+  /**
+   * The assignment a mixed run reconstructs, with its search record.
+   *
+   * @param searchedBits the GA's assignment (equal to {@code bits} unless the uniform one was
+   *     kept)
+   * @param searchedObjective its objective
+   * @param uniformBits width of the best uniform assignment within the budget, 0 if none fits
+   * @param uniformObjective its objective (NaN if none fits)
+   * @param keptUniform whether the uniform assignment was kept (--min-gain)
+   */
   record Choice(Map<String, Integer> bits, Map<String, Integer> allBits, double objective,
       double diagonalObjective, long sizeBits, long bitOps, int generations, double dpObjective,
-      double gaDiagonalObjective, long dpQuantum) {}
+      double gaDiagonalObjective, long dpQuantum, Map<String, Integer> searchedBits,
+      double searchedObjective, int uniformBits, double uniformObjective, boolean keptUniform,
+      double minGain) {}
 
   /**
    * Loads the model, builds the cost model and the budgets (checked for feasibility before any
@@ -87,8 +99,9 @@ final class MixedJob {
     }
     Method m = o.parsedMethod();
     int[] bits = o.choices();
-    String key = SensitivityCache.key(Hashing.sha256(o.input.model), o.input.arch, m, bits,
-        o.sensitivityAbits(), calib, labels);
+    Sensitivity.Options so = o.sensitivityOptions();
+    String key = SensitivityCache.key(Hashing.sha256(o.input.model), o.input.arch, m, bits, so,
+        calib, labels);
     Path file = SensitivityCache.file(o.cacheDir, key);
     Optional<Sensitivity> cached = SensitivityCache.load(file, key);
     Sensitivity s;
@@ -98,9 +111,9 @@ final class MixedJob {
     } else {
       long t0 = System.nanoTime();
       log.printf(Locale.ROOT, "  sensitivities: measuring %d layers x %d widths + intra-block "
-          + "pairs on %d images, activations %s ...%n", costs.free().size(), bits.length, o.calib,
-          o.sensitivityAbits() == 32 ? "FP" : "at " + o.sensitivityAbits() + " bits");
-      s = Sensitivity.measure(model, m, bits, o.sensitivityAbits(), calib, labels, nc);
+          + "pairs on %d images (%s) ...%n", costs.free().size(), bits.length, o.calib,
+          so.describe());
+      s = Sensitivity.measure(model, m, bits, so, calib, labels, nc);
       SensitivityCache.save(file, key, s);
       log.printf(Locale.ROOT, "  sensitivities: done in %s, cached %s%n",
           ProgressBar.time((System.nanoTime() - t0) / 1e9), file);
@@ -119,22 +132,46 @@ final class MixedJob {
         : avgWbits != null ? Budget.averageWeightBits(avgWbits, costs) : Budget.bitOpsGiga(bitopsG);
   }
 
-  /** GA on the full objective; GA and DP on the diagonal-only one as a check. */
-  static Choice search(Prepared p, Budget budget, int abits, long seed) {
+  /**
+   * GA on the full objective; GA and DP on the diagonal-only one as a check. The GA's assignment
+   * is used only if its objective is at least {@code minGain} (a fraction) below that of the best
+   * uniform assignment that fits the budget; otherwise that uniform assignment is kept. The
+   * sensitivities are an estimate (FP inputs, no account of later blocks compensating earlier
+   * errors), and predicted gains of a few percent did not carry over to accuracy
+   * (docs/mixed-precision.md), so a small predicted gain does not justify leaving uniform.
+   */
+  static Choice search(Prepared p, Budget budget, int abits, long seed, double minGain) {
     SearchProblem full = SearchProblem.of(p.costs(), p.sensitivity(), budget, abits, true);
     SearchProblem diagonal = SearchProblem.of(p.costs(), p.sensitivity(), budget, abits, false);
     GeneticSearch.Config gc = GeneticSearch.Config.defaults();
     GeneticSearch.Result r = new GeneticSearch(full, gc).run(seed);
     GeneticSearch.Result rd = new GeneticSearch(diagonal, gc).run(seed);
     DynamicProgram.Solution dp = DynamicProgram.solve(diagonal);
-    Map<String, Integer> bits = full.toBits(r.choices());
+    int uniformChoice = -1;
+    double uniformObjective = Double.NaN;
+    for (int c = 0; c < full.choices(); c++) {
+      int[] a = new int[full.size()];
+      Arrays.fill(a, c);
+      if (full.feasible(a) && !(full.objective(a) >= uniformObjective)) {
+        uniformChoice = c;
+        uniformObjective = full.objective(a);
+      }
+    }
+    boolean keep = uniformChoice >= 0 && r.objective() > (1 - minGain) * uniformObjective;
+    int[] chosen = r.choices();
+    if (keep) {
+      chosen = new int[full.size()];
+      Arrays.fill(chosen, uniformChoice);
+    }
+    Map<String, Integer> bits = full.toBits(chosen);
     Map<String, Integer> all = new LinkedHashMap<>();
     for (LayerCost c : p.costs().layers()) {
       all.put(c.layer(), c.pinned() ? CostModel.PINNED_BITS : bits.get(c.layer()));
     }
-    return new Choice(bits, all, r.objective(), full.diagonalObjective(r.choices()),
+    return new Choice(bits, all, full.objective(chosen), full.diagonalObjective(chosen),
         p.costs().sizeBits(bits), p.costs().bitOps(bits, abits), r.generations(),
-        dp.objective(), rd.objective(), dp.quantum());
+        dp.objective(), rd.objective(), dp.quantum(), full.toBits(r.choices()), r.objective(),
+        uniformChoice < 0 ? 0 : full.bits(uniformChoice), uniformObjective, keep, minGain);
   }
 
   static void printChoice(PrintStream log, Prepared p, Choice c, Budget b) {
@@ -150,6 +187,17 @@ final class MixedJob {
     log.printf(Locale.ROOT, "  check (diagonal-only objective): GA %.6g, DP %.6g%s%n",
         c.gaDiagonalObjective(), c.dpObjective(), c.dpQuantum() == 1 ? " (exact)"
             : " (budget in cells of " + c.dpQuantum() + ")");
+    if (c.uniformBits() > 0) {
+      double gain = 1 - c.searchedObjective() / c.uniformObjective();
+      log.printf(Locale.ROOT, "  %s: searched objective %.6g is %.1f %% below uniform W%d's %.6g "
+              + "(--min-gain %.0f %%)%n", c.keptUniform() ? "kept uniform W" + c.uniformBits()
+              : "searched assignment", c.searchedObjective(), 100 * gain, c.uniformBits(),
+          c.uniformObjective(), 100 * c.minGain());
+      if (c.keptUniform()) {
+        log.printf(Locale.ROOT, "  (the searched assignment was %s)%n",
+            describe(c.searchedBits()));
+      }
+    }
   }
 
   /**
@@ -159,11 +207,7 @@ final class MixedJob {
   static QuantizeJob.Outcome reconstruct(MixedOptions o, NumericsConfig nc, Prepared p,
       int wbits, Map<String, Integer> layerBits, Path out, Double knownFp, boolean quiet,
       PrintStream log) throws IOException {
-    ReconConfig rc = ReconConfig.defaults(o.parsedMethod(), wbits, o.abits, o.iters)
-        .withSeed(o.seed);
-    if (o.roundWeight != null) {
-      rc = rc.withRoundLambda(o.roundWeight);
-    }
+    ReconConfig rc = o.reconConfig(wbits);
     QuantizeJob.Outcome r = QuantizeJob.run(new QuantizeJob.Spec(o.input.model, o.input.arch,
         o.input.data, o.input.dataDir, rc, o.calib, nc, o.evalLimit, out, quiet, false), log,
         knownFp, layerBits);
@@ -218,6 +262,15 @@ final class MixedJob {
     s.put("check_ga_diagonal_only", c.gaDiagonalObjective());
     s.put("check_dp_diagonal_only", c.dpObjective());
     s.put("check_dp_quantum", c.dpQuantum());
+    s.put("min_gain", c.minGain());
+    s.put("kept_uniform", c.keptUniform());
+    s.put("searched_objective", c.searchedObjective());
+    if (c.uniformBits() > 0) {
+      s.put("best_uniform_wbits", c.uniformBits());
+      s.put("best_uniform_objective", c.uniformObjective());
+    }
+    ObjectNode sb = s.putObject("searched_assignment");
+    c.searchedBits().forEach(sb::put);
     OM.writeValue(resultFile.toFile(), json);
   }
 

@@ -3,7 +3,10 @@ package org.qlimit.cli;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import org.qlimit.mixed.Sensitivity;
+import org.qlimit.recon.LayerRounding;
 import org.qlimit.recon.Method;
+import org.qlimit.recon.ReconConfig;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -28,6 +31,24 @@ final class MixedOptions {
       description = "measure the sensitivities with the activations quantized to --abits "
           + "(each term an increase over the activations-only error); default: FP activations")
   boolean sensitivityActs;
+
+  @Option(names = "--min-gain", defaultValue = "0.1", paramLabel = "G",
+      description = "use the searched assignment only if its objective is at least this fraction "
+          + "below the best uniform assignment that fits the budget; else keep that uniform one "
+          + "(0 = always the searched one; default ${DEFAULT-VALUE})")
+  double minGain;
+
+  @Option(names = "--sensitivity-weight", defaultValue = "plus-one", paramLabel = "W",
+      description = "per-element weight of the block error: plus-one = (|g|+1)^2, BRECQ's "
+          + "reconstruction weight; fisher = g^2, the diagonal Fisher estimate of the loss "
+          + "increase, comparable across blocks (default ${DEFAULT-VALUE})")
+  String sensitivityWeight;
+
+  @Option(names = "--sensitivity-iters", defaultValue = "0", paramLabel = "N",
+      description = "measure each (layer, width) after N iterations of AdaRound of that layer "
+          + "against its block's output (batch, λ, warm-up, learning rate and seed of the run); "
+          + "0 = nearest rounding (default ${DEFAULT-VALUE})")
+  int sensitivityIters;
 
   @Option(names = "--iters", defaultValue = "20000",
       description = "reconstruction iterations per unit (default ${DEFAULT-VALUE})")
@@ -62,6 +83,27 @@ final class MixedOptions {
     return sensitivityActs ? abits : 32;
   }
 
+  /** The reconstruction settings of the runs (λ from --round-weight when given). */
+  ReconConfig reconConfig(int wbits) {
+    ReconConfig rc = ReconConfig.defaults(parsedMethod(), wbits, abits, iters).withSeed(seed);
+    return roundWeight != null ? rc.withRoundLambda(roundWeight) : rc;
+  }
+
+  /** How the sensitivities are measured. */
+  Sensitivity.Options sensitivityOptions() {
+    return new Sensitivity.Options(sensitivityAbits(), sensitivityIters == 0 ? null
+        : LayerRounding.Settings.of(reconConfig(choices()[0]), sensitivityIters), weighting());
+  }
+
+  Sensitivity.Weighting weighting() {
+    return switch (sensitivityWeight) {
+      case "plus-one" -> Sensitivity.Weighting.PLUS_ONE;
+      case "fisher" -> Sensitivity.Weighting.FISHER;
+      default -> throw new IllegalArgumentException("--sensitivity-weight must be plus-one or "
+          + "fisher, got " + sensitivityWeight);
+    };
+  }
+
   Method parsedMethod() {
     Method m = Method.parse(method);
     if (m != Method.BRECQ && m != Method.QDROP) {
@@ -88,6 +130,13 @@ final class MixedOptions {
     if (iters < 1) {
       throw new IllegalArgumentException("--iters must be >= 1, got " + iters);
     }
+    if (sensitivityIters < 0) {
+      throw new IllegalArgumentException("--sensitivity-iters must be >= 0, got "
+          + sensitivityIters);
+    }
+    if (!(minGain >= 0 && minGain < 1)) {
+      throw new IllegalArgumentException("--min-gain must be in [0, 1), got " + minGain);
+    }
     if (calib < 1) {
       throw new IllegalArgumentException("--calib must be >= 1, got " + calib);
     }
@@ -96,6 +145,7 @@ final class MixedOptions {
     }
     parsedMethod();
     choices();
+    weighting();
   }
 
   @Override

@@ -2,14 +2,17 @@ package org.qlimit.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.stream.Stream;
 import org.qlimit.mixed.Budget;
 import org.qlimit.mixed.CostModel;
 import org.qlimit.mixed.LayerCost;
@@ -60,7 +63,7 @@ final class MixedSweepCommand implements Callable<Integer> {
     List<Budget> budgets = p.budgets();
     List<MixedJob.Choice> choices = new ArrayList<>();
     for (Budget b : budgets) {
-      choices.add(MixedJob.search(p, b, mo.abits, mo.seed));
+      choices.add(MixedJob.search(p, b, mo.abits, mo.seed, mo.minGain));
     }
     Files.createDirectories(mo.out);
     List<MixedPlots.Point> uPts = new ArrayList<>();
@@ -69,11 +72,13 @@ final class MixedSweepCommand implements Callable<Integer> {
     ObjectNode sweep = MixedJob.OM.createObjectNode();
     ArrayNode runs = sweep.putArray("runs");
     Double fp = null;
+    Map<Integer, QuantizeJob.Outcome> uniformRuns = new LinkedHashMap<>();
     for (int w : uniform) {
       Path dir = mo.out.resolve("uniform-w" + w);
       System.out.printf(Locale.ROOT, "%n== uniform W%d -> %s%n", w, dir);
       QuantizeJob.Outcome r = MixedJob.reconstruct(mo, nc, p, w, Map.of(), dir, fp, true,
           System.out);
+      uniformRuns.put(w, r);
       fp = r.fpTop1();
       long size = p.costs().sizeBits(p.costs().uniform(w));
       uPts.add(new MixedPlots.Point("W" + w, CostModel.megabytes(size), r.top1()));
@@ -88,8 +93,17 @@ final class MixedSweepCommand implements Callable<Integer> {
       Path dir = mo.out.resolve("mixed-" + label);
       System.out.printf(Locale.ROOT, "%n== mixed %s -> %s%n", budgets.get(i).description(), dir);
       MixedJob.printChoice(System.out, p, c, budgets.get(i));
-      QuantizeJob.Outcome r = MixedJob.reconstruct(mo, nc, p, mo.choices()[mo.choices().length
-          - 1], c.bits(), dir, fp, true, System.out);
+      QuantizeJob.Outcome same = c.keptUniform() ? uniformRuns.get(c.uniformBits()) : null;
+      QuantizeJob.Outcome r;
+      if (same != null) {
+        // The uniform run above is this very run (same widths, seed and settings): reuse it.
+        r = reuse(same, dir, "uniform-w" + c.uniformBits());
+        System.out.printf(Locale.ROOT, "   same assignment as uniform W%d: its run is reused%n",
+            c.uniformBits());
+      } else {
+        r = MixedJob.reconstruct(mo, nc, p, mo.choices()[mo.choices().length - 1], c.bits(), dir,
+            fp, true, System.out);
+      }
       fp = r.fpTop1();
       MixedJob.addSearch(r.resultFile(), c, budgets.get(i), mo.seed);
       mPts.add(new MixedPlots.Point(label, CostModel.megabytes(c.sizeBits()), r.top1()));
@@ -109,6 +123,27 @@ final class MixedSweepCommand implements Callable<Integer> {
         MixedPlots.bitsChart("mixed precision: per-layer weight bits", layers, series));
     System.out.printf(Locale.ROOT, "%nwrote %s, %s%n", json, png);
     return 0;
+  }
+
+  /** Copies a finished run's files into {@code dir}, noting where they came from. */
+  private static QuantizeJob.Outcome reuse(QuantizeJob.Outcome from, Path dir, String label)
+      throws IOException {
+    Files.createDirectories(dir);
+    Path src = from.resultFile().getParent();
+    try (Stream<Path> files = Files.list(src)) {
+      for (Path f : files.sorted().toList()) {
+        if (Files.isRegularFile(f)) {
+          Files.copy(f, dir.resolve(f.getFileName()),
+              StandardCopyOption.REPLACE_EXISTING);
+        }
+      }
+    }
+    Path result = dir.resolve("result.json");
+    ObjectNode json = (ObjectNode) MixedJob.OM.readTree(result.toFile());
+    json.put("reused_run", label);
+    MixedJob.OM.writeValue(result.toFile(), json);
+    return new QuantizeJob.Outcome(from.fpTop1(), from.top1(), from.seconds(), from.sha256(),
+        result);
   }
 
   private static String trim(double v) {

@@ -18,6 +18,7 @@ import org.qlimit.quant.Observers;
 import org.qlimit.quant.QParams;
 import org.qlimit.quant.QScheme;
 import org.qlimit.quant.WeightQuantizer;
+import org.qlimit.recon.LayerRounding;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.Reconstructor;
 import org.qlimit.tensor.Tensor;
@@ -93,24 +94,77 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
   }
 
   /**
-   * Measures all terms with the activations of every unit quantized to {@code abits} (32 = FP,
-   * the plain definition above). With quantized activations each term is an increase over the
-   * unit's error with its activations alone quantized (weights FP), base_u:
-   * <pre>
+   * How the terms are measured beyond the plain definition of the class comment.
+   *
+   * @param abits activation bits of the measurement (2..8), or 32 for FP activations. With
+   *     quantized activations each term is an increase over the unit's error with its activations
+   *     alone quantized (weights FP), base_u:
+   *     <pre>
    *   diag[l][b]     = E_u({l at b}) − base_u
    *   off[b][b']     = E_u({l at b, m at b'}) − base_u − diag[l][b] − diag[m][b']
-   * </pre>
-   * Activation ranges come from the method's activation observer (BRECQ: shrink-Lp; QDrop:
-   * grid-Lp) on the FP activations of the first {@link #ACT_IMAGES} calibration images, per site,
-   * with the bit rules of {@link Reconstructor#actBits}; the sites keep these ranges throughout
-   * the measurement (no LSQ).
-   *
-   * @param abits activation bits (2..8), or 32 for FP activations
+   *     </pre>
+   *     Activation ranges come from the method's activation observer (BRECQ: shrink-Lp; QDrop:
+   *     grid-Lp) on the FP activations of the first {@link #ACT_IMAGES} calibration images, per
+   *     site, with the bit rules of {@link Reconstructor#actBits}, and stay fixed (no LSQ).
+   * @param rounding null: nearest rounding. Otherwise each (layer, width) is measured after
+   *     {@link LayerRounding} (AdaRound of that layer alone against the unit's FP output, on the
+   *     unit's FP inputs, the rest of the unit FP, activations as above), and the pair terms
+   *     combine the two layers' reconstructed roundings (no joint optimization).
    */
+  public record Options(int abits, LayerRounding.Settings rounding, Weighting weighting) {
+    public Options {
+      Check.arg((abits >= 2 && abits <= 8) || abits == 32,
+          "activation bits must be in 2..8 or 32, got %d", abits);
+      Check.arg(weighting != null, "sensitivity weighting is null");
+    }
+
+    public Options(int abits, LayerRounding.Settings rounding) {
+      this(abits, rounding, Weighting.PLUS_ONE);
+    }
+
+    /** The plain definition: FP activations, nearest rounding, F = (|g| + 1)². */
+    public static final Options PLAIN = new Options(32, null);
+
+    /** A stable description of the options, for the cache key and the logs. */
+    public String describe() {
+      String a = (weighting == Weighting.PLUS_ONE ? "" : "F = g^2, ")
+          + (abits == 32 ? "acts FP" : "acts " + abits + " bits");
+      if (rounding == null) {
+        return a + ", nearest rounding";
+      }
+      return String.format(java.util.Locale.ROOT,
+          "%s, AdaRound per layer (iters %d, batch %d, lambda %s, warm-up %s, lr %s, seed %d)",
+          a, rounding.iters(), rounding.batchSize(), rounding.roundLambda(), rounding.warmup(),
+          rounding.lr(), rounding.seed());
+    }
+  }
+
+  /** The per-element weight F of the block error. */
+  public enum Weighting {
+    /**
+     * F = (|g| + 1)²: BRECQ's reconstruction weight (squared error plus Fisher emphasis). Within
+     * a block it ranks errors well; across blocks it compares plain output errors, whatever
+     * their effect on the loss.
+     */
+    PLUS_ONE,
+    /**
+     * F = g²: the diagonal Fisher approximation of the loss increase, ΔL ≈ ½ Σ g² Δy² per
+     * image, so that terms of different blocks are in the same unit (the loss).
+     */
+    FISHER
+  }
+
+  /** Measures all terms with FP activations of the given width (see {@link Options}). */
   public static Sensitivity measure(Model model, Method method, int[] bits, int abits,
       Tensor calib, int[] labels, NumericsConfig numerics) {
-    Check.arg((abits >= 2 && abits <= 8) || abits == 32,
-        "activation bits must be in 2..8 or 32, got %d", abits);
+    return measure(model, method, bits, new Options(abits, null), calib, labels, numerics);
+  }
+
+  /** Measures all terms as {@code opt} says. */
+  public static Sensitivity measure(Model model, Method method, int[] bits, Options opt,
+      Tensor calib, int[] labels, NumericsConfig numerics) {
+    Check.arg(opt != null, "sensitivity options are null");
+    int abits = opt.abits();
     Check.arg(calib.dim(0) == labels.length, "%d calibration images but %d labels",
         calib.dim(0), labels.length);
     for (int c = 0; c < bits.length; c++) {
@@ -127,7 +181,7 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
     // FP outputs of every unit and their Fisher weights.
     Tensor[] fpOut = new Tensor[units.size()];
     Tensor[] fisher = new Tensor[units.size()];
-    fisherPass(model, k, calib, labels, fpOut, fisher);
+    fisherPass(model, k, calib, labels, fpOut, fisher, opt.weighting());
     Map<String, ActQuantizer> acts = abits == 32 ? Map.of()
         : actQuantizers(model, method, abits, calib.slice(0, Math.min(ACT_IMAGES, calib.dim(0)))
             .contiguous(), k);
@@ -164,8 +218,11 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
       float[] w = l.weight().value().contiguous().data();
       QParams p = method == Method.QDROP ? Observers.gridLp(k1, w, l.outChannels(), s)
           : Observers.shrinkLp(k1, w, l.outChannels(), s);
-      quant[i][c] = WeightQuantizer.Fixed.nearest(l, p);
       int u = unitIndex.get(i);
+      Tensor in = u == 0 ? calib : fpOut[u - 1];
+      quant[i][c] = opt.rounding() == null ? WeightQuantizer.Fixed.nearest(l, p)
+          : LayerRounding.reconstruct(k1, units.get(u), l, p, in, fpOut[u],
+              fpWeights(ownCopies(acts)), opt.rounding(), t);
       Map<Layer, WeightQuantizer.Fixed> q = new LinkedHashMap<>();
       q.put(l, quant[i][c]);
       diag[i][c] = error(k1, units.get(u), u == 0 ? calib : fpOut[u - 1], fpOut[u], fisher[u], q,
@@ -208,7 +265,8 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
    * (Modified: fpOut, fisher.)
    */
   static void fisherPass(Model model, Kernels k, Tensor calib, int[] labels, Tensor[] fpOut,
-      Tensor[] fisher) {
+      Tensor[] fisher, Weighting weighting) {
+    boolean plusOne = weighting == Weighting.PLUS_ONE;
     List<Unit> units = model.units();
     int n = calib.dim(0);
     for (int from = 0; from < n; from += BATCH) {
@@ -237,11 +295,39 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
         System.arraycopy(y.data(), 0, fpOut[u].data(), from * row, b * row);
         float[] f = fisher[u].data();
         for (int e = 0; e < b * row; e++) {
-          float a = Math.abs(gr[e] * b) + 1f;
+          float a = plusOne ? Math.abs(gr[e] * b) + 1f : gr[e] * b;
           f[from * row + e] = a * a;
         }
       }
     }
+  }
+
+  /** FP weights; activation sites quantized by {@code acts} where present. */
+  private static ForwardContext fpWeights(Map<String, ActQuantizer> acts) {
+    return new ForwardContext() {
+      @Override
+      public Var weight(Graph g, Layer layer) {
+        return layer.weight();
+      }
+
+      @Override
+      public Var activation(Graph g, String site, Var x) {
+        ActQuantizer a = acts.get(site);
+        return a == null ? x : a.apply(g, x, null, 1f);
+      }
+    };
+  }
+
+  /**
+   * Fresh quantizers with the same parameters, so that a training graph on one
+   * thread never writes into a quantizer another thread uses.
+   */
+  private static Map<String, ActQuantizer> ownCopies(Map<String, ActQuantizer> acts) {
+    Map<String, ActQuantizer> own = new LinkedHashMap<>();
+    for (Map.Entry<String, ActQuantizer> e : acts.entrySet()) {
+      own.put(e.getKey(), new ActQuantizer(e.getKey(), e.getValue().params(), false));
+    }
+    return own;
   }
 
   /** Images whose FP activations set the activation ranges of {@link #measure}. */

@@ -27,22 +27,22 @@ public final class SensitivityCache {
   private SensitivityCache() {}
 
   /** The measurement definition; part of the key. */
-  public static final String FORMAT = "qlimit-sensitivity-2 (fisher (|g|+1)^2 of CE, nearest "
-      + "rounding, acts FP or at the keyed width with ranges from FP activations)";
+  public static final String FORMAT = "qlimit-sensitivity-2 (fisher (|g|+1)^2 of CE; keyed "
+      + "activation width and rounding)";
 
   private static final ObjectMapper OM = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT);
 
   /** The cache key. */
   public static String key(String modelSha256, String arch, Method method, int[] bits,
-      int abits, Tensor calib, int[] labels) {
+      Sensitivity.Options options, Tensor calib, int[] labels) {
     MessageDigest md = Hashing.sha256();
     Hashing.update(md, FORMAT);
     Hashing.update(md, modelSha256);
     Hashing.update(md, arch);
     Hashing.update(md, method.cliName());
     Hashing.update(md, bits);
-    Hashing.update(md, new int[] {abits});
+    Hashing.update(md, options.describe());
     Hashing.update(md, calib.shape());
     Hashing.update(md, calib.contiguous().data());
     Hashing.update(md, labels);

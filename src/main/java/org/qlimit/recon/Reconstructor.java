@@ -528,7 +528,7 @@ public final class Reconstructor {
   }
 
   /** BRECQ: the first {@code batch} entries of a fresh random permutation (no repeats). */
-  private static int[] sampleWithoutReplacement(SplittableRandom rng, int[] perm, int batch) {
+  static int[] sampleWithoutReplacement(SplittableRandom rng, int[] perm, int batch) {
     int n = perm.length;
     for (int i = 0; i < n; i++) {
       perm[i] = i;

@@ -55,6 +55,29 @@ class MixedCommandTest extends QuietTest {
         "--out", dir.resolve("out2").toString());
     assertThat(again.code()).as(again.err()).isEqualTo(0);
     assertThat(again.out()).contains("sensitivities: cached");
+    // the searched assignment beats uniform W2 (the only uniform one that fits) by far more than
+    // the default --min-gain, so it is the one reconstructed ...
+    JsonNode search = j.get("search");
+    assertThat(search.get("kept_uniform").asBoolean()).isFalse();
+    assertThat(search.get("best_uniform_wbits").asInt()).isEqualTo(2);
+    assertThat(search.get("searched_objective").asDouble())
+        .isLessThan(0.9 * search.get("best_uniform_objective").asDouble());
+    assertThat(search.get("searched_assignment").get("layer3.2.conv2").asInt())
+        .isEqualTo(j.get("assignment").get("layer3.2.conv2").asInt());
+    // ... and demanding a 99.9 % lower objective keeps uniform W2 instead.
+    Path out3 = dir.resolve("out3");
+    CliRun strict = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
+        "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
+        "--wbits-choices", "2,8", "--avg-wbits", "4", "--min-gain", "0.999", "--iters", "1",
+        "--calib", "8", "--eval-limit", "20", "--threads", "1", "--cache-dir",
+        dir.resolve("cache").toString(), "--out", out3.toString());
+    assertThat(strict.code()).as(strict.err()).isEqualTo(0);
+    assertThat(strict.out()).contains("kept uniform W2");
+    JsonNode k = new ObjectMapper().readTree(out3.resolve("result.json").toFile());
+    assertThat(k.get("search").get("kept_uniform").asBoolean()).isTrue();
+    assertThat(k.get("assignment").get("layer3.2.conv2").asInt()).isEqualTo(2);
+    assertThat(k.get("assignment").get("layer1.0.conv1").asInt()).isEqualTo(2);
+    assertThat(k.get("assignment").get("conv1").asInt()).isEqualTo(8);
   }
 
   @Test
@@ -73,5 +96,25 @@ class MixedCommandTest extends QuietTest {
         "--avg-wbits", "3", "--out", dir.toString());
     assertThat(r.code()).isEqualTo(1);
     assertThat(r.err()).contains("--method must be brecq or qdrop");
+  }
+
+  @Test
+  void badSensitivitySettingsAreOneLineErrors(@TempDir Path dir) {
+    CliRun weight = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
+        "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
+        "--avg-wbits", "3", "--sensitivity-weight", "hessian", "--out", dir.toString());
+    assertThat(weight.code()).isEqualTo(1);
+    assertThat(weight.err().strip()).doesNotContain("\n")
+        .contains("--sensitivity-weight must be plus-one or fisher, got hessian");
+    CliRun iters = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
+        "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
+        "--avg-wbits", "3", "--sensitivity-iters", "-5", "--out", dir.toString());
+    assertThat(iters.code()).isEqualTo(1);
+    assertThat(iters.err()).contains("--sensitivity-iters must be >= 0, got -5");
+    CliRun gain = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
+        "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
+        "--avg-wbits", "3", "--min-gain", "1.5", "--out", dir.toString());
+    assertThat(gain.code()).isEqualTo(1);
+    assertThat(gain.err()).contains("--min-gain must be in [0, 1), got 1.5");
   }
 }

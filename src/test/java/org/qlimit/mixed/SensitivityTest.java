@@ -14,6 +14,7 @@ import org.qlimit.eval.Evaluator;
 import org.qlimit.kernel.Kernels;
 import org.qlimit.model.Architectures;
 import org.qlimit.nn.Model;
+import org.qlimit.recon.LayerRounding;
 import org.qlimit.recon.Method;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.testing.QuietTest;
@@ -78,8 +79,8 @@ class SensitivityTest extends QuietTest {
 
   @Test
   void cacheRoundTripIsExact(@TempDir Path dir) throws Exception {
-    String key = SensitivityCache.key("abc", "resnet20-fmnist", Method.BRECQ, BITS, 32, calib,
-        labels);
+    String key = SensitivityCache.key("abc", "resnet20-fmnist", Method.BRECQ, BITS,
+        Sensitivity.Options.PLAIN, calib, labels);
     Path f = SensitivityCache.file(dir, key);
     assertThat(SensitivityCache.load(f, key)).isEmpty();
     SensitivityCache.save(f, key, oneThread);
@@ -87,11 +88,11 @@ class SensitivityTest extends QuietTest {
     assertThat(back.diag()).isDeepEqualTo(oneThread.diag());
     assertThat(back.pairs().get(3).off()).isDeepEqualTo(oneThread.pairs().get(3).off());
     assertThat(back.layers()).isEqualTo(oneThread.layers());
-    String other = SensitivityCache.key("abd", "resnet20-fmnist", Method.BRECQ, BITS, 32, calib,
-        labels);
+    String other = SensitivityCache.key("abd", "resnet20-fmnist", Method.BRECQ, BITS,
+        Sensitivity.Options.PLAIN, calib, labels);
     assertThat(other).isNotEqualTo(key);
-    assertThat(SensitivityCache.key("abc", "resnet20-fmnist", Method.BRECQ, BITS, 4, calib,
-        labels)).isNotEqualTo(key);
+    assertThat(SensitivityCache.key("abc", "resnet20-fmnist", Method.BRECQ, BITS,
+        new Sensitivity.Options(4, null), calib, labels)).isNotEqualTo(key);
     assertThat(SensitivityCache.load(f, other)).isEmpty();
   }
 
@@ -103,7 +104,8 @@ class SensitivityTest extends QuietTest {
     Sensitivity a4two = Sensitivity.measure(model, Method.QDROP, BITS, 4, calib, labels,
         new NumericsConfig(nc.vectorBits(), 2));
     assertThat(a4two.diag()).isDeepEqualTo(a4.diag());
-    Sensitivity fp = Sensitivity.measure(model, Method.QDROP, BITS, 32, calib, labels, one);
+    Sensitivity fp = Sensitivity.measure(model, Method.QDROP, BITS, Sensitivity.Options.PLAIN,
+        calib, labels, one);
     for (int i = 0; i < a4.layers().size(); i++) {
       double[] d = a4.diag()[i];
       // 2-bit weights on top of 4-bit activations still add error, 8-bit weights almost none.
@@ -121,5 +123,46 @@ class SensitivityTest extends QuietTest {
             () -> Sensitivity.measure(model, Method.BRECQ, BITS, 12, calib, labels, one))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("activation bits must be in 2..8 or 32, got 12");
+  }
+
+  @Test
+  void reconstructedRoundingLowersTheTwoBitTermsAndIsIndependentOfThreads() {
+    NumericsConfig nc = NumericsConfig.defaults();
+    Sensitivity.Options opt = new Sensitivity.Options(32,
+        new LayerRounding.Settings(30, 8, 0.01, 0.2, 1e-3f, 1005));
+    Sensitivity rec = Sensitivity.measure(model, Method.BRECQ, BITS, opt, calib, labels,
+        new NumericsConfig(nc.vectorBits(), 1));
+    Sensitivity rec2 = Sensitivity.measure(model, Method.BRECQ, BITS, opt, calib, labels,
+        new NumericsConfig(nc.vectorBits(), 2));
+    assertThat(rec2.diag()).isDeepEqualTo(rec.diag());
+    assertThat(rec2.pairs().get(0).off()).isDeepEqualTo(rec.pairs().get(0).off());
+    // AdaRound against the block output beats nearest rounding at 2 bits on (almost) every layer.
+    int lower = 0;
+    for (int i = 0; i < rec.layers().size(); i++) {
+      assertThat(rec.diag()[i][0]).isGreaterThan(0);
+      if (rec.diag()[i][0] < oneThread.diag()[i][0]) {
+        lower++;
+      }
+    }
+    assertThat(lower).isGreaterThanOrEqualTo(rec.layers().size() - 2);
+    assertThat(opt.describe()).contains("AdaRound per layer (iters 30, batch 8");
+  }
+
+  @Test
+  void fisherWeightingIsTheSquaredGradientAndIndependentOfThreads() {
+    NumericsConfig nc = NumericsConfig.defaults();
+    Sensitivity.Options opt = new Sensitivity.Options(32, null, Sensitivity.Weighting.FISHER);
+    Sensitivity f1 = Sensitivity.measure(model, Method.BRECQ, BITS, opt, calib, labels,
+        new NumericsConfig(nc.vectorBits(), 1));
+    Sensitivity f2 = Sensitivity.measure(model, Method.BRECQ, BITS, opt, calib, labels,
+        new NumericsConfig(nc.vectorBits(), 2));
+    assertThat(f2.diag()).isDeepEqualTo(f1.diag());
+    // (|g| + 1)² ≥ 1 > g² for the small per-element gradients of a trained network, so every
+    // plain term exceeds its Fisher twin; both stay non-negative.
+    for (int i = 0; i < f1.layers().size(); i++) {
+      assertThat(f1.diag()[i][0]).isGreaterThanOrEqualTo(0).isLessThan(oneThread.diag()[i][0]);
+    }
+    assertThat(opt.describe()).startsWith("F = g^2, acts FP");
+    assertThat(Sensitivity.Options.PLAIN.describe()).isEqualTo("acts FP, nearest rounding");
   }
 }
