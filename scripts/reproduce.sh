@@ -38,7 +38,7 @@ for s in $SETTINGS; do
     ./qlimit quantize --model "$MODEL" --arch "$ARCH" --data fashion-mnist --method "$m" \
       --wbits "$w" --abits "$a" --iters "$ITERS" --iters-act "$ITERS_ACT" --calib "$CALIB" \
       --seed "$SEED" --threads "$THREADS" --eval-limit "$EVAL" \
-      ${ROUND_WEIGHT:+--round-weight "$ROUND_WEIGHT"} "${resume[@]}" --out "$dir" >> "$dir.log" 2>&1 \
+      ${ROUND_WEIGHT:+--round-weight "$ROUND_WEIGHT"} ${resume[@]+"${resume[@]}"} --out "$dir" >> "$dir.log" 2>&1 \
       || { echo "failed: see $dir.log" >&2; exit 1; }
   done
 done

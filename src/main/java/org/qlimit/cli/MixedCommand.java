@@ -57,7 +57,7 @@ final class MixedCommand implements Callable<Integer> {
     Files.createDirectories(mo.out);
     QuantizeJob.Outcome r = MixedJob.reconstruct(mo, nc, p, mo.choices()[mo.choices().length - 1],
         c.bits(), mo.out, null, false, System.out);
-    MixedJob.addSearch(r.resultFile(), c, b, mo.seed);
+    MixedJob.addSearch(r.resultFile(), c, b, mo.seed, mo.sensitivityOptions().describe());
     List<String> layers = p.costs().layers().stream().map(LayerCost::layer).toList();
     Map<String, Map<String, Integer>> series = new LinkedHashMap<>();
     series.put(String.format(Locale.ROOT, "mixed %.3f MB, top-1 %.2f %%",

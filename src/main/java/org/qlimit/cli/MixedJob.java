@@ -34,6 +34,7 @@ import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Hashing;
+import org.qlimit.util.Check;
 import org.qlimit.util.NumericsConfig;
 
 /**
@@ -51,7 +52,6 @@ final class MixedJob {
   record Prepared(Model model, CostModel costs, List<Budget> budgets, Sensitivity sensitivity,
       Path sensitivityFile) {}
 
-  /** A chosen assignment. */
   /**
    * The assignment a mixed run reconstructs, with its search record.
    *
@@ -147,17 +147,26 @@ final class MixedJob {
     GeneticSearch.Result r = new GeneticSearch(full, gc).run(seed);
     GeneticSearch.Result rd = new GeneticSearch(diagonal, gc).run(seed);
     DynamicProgram.Solution dp = DynamicProgram.solve(diagonal);
+    Check.state(Double.isFinite(r.objective()), "search: objective %s is not finite",
+        r.objective());
     int uniformChoice = -1;
     double uniformObjective = Double.NaN;
     for (int c = 0; c < full.choices(); c++) {
       int[] a = new int[full.size()];
       Arrays.fill(a, c);
-      if (full.feasible(a) && !(full.objective(a) >= uniformObjective)) {
-        uniformChoice = c;
-        uniformObjective = full.objective(a);
+      if (full.feasible(a)) {
+        double o = full.objective(a);
+        Check.state(Double.isFinite(o), "search: uniform objective %s is not finite", o);
+        if (uniformChoice < 0 || o < uniformObjective) {
+          uniformChoice = c;
+          uniformObjective = o;
+        }
       }
     }
-    boolean keep = uniformChoice >= 0 && r.objective() > (1 - minGain) * uniformObjective;
+    // The searched assignment must be lower by minGain·|U| (terms measured with quantized
+    // activations may be negative, so the margin is taken on |U|).
+    boolean keep = uniformChoice >= 0
+        && !(r.objective() <= uniformObjective - minGain * Math.abs(uniformObjective));
     int[] chosen = r.choices();
     if (keep) {
       chosen = new int[full.size()];
@@ -188,11 +197,13 @@ final class MixedJob {
         c.gaDiagonalObjective(), c.dpObjective(), c.dpQuantum() == 1 ? " (exact)"
             : " (budget in cells of " + c.dpQuantum() + ")");
     if (c.uniformBits() > 0) {
-      double gain = 1 - c.searchedObjective() / c.uniformObjective();
-      log.printf(Locale.ROOT, "  %s: searched objective %.6g is %.1f %% below uniform W%d's %.6g "
-              + "(--min-gain %.0f %%)%n", c.keptUniform() ? "kept uniform W" + c.uniformBits()
-              : "searched assignment", c.searchedObjective(), 100 * gain, c.uniformBits(),
-          c.uniformObjective(), 100 * c.minGain());
+      double u = c.uniformObjective();
+      String gain = u == 0 ? "" : String.format(Locale.ROOT, " (%.1f %% of |U|)",
+          100 * (u - c.searchedObjective()) / Math.abs(u));
+      log.printf(Locale.ROOT, "  %s: searched objective %.6g is %.6g below uniform W%d's U = "
+              + "%.6g%s; --min-gain %.3g%n", c.keptUniform() ? "kept uniform W" + c.uniformBits()
+              : "searched assignment", c.searchedObjective(), u - c.searchedObjective(),
+          c.uniformBits(), u, gain, c.minGain());
       if (c.keptUniform()) {
         log.printf(Locale.ROOT, "  (the searched assignment was %s)%n",
             describe(c.searchedBits()));
@@ -247,7 +258,8 @@ final class MixedJob {
   }
 
   /** Adds the search details of a mixed run to its result.json. */
-  static void addSearch(Path resultFile, Choice c, Budget b, long seed) throws IOException {
+  static void addSearch(Path resultFile, Choice c, Budget b, long seed,
+      String sensitivityDescription) throws IOException {
     ObjectNode json = (ObjectNode) OM.readTree(resultFile.toFile());
     ObjectNode bn = json.putObject("budget");
     bn.put("kind", b.kind().name().toLowerCase(Locale.ROOT));
@@ -263,6 +275,7 @@ final class MixedJob {
     s.put("check_dp_diagonal_only", c.dpObjective());
     s.put("check_dp_quantum", c.dpQuantum());
     s.put("min_gain", c.minGain());
+    s.put("sensitivity", sensitivityDescription);
     s.put("kept_uniform", c.keptUniform());
     s.put("searched_objective", c.searchedObjective());
     if (c.uniformBits() > 0) {

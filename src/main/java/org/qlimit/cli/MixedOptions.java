@@ -35,7 +35,8 @@ final class MixedOptions {
   @Option(names = "--min-gain", defaultValue = "0.1", paramLabel = "G",
       description = "use the searched assignment only if its objective is at least this fraction "
           + "below the best uniform assignment that fits the budget; else keep that uniform one "
-          + "(0 = always the searched one; default ${DEFAULT-VALUE})")
+          + "(0 = the searched one unless a uniform one scores better; default "
+          + "${DEFAULT-VALUE})")
   double minGain;
 
   @Option(names = "--sensitivity-weight", defaultValue = "plus-one", paramLabel = "W",

@@ -105,7 +105,8 @@ final class MixedSweepCommand implements Callable<Integer> {
             fp, true, System.out);
       }
       fp = r.fpTop1();
-      MixedJob.addSearch(r.resultFile(), c, budgets.get(i), mo.seed);
+      MixedJob.addSearch(r.resultFile(), c, budgets.get(i), mo.seed,
+          mo.sensitivityOptions().describe());
       mPts.add(new MixedPlots.Point(label, CostModel.megabytes(c.sizeBits()), r.top1()));
       series.put(String.format(Locale.ROOT, "%s (%.2f %%)", label, r.top1()), c.allBits());
       runs.add(row("mixed", label, c.sizeBits(), c.bitOps(), r, dir));
@@ -113,6 +114,8 @@ final class MixedSweepCommand implements Callable<Integer> {
           CostModel.megabytes(c.sizeBits()));
     }
     sweep.put("fp_top1", fp);
+    sweep.put("min_gain", mo.minGain);
+    sweep.put("sensitivity", mo.sensitivityOptions().describe());
     Path json = mo.out.resolve("sweep.json");
     MixedJob.OM.writeValue(json.toFile(), sweep);
     List<String> layers = p.costs().layers().stream().map(LayerCost::layer).toList();

@@ -150,8 +150,8 @@ final class QuantizeJob {
     r.put("fp_top1", round2(fp));
     r.put("top1", round2(q));
     r.put("seconds", Math.round(seconds * 10) / 10.0);
-    // Units taken from a checkpoint (--resume): "seconds" covers only this command, the unit
-    // records below keep the seconds of every unit.
+    // Unit records taken from a checkpoint (--resume; one per unit and phase, a prefix of
+    // "units"): "seconds" covers only this command, the records keep every unit's seconds.
     r.put("resumed_units", resumedUnits);
     r.put("quantized_sha256", sha);
     ArrayNode units = r.putArray("units");

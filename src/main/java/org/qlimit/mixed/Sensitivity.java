@@ -48,9 +48,11 @@ import org.qlimit.util.Parallel;
  *   <li>off-diagonal, layers l &lt; m of one unit: off[b][b'] = E_u({l at b, m at b'})
  *       − diag[l][b] − diag[m][b'].</li>
  * </ul>
- * Weights are quantized by nearest rounding (per channel, asymmetric) after the method's range
- * search (BRECQ: shrink-Lp; QDrop: grid-Lp), not by AdaRound: measuring is then one forward pass
- * per term. Pinned layers (first/last) are not measured and stay FP while a unit is measured.
+ * This is the plain definition ({@link Options#PLAIN}): weights are quantized by nearest rounding
+ * (per channel, asymmetric) after the method's range search (BRECQ: shrink-Lp; QDrop: grid-Lp),
+ * not by AdaRound, so measuring is one forward pass per term, and activations are FP. {@link
+ * Options} can quantize the activations, learn each layer's rounding first ({@link
+ * LayerRounding}) or use F = g² ({@link Weighting#FISHER}). Pinned layers (first/last) are not measured and stay FP while a unit is measured.
  * Terms are computed in parallel over independent (layer, width) items; each is a sum in fixed
  * order, so the result does not depend on the thread count.
  *
@@ -154,7 +156,10 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
     FISHER
   }
 
-  /** Measures all terms with FP activations of the given width (see {@link Options}). */
+  /**
+   * Measures all terms with activations at {@code abits} (32 = FP), nearest rounding and
+   * F = (|g| + 1)² (see {@link Options}).
+   */
   public static Sensitivity measure(Model model, Method method, int[] bits, int abits,
       Tensor calib, int[] labels, NumericsConfig numerics) {
     return measure(model, method, bits, new Options(abits, null), calib, labels, numerics);
@@ -261,7 +266,7 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
 
   /**
    * One FP forward + backward per batch of the whole network: records each unit's output and
-   * F = (|g| + 1)² with g the per-image gradient of the cross-entropy w.r.t. that output.
+   * F = (|g| + 1)² (or g² with {@link Weighting#FISHER}) with g the per-image gradient of the cross-entropy w.r.t. that output.
    * (Modified: fpOut, fisher.)
    */
   static void fisherPass(Model model, Kernels k, Tensor calib, int[] labels, Tensor[] fpOut,

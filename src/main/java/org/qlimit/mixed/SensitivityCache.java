@@ -27,8 +27,8 @@ public final class SensitivityCache {
   private SensitivityCache() {}
 
   /** The measurement definition; part of the key. */
-  public static final String FORMAT = "qlimit-sensitivity-2 (fisher (|g|+1)^2 of CE; keyed "
-      + "activation width and rounding)";
+  public static final String FORMAT = "qlimit-sensitivity-2 (Fisher-weighted block error of CE "
+      + "gradients; weighting, activation width and rounding keyed by Options.describe)";
 
   private static final ObjectMapper OM = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT);
