@@ -113,12 +113,11 @@ class SensitivityTest extends QuietTest {
   void activationAwareTermsAreIncreasesOverTheActivationOnlyError() {
     NumericsConfig nc = NumericsConfig.defaults();
     NumericsConfig one = new NumericsConfig(nc.vectorBits(), 1);
-    Sensitivity a4 = Sensitivity.measure(model, Method.QDROP, BITS, 4, calib, labels, one);
-    Sensitivity a4two = Sensitivity.measure(model, Method.QDROP, BITS, 4, calib, labels,
+    Sensitivity a4 = Sensitivity.measure(model, Method.BRECQ, BITS, 4, calib, labels, one);
+    Sensitivity a4two = Sensitivity.measure(model, Method.BRECQ, BITS, 4, calib, labels,
         new NumericsConfig(nc.vectorBits(), 2));
     assertThat(a4two.diag()).isDeepEqualTo(a4.diag());
-    Sensitivity fp = Sensitivity.measure(model, Method.QDROP, BITS, Sensitivity.Options.PLAIN,
-        calib, labels, one);
+    Sensitivity fp = oneThread;
     for (int i = 0; i < a4.layers().size(); i++) {
       double[] d = a4.diag()[i];
       // 2-bit weights on top of 4-bit activations still add error, 8-bit weights almost none.
@@ -148,7 +147,7 @@ class SensitivityTest extends QuietTest {
   void reconstructedRoundingLowersTheTwoBitTermsAndIsIndependentOfThreads() {
     NumericsConfig nc = NumericsConfig.defaults();
     Sensitivity.Options opt = new Sensitivity.Options(32,
-        new LayerRounding.Settings(30, 8, 0.01, 0.2, 1e-3f, 1005));
+        new LayerRounding.Settings(12, 4, 0.01, 0.2, 1e-3f, 1005));
     Sensitivity rec = Sensitivity.measure(model, Method.BRECQ, BITS, opt, calib, labels,
         new NumericsConfig(nc.vectorBits(), 1));
     Sensitivity rec2 = Sensitivity.measure(model, Method.BRECQ, BITS, opt, calib, labels,
@@ -164,7 +163,7 @@ class SensitivityTest extends QuietTest {
       }
     }
     assertThat(lower).isGreaterThanOrEqualTo(rec.layers().size() - 2);
-    assertThat(opt.describe()).contains("AdaRound per layer (iters 30, batch 8");
+    assertThat(opt.describe()).contains("AdaRound per layer (iters 12, batch 4");
   }
 
   @Test
