@@ -227,7 +227,7 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
       Tensor in = u == 0 ? calib : fpOut[u - 1];
       quant[i][c] = opt.rounding() == null ? WeightQuantizer.Fixed.nearest(l, p)
           : LayerRounding.reconstruct(k1, units.get(u), l, p, in, fpOut[u],
-              fpWeights(ownCopies(acts)), opt.rounding(), t);
+              context(Map.of(), ownCopies(acts)), opt.rounding(), t);
       Map<Layer, WeightQuantizer.Fixed> q = new LinkedHashMap<>();
       q.put(l, quant[i][c]);
       diag[i][c] = error(k1, units.get(u), u == 0 ? calib : fpOut[u - 1], fpOut[u], fisher[u], q,
@@ -307,22 +307,6 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
     }
   }
 
-  /** FP weights; activation sites quantized by {@code acts} where present. */
-  private static ForwardContext fpWeights(Map<String, ActQuantizer> acts) {
-    return new ForwardContext() {
-      @Override
-      public Var weight(Graph g, Layer layer) {
-        return layer.weight();
-      }
-
-      @Override
-      public Var activation(Graph g, String site, Var x) {
-        ActQuantizer a = acts.get(site);
-        return a == null ? x : a.apply(g, x, null, 1f);
-      }
-    };
-  }
-
   /**
    * Fresh quantizers with the same parameters, so that a training graph on one
    * thread never writes into a quantizer another thread uses.
@@ -345,30 +329,15 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
   static Map<String, ActQuantizer> actQuantizers(Model model, Method method, int abits,
       Tensor images, Kernels k) {
     Map<String, ActQuantizer> found = new LinkedHashMap<>();
-    ForwardContext ctx = new ForwardContext() {
-      @Override
-      public Var weight(Graph g, Layer layer) {
-        return layer.weight();
-      }
-
-      @Override
-      public Var activation(Graph g, String site, Var x) {
-        QScheme s = QScheme.asymmetric(Reconstructor.actBits(model, method, site, abits));
-        float[] v = x.value().contiguous().data();
-        QParams p = method == Method.QDROP ? Observers.gridLp(k, v, 1, s)
-            : Observers.shrinkLp(k, v, 1, s);
-        found.put(site, new ActQuantizer(site, p, false));
-        return x;
-      }
-    };
-    model.forward(Graph.inference(k), Var.constant(images), ctx);
+    Reconstructor.fpActivationRanges(k, model, method, abits, images)
+        .forEach((site, p) -> found.put(site, new ActQuantizer(site, p, false)));
     return found;
   }
 
-  /** E_u(Q) of the class Javadoc, summed in double in index order, batch by batch. */
-  static double error(Kernels k, Unit unit, Tensor in, Tensor target, Tensor fisher,
-      Map<Layer, WeightQuantizer.Fixed> q, Map<String, ActQuantizer> acts) {
-    ForwardContext ctx = new ForwardContext() {
+  /** The weights of {@code q} (other layers FP); activation sites quantized by {@code acts}. */
+  private static ForwardContext context(Map<Layer, WeightQuantizer.Fixed> q,
+      Map<String, ActQuantizer> acts) {
+    return new ForwardContext() {
       @Override
       public Var weight(Graph g, Layer layer) {
         WeightQuantizer.Fixed f = q.get(layer);
@@ -381,6 +350,12 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
         return a == null ? x : a.apply(g, x, null, 1f);
       }
     };
+  }
+
+  /** E_u(Q) of the class Javadoc, summed in double in index order, batch by batch. */
+  static double error(Kernels k, Unit unit, Tensor in, Tensor target, Tensor fisher,
+      Map<Layer, WeightQuantizer.Fixed> q, Map<String, ActQuantizer> acts) {
+    ForwardContext ctx = context(q, acts);
     int n = in.dim(0);
     int row = target.numel() / n;
     float[] t = target.data();

@@ -290,6 +290,19 @@ public final class Reconstructor {
 
   /** QDrop-style: grid-Lp ranges from the FP activations (no quantization anywhere). */
   private void calibrateActsFp(Tensor images) {
+    for (Map.Entry<String, QParams> e
+        : fpActivationRanges(k, model, cfg.method(), cfg.abits(), images).entrySet()) {
+      state.setAct(e.getKey(), new ActQuantizer(e.getKey(), e.getValue(), true));
+    }
+  }
+
+  /**
+   * Per-tensor parameters of every activation site, in execution order, from one FP forward pass
+   * of {@code images} (FP weights, no quantization anywhere): the method's activation observer
+   * (QDrop: grid-Lp; the others: shrink-Lp) at {@link #actBits}.
+   */
+  public static Map<String, QParams> fpActivationRanges(Kernels k, Model model, Method method,
+      int abits, Tensor images) {
     Map<String, QParams> found = new LinkedHashMap<>();
     ForwardContext ctx = new ForwardContext() {
       @Override
@@ -299,15 +312,15 @@ public final class Reconstructor {
 
       @Override
       public Var activation(Graph g, String site, Var x) {
-        QScheme s = QScheme.asymmetric(actBits(model, cfg.method(), site, cfg.abits()));
-        found.put(site, Observers.gridLp(k, x.value().contiguous().data(), 1, s));
+        QScheme s = QScheme.asymmetric(actBits(model, method, site, abits));
+        float[] v = x.value().contiguous().data();
+        found.put(site, method == Method.QDROP ? Observers.gridLp(k, v, 1, s)
+            : Observers.shrinkLp(k, v, 1, s));
         return x;
       }
     };
     model.forward(Graph.inference(k), Var.constant(images), ctx);
-    for (Map.Entry<String, QParams> e : found.entrySet()) {
-      state.setAct(e.getKey(), new ActQuantizer(e.getKey(), e.getValue(), true));
-    }
+    return found;
   }
 
   // ------------------------------------------------------------------ method pipelines
