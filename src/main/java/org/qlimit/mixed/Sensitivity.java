@@ -14,7 +14,6 @@ import org.qlimit.nn.Layer;
 import org.qlimit.nn.Model;
 import org.qlimit.nn.Unit;
 import org.qlimit.quant.ActQuantizer;
-import org.qlimit.quant.Observers;
 import org.qlimit.quant.QParams;
 import org.qlimit.quant.QScheme;
 import org.qlimit.quant.WeightQuantizer;
@@ -190,12 +189,6 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
     Map<String, ActQuantizer> acts = abits == 32 ? Map.of()
         : actQuantizers(model, method, abits, calib.slice(0, Math.min(ACT_IMAGES, calib.dim(0)))
             .contiguous(), k);
-    double[] base = new double[units.size()];
-    if (!acts.isEmpty()) {
-      Parallel.forEach(numerics.threads(), units.size(), u -> base[u] = error(k1, units.get(u),
-          u == 0 ? calib : fpOut[u - 1], fpOut[u], fisher[u], Map.of(), acts));
-    }
-
     // Items: the searched layers, grouped by unit.
     List<String> names = new ArrayList<>();
     List<String> unitNames = new ArrayList<>();
@@ -211,6 +204,16 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
         }
       }
     }
+    // The activation-only error of each unit that holds searched layers (0 with FP activations).
+    double[] base = new double[units.size()];
+    if (!acts.isEmpty()) {
+      int[] searched = unitIndex.stream().mapToInt(Integer::intValue).distinct().toArray();
+      Parallel.forEach(numerics.threads(), searched.length, i -> {
+        int u = searched[i];
+        base[u] = error(k1, units.get(u), u == 0 ? calib : fpOut[u - 1], fpOut[u], fisher[u],
+            Map.of(), acts);
+      });
+    }
     int n = names.size();
     int nb = bits.length;
     WeightQuantizer.Fixed[][] quant = new WeightQuantizer.Fixed[n][nb];
@@ -220,14 +223,12 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
       int c = t % nb;
       Layer l = layerList.get(i);
       QScheme s = QScheme.asymmetric(bits[c]);
-      float[] w = l.weight().value().contiguous().data();
-      QParams p = method == Method.QDROP ? Observers.gridLp(k1, w, l.outChannels(), s)
-          : Observers.shrinkLp(k1, w, l.outChannels(), s);
+      QParams p = Reconstructor.observeWeight(k1, method, l, s);
       int u = unitIndex.get(i);
       Tensor in = u == 0 ? calib : fpOut[u - 1];
       quant[i][c] = opt.rounding() == null ? WeightQuantizer.Fixed.nearest(l, p)
           : LayerRounding.reconstruct(k1, units.get(u), l, p, in, fpOut[u],
-              context(Map.of(), ownCopies(acts)), opt.rounding(), t);
+              context(Map.of(), acts), opt.rounding(), t);
       Map<Layer, WeightQuantizer.Fixed> q = new LinkedHashMap<>();
       q.put(l, quant[i][c]);
       diag[i][c] = error(k1, units.get(u), u == 0 ? calib : fpOut[u - 1], fpOut[u], fisher[u], q,
@@ -307,18 +308,6 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
     }
   }
 
-  /**
-   * Fresh quantizers with the same parameters, so that a training graph on one
-   * thread never writes into a quantizer another thread uses.
-   */
-  private static Map<String, ActQuantizer> ownCopies(Map<String, ActQuantizer> acts) {
-    Map<String, ActQuantizer> own = new LinkedHashMap<>();
-    for (Map.Entry<String, ActQuantizer> e : acts.entrySet()) {
-      own.put(e.getKey(), new ActQuantizer(e.getKey(), e.getValue().params(), false));
-    }
-    return own;
-  }
-
   /** Images whose FP activations set the activation ranges of {@link #measure}. */
   static final int ACT_IMAGES = 256;
 
@@ -330,7 +319,7 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
       Tensor images, Kernels k) {
     Map<String, ActQuantizer> found = new LinkedHashMap<>();
     Reconstructor.fpActivationRanges(k, model, method, abits, images)
-        .forEach((site, p) -> found.put(site, new ActQuantizer(site, p, false)));
+        .forEach((site, p) -> found.put(site, ActQuantizer.fixed(site, p)));
     return found;
   }
 

@@ -32,12 +32,26 @@ public final class ActQuantizer {
    *     run on a non-positive step)
    */
   public ActQuantizer(String site, QParams init, boolean sanitizeScale) {
+    this(site, init, sanitizeScale, true);
+  }
+
+  private ActQuantizer(String site, QParams init, boolean sanitizeScale, boolean learnable) {
     Check.arg(init.channels() == 1, "%s: activation quantizers are per tensor", site);
     this.site = site;
     this.scheme = init.scheme();
     this.zeroPoint = init.zeroPoint(0);
-    this.scale = Var.param(site + ".act_scale", Tensor.of(new float[] {init.scale(0)}, 1));
+    Tensor step = Tensor.of(new float[] {init.scale(0)}, 1);
+    this.scale = learnable ? Var.param(site + ".act_scale", step) : Var.constant(step);
     this.sanitizeScale = sanitizeScale;
+  }
+
+  /**
+   * A quantizer whose step never changes: its step is a constant, so the backward pass computes
+   * only the straight-through gradient to x and no LSQ terms. Same forward values as a learnable
+   * quantizer with the same parameters.
+   */
+  public static ActQuantizer fixed(String site, QParams params) {
+    return new ActQuantizer(site, params, false, false);
   }
 
   public String site() {

@@ -250,8 +250,17 @@ public final class Reconstructor {
     Integer override = layerBits.get(l.name());
     QScheme scheme = QScheme.asymmetric(override != null ? override
         : weightBits(model, l, cfg.wbits()));
+    return observeWeight(k, cfg.method(), l, scheme);
+  }
+
+  /**
+   * The weight observer of each method's reference (section 5): QDrop's grid-Lp search, BRECQ's
+   * shrink-Lp search for the others, per output channel. Shared with the sensitivity measurement
+   * so that both see the same weight grid.
+   */
+  public static QParams observeWeight(Kernels k, Method method, Layer l, QScheme scheme) {
     float[] w = l.weight().value().contiguous().data();
-    return cfg.method() == Method.QDROP ? Observers.gridLp(k, w, l.outChannels(), scheme)
+    return method == Method.QDROP ? Observers.gridLp(k, w, l.outChannels(), scheme)
         : Observers.shrinkLp(k, w, l.outChannels(), scheme);
   }
 
