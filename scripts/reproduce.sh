@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the reproduction protocol of ALGORITHMS.md §9 on the embedded ResNet-20 (Fashion-MNIST):
 # FP, RTN, AdaRound, BRECQ and QDrop at W4A4, W3A3, W2A4, W2A2 and W2A32, then prints a markdown
-# table (top-1 % and wall seconds per run) built from the result.json files.
+# table built from the result.json files: top-1 %, wall time, threads and the start of
+# quantized_sha256 per run.
 #
 #   ITERS=2000 CALIB=1024 EVAL=0 THREADS=2 scripts/reproduce.sh runs/repro   # the full protocol
 #   ITERS=100 CALIB=256 EVAL=2000 scripts/reproduce.sh runs/repro-100        # a reduced budget
@@ -65,10 +66,13 @@ for m in methods:
             cells.append("–")
             continue
         n = r.get("resumed_units", 0)
+        secs = r["seconds"]
         if n:  # add the units done before the resumed command
-            secs = r["seconds"] + sum(u["seconds"] for u in r["units"][:n])
-            cells.append(f"{r['top1']:.2f} ({secs:.0f} s, resumed)")
-        else:
-            cells.append(f"{r['top1']:.2f} ({r['seconds']:.0f} s)")
+            secs += sum(u["seconds"] for u in r["units"][:n])
+        t = f"{secs:.0f} s" if secs < 600 else f"{secs / 60:.0f} min"
+        mp = os.path.join(out, f"{m}-w{w}a{a}", "manifest.json")
+        threads = json.load(open(mp))["environment"]["threads"] if os.path.exists(mp) else None
+        notes = [t] + ([f"{threads} thr"] if threads else []) + (["resumed"] if n else [])
+        cells.append(f"{r['top1']:.2f} ({', '.join(notes)}, `{r['quantized_sha256'][:8]}`)")
     print(f"| {m} | " + " | ".join(cells) + " |")
 PY
