@@ -25,7 +25,7 @@ MODEL="${MODEL:-datasets/models/resnet20_fmnist.safetensors}"
 ARCH="${ARCH:-resnet20-fmnist}"
 SETTINGS="${SETTINGS:-4,4 3,3 2,4 2,2 2,32}"
 METHODS="${METHODS:-rtn adaround brecq qdrop}"
-ROUND_WEIGHT="${ROUND_WEIGHT:-}"   # rounding-regulariser weight λ; empty = 0.01 (0.1 for MobileNetV2)
+ROUND_WEIGHT="${ROUND_WEIGHT:-}"   # rounding-regulariser weight λ; empty = the architecture's (qlimit archs)
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 mkdir -p "$OUT"

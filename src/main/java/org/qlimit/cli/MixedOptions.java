@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import org.qlimit.mixed.Sensitivity;
+import org.qlimit.model.Architectures;
 import org.qlimit.recon.LayerRounding;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
@@ -64,8 +65,8 @@ final class MixedOptions {
   long seed;
 
   @Option(names = "--round-weight",
-      description = "rounding-regulariser weight λ (default 0.01; BRECQ's reference uses 0.1 "
-          + "for MobileNetV2)")
+      description = "rounding-regulariser weight λ (default: the architecture's, 0.1 for "
+          + "MobileNetV2, 0.2 for MNASNet, else 0.01; see 'qlimit archs')")
   Double roundWeight;
 
   @Option(names = "--eval-limit", defaultValue = "0",
@@ -84,10 +85,11 @@ final class MixedOptions {
     return sensitivityActs ? abits : 32;
   }
 
-  /** The reconstruction settings of the runs (λ from --round-weight when given). */
+  /** The reconstruction settings of the runs (λ from --round-weight, else the architecture's). */
   ReconConfig reconConfig(int wbits) {
-    ReconConfig rc = ReconConfig.defaults(parsedMethod(), wbits, abits, iters).withSeed(seed);
-    return roundWeight != null ? rc.withRoundLambda(roundWeight) : rc;
+    return ReconConfig.defaults(parsedMethod(), wbits, abits, iters).withSeed(seed)
+        .withRoundLambda(roundWeight != null ? roundWeight
+            : Architectures.get(input.arch).roundLambda());
   }
 
   /** How the sensitivities are measured. */

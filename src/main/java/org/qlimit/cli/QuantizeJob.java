@@ -21,6 +21,7 @@ import org.qlimit.model.Architectures;
 import org.qlimit.nn.ForwardContext;
 import org.qlimit.nn.Model;
 import org.qlimit.quant.QuantContext;
+import org.qlimit.recon.Method;
 import org.qlimit.recon.QuantExport;
 import org.qlimit.recon.ReconConfig;
 import org.qlimit.recon.ReconListener;
@@ -84,11 +85,12 @@ final class QuantizeJob {
     ReconConfig rc = spec.recon();
     String wLabel = layerBits.isEmpty() ? Integer.toString(rc.wbits()) : "mixed";
     if (!spec.quiet()) {
-      log.printf(Locale.ROOT, "qlimit quantize: %s %s on %s, W%sA%s, %d iters/unit, %d calibration "
-              + "images, seed %d, %d thread(s), %d-bit vectors%n", rc.method().cliName(),
-          spec.arch(), spec.dataset(), wLabel, rc.abits() == 32 ? "32" : rc.abits(),
-          rc.iters(), spec.calib(), rc.seed(), spec.numerics().threads(),
-          spec.numerics().vectorBits());
+      log.printf(Locale.ROOT, "qlimit quantize: %s %s on %s, W%sA%s, %d iters/unit%s, %d "
+              + "calibration images, seed %d, %d thread(s), %d-bit vectors%n",
+          rc.method().cliName(), spec.arch(), spec.dataset(), wLabel,
+          rc.abits() == 32 ? "32" : rc.abits(), rc.iters(),
+          rc.method() == Method.RTN ? "" : ", λ " + rc.roundLambda(), spec.calib(), rc.seed(),
+          spec.numerics().threads(), spec.numerics().vectorBits());
     }
     ReconListener listener = spec.quiet() ? ReconListener.NONE : new CliListener(log);
     String modelSha = Hashing.sha256(spec.modelFile());

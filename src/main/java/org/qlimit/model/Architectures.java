@@ -46,7 +46,19 @@ public final class Architectures {
     Model build(StateDict sd, boolean foldBatchNorm);
 
     StateDict fresh(SplittableRandom rng);
+
+    /**
+     * The AdaRound rounding-regulariser weight λ used for this family when none is given: the
+     * references' per-model settings (QDrop's configurations: 0.1 for MobileNetV2, 0.2 for
+     * MNASNet, 0.01 for ResNets and RegNets).
+     */
+    default double roundLambda() {
+      return DEFAULT_ROUND_LAMBDA;
+    }
   }
+
+  /** λ of ALGORITHMS.md §3 for every family without its own setting. */
+  public static final double DEFAULT_ROUND_LAMBDA = 0.01;
 
   private record ResNetSpec(String name, String description, String dataset, int depth,
       int inChannels, int size, ResNets.Shortcut shortcut) implements Spec {
@@ -68,8 +80,8 @@ public final class Architectures {
   }
 
   /** An architecture given by a loader and a fresh-weights function with the same names. */
-  private record DefinedSpec(String name, String description, String dataset, Loader loader,
-      Function<SplittableRandom, StateDict> init) implements Spec {
+  private record DefinedSpec(String name, String description, String dataset, double roundLambda,
+      Loader loader, Function<SplittableRandom, StateDict> init) implements Spec {
     @Override
     public Model build(StateDict sd, boolean fold) {
       return loader.build(sd, fold);
@@ -80,6 +92,12 @@ public final class Architectures {
       return init.apply(rng);
     }
   }
+
+  /** λ for MobileNetV2 (QDrop exp/w2a4/mbv2, BRECQ's MobileNetV2 runs). */
+  public static final double MOBILENET_ROUND_LAMBDA = 0.1;
+
+  /** λ for MNASNet (QDrop exp/w2a4/mnasnet). */
+  public static final double MNASNET_ROUND_LAMBDA = 0.2;
 
   private static final Map<String, Spec> SPECS = new LinkedHashMap<>();
 
@@ -103,12 +121,14 @@ public final class Architectures {
       String name = d.name().toLowerCase();
       register(new DefinedSpec(name, "torchvision " + name
           + " (3x224x224, 1000 classes, conv-bn-relu-maxpool stem); loads torchvision weights",
-          "imagenet", (sd, fold) -> TorchvisionResNets.load(name, sd, d, 64, 224, 1000, fold),
+          "imagenet", DEFAULT_ROUND_LAMBDA,
+          (sd, fold) -> TorchvisionResNets.load(name, sd, d, 64, 224, 1000, fold),
           rng -> TorchvisionResNets.fresh(d, 64, 1000, rng)));
     }
     register(new DefinedSpec("mobilenetv2",
         "torchvision mobilenet_v2, width 1.0 (3x224x224, 1000 classes); loads torchvision weights",
-        "imagenet", (sd, fold) -> MobileNetV2s.torchvision("mobilenetv2", sd, 1.0, 224, 1000, fold),
+        "imagenet", MOBILENET_ROUND_LAMBDA,
+        (sd, fold) -> MobileNetV2s.torchvision("mobilenetv2", sd, 1.0, 224, 1000, fold),
         rng -> MobileNetV2s.freshTorchvision(1.0, 1000, rng)));
   }
 
@@ -117,17 +137,17 @@ public final class Architectures {
     String in = c + "x" + size + "x" + size;
     String mb = "mobilenetv2-small-" + suffix;
     register(new DefinedSpec(mb, "small MobileNetV2 (inverted residuals, ReLU6), " + in
-        + " input, torchvision names; trained from scratch", dataset,
+        + " input, torchvision names; trained from scratch", dataset, MOBILENET_ROUND_LAMBDA,
         (sd, fold) -> MobileNetV2s.small(mb, sd, c, size, 10, fold),
         rng -> MobileNetV2s.freshSmall(c, 10, rng)));
     String rg = "regnetx-small-" + suffix;
     register(new DefinedSpec(rg, "small RegNetX (group width 8), " + in
-        + " input, torchvision names; trained from scratch", dataset,
+        + " input, torchvision names; trained from scratch", dataset, DEFAULT_ROUND_LAMBDA,
         (sd, fold) -> RegNets.small(rg, sd, c, size, 10, fold),
         rng -> RegNets.freshSmall(c, 10, rng)));
     String mn = "mnasnet-small-" + suffix;
     register(new DefinedSpec(mn, "small MNASNet (3x3 and 5x5 depthwise, ReLU), " + in
-        + " input, torchvision names; trained from scratch", dataset,
+        + " input, torchvision names; trained from scratch", dataset, MNASNET_ROUND_LAMBDA,
         (sd, fold) -> MnasNets.small(mn, sd, c, size, 10, fold),
         rng -> MnasNets.freshSmall(c, 10, rng)));
   }
