@@ -15,11 +15,11 @@ import org.qlimit.util.Check;
  * ({@code conv1, bn1, relu, maxpool}: 7×7 stride 2, then 3×3 stride 2 padding 1). A layer unit
  * with one activation site, {@code <name>}.
  *
- * <p>The site is applied after the max pooling. For a fixed quantizer q that is non-decreasing
- * (every uniform quantizer with a positive scale), max(q(x_i)) = q(max(x_i)), so quantizing before
- * or after the pooling gives the same forward values; after is cheaper (4× fewer elements) and
- * the quantizer sees exactly the tensor the next unit consumes. Range statistics (observers) and
- * QDrop's element-wise dropping do see the pooled tensor, not the pre-pool one.
+ * <p>The site quantizes the activated convolution output before the max pooling, where QDrop's
+ * reference puts it (its quantized stem is conv + ReLU, followed by the FP max-pool), so range
+ * observers, QDrop's element-wise dropping and LSQ's gradient scale (which counts elements) see
+ * the pre-pool tensor. Pooling quantized values keeps them on the grid: for a non-decreasing
+ * quantizer q (any uniform quantizer with a positive scale) max(q(x_i)) = q(max(x_i)).
  */
 public record PooledConvUnit(String name, ConvBn conv, Activation act, int poolKernel,
     int poolStride, int poolPad) implements Unit {
@@ -46,8 +46,8 @@ public record PooledConvUnit(String name, ConvBn conv, Activation act, int poolK
 
   @Override
   public Var forward(Graph g, Var x, ForwardContext ctx) {
-    Var h = act.apply(g, conv.forward(g, x, ctx));
-    return ctx.activation(g, name, Functions.maxPool2d(g, h, poolKernel, poolStride, poolPad));
+    Var h = ctx.activation(g, name, act.apply(g, conv.forward(g, x, ctx)));
+    return Functions.maxPool2d(g, h, poolKernel, poolStride, poolPad);
   }
 
   @Override

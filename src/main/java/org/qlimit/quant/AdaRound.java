@@ -381,7 +381,15 @@ public final class AdaRound {
 
   /** {@link #beta(long, long, double, double, double)} with warmup 0.2, start 20, end 2. */
   public static double beta(long t, long iters) {
-    return beta(t, iters, DEFAULT_WARMUP, DEFAULT_BETA_START, DEFAULT_BETA_END);
+    return beta(t, iters, DEFAULT_WARMUP);
+  }
+
+  /**
+   * {@link #beta(long, long, double, double, double)} with start 20 and end 2; the same warm-up
+   * as {@link #regularizerActive}, as both references use one {@code warm_up} for the two.
+   */
+  public static double beta(long t, long iters, double warmup) {
+    return beta(t, iters, warmup, DEFAULT_BETA_START, DEFAULT_BETA_END);
   }
 
   private static void checkIo(String op, float[] out, float[] alpha, float[] w, int n) {

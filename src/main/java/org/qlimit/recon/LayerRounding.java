@@ -97,7 +97,7 @@ public final class LayerRounding {
       Var total = Functions.reconLoss(g, out, Batches.gather(target, idx), 2.0);
       if (AdaRound.regularizerActive(t, s.iters(), s.warmup())) {
         total = Functions.addScalars(g, total,
-            r.regularizer(g, s.roundLambda(), AdaRound.beta(t, s.iters())));
+            r.regularizer(g, s.roundLambda(), AdaRound.beta(t, s.iters(), s.warmup())));
       }
       g.backward(total);
       adam.step(s.lr());

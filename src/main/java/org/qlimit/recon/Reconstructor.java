@@ -505,7 +505,7 @@ public final class Reconstructor {
         Var total = rec;
         double roundLoss = 0;
         if (!rounders.isEmpty() && AdaRound.regularizerActive(t, iters, cfg.warmup())) {
-          double beta = AdaRound.beta(t, iters);
+          double beta = AdaRound.beta(t, iters, cfg.warmup());
           for (WeightQuantizer.AdaRoundSoft r : rounders) {
             Var reg = r.regularizer(g, cfg.roundLambda(), beta);
             roundLoss += reg.value().item();

@@ -32,6 +32,7 @@ class BlockUnitsTest extends QuietTest {
   private static final class Recorder implements ForwardContext {
     final List<String> sites = new ArrayList<>();
     final List<Layer> layers = new ArrayList<>();
+    final List<int[]> siteShapes = new ArrayList<>();
 
     @Override
     public Var weight(Graph g, Layer layer) {
@@ -41,6 +42,7 @@ class BlockUnitsTest extends QuietTest {
     @Override
     public Var activation(Graph g, String site, Var x) {
       sites.add(site);
+      siteShapes.add(x.shape());
       return x;
     }
 
@@ -199,6 +201,11 @@ class BlockUnitsTest extends QuietTest {
     assertThat(u.actSites()).containsExactly("conv1");
     assertThat(u.kind()).isEqualTo("layer");
     assertThat(u.activationAfter(u.layers().get(0))).isEqualTo(Activation.RELU);
+    // the site quantizes the conv output before the max-pool (QDrop's quantized stem)
+    Recorder rec = new Recorder();
+    run(u, Rand.tensor(7, 2, 3, 32, 30), rec);
+    assertThat(rec.siteShapes).hasSize(1);
+    assertThat(rec.siteShapes.get(0)).containsExactly(2, 8, 16, 15);
   }
 
   @Test
