@@ -27,8 +27,9 @@ public final class SensitivityCache {
   private SensitivityCache() {}
 
   /** The measurement definition; part of the key. */
-  public static final String FORMAT = "qlimit-sensitivity-2 (Fisher-weighted block error of CE "
-      + "gradients; weighting, activation width and rounding keyed by Options.describe)";
+  public static final String FORMAT = "qlimit-sensitivity-3 (Fisher-weighted block error of CE "
+      + "gradients; weighting, activation width and rounding keyed by Options.describe; "
+      + "activation widths by the §5 rules including BRECQ's penultimate-layer rule)";
 
   private static final ObjectMapper OM = new ObjectMapper()
       .enable(SerializationFeature.INDENT_OUTPUT);

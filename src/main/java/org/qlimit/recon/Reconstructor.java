@@ -228,8 +228,12 @@ public final class Reconstructor {
 
   /**
    * Activation bits of a site (§5): QDrop keeps the classifier's input (the output site of the
-   * unit before the head) at 8 bits; the other methods (BRECQ's rule) keep the first layer's
-   * output at 8 bits. Everything else uses abits.
+   * unit before the head) at 8 bits. The other methods follow BRECQ's rule: the first layer's
+   * output and the penultimate layer's own output quantizer at 8 bits. In ResNets and RegNets
+   * the penultimate layer is a block's last conv, which feeds the residual addition and has no
+   * site of its own, so only the first layer's output is affected; in MobileNetV2 and MNASNet it
+   * is the last 1×1 conv, whose output (the classifier's input) then stays at 8 bits. Everything
+   * else uses abits.
    */
   public static int actBits(Model m, Method method, String site, int abits) {
     List<Unit> units = m.units();
@@ -237,9 +241,28 @@ public final class Reconstructor {
       String feedsHead = units.size() >= 2 ? units.get(units.size() - 2).outputSite() : null;
       return site.equals(feedsHead) ? 8 : abits;
     }
-    Unit first = units.get(0);
-    boolean firstIsLayer = first.layers().size() == 1 && first.layers().get(0) == m.layers().get(0);
-    return firstIsLayer && site.equals(first.outputSite()) ? 8 : abits;
+    List<Layer> layers = m.layers();
+    String first = ownOutputSite(units, layers.get(0));
+    String penultimate = layers.size() >= 2 ? ownOutputSite(units, layers.get(layers.size() - 2))
+        : null;
+    return site.equals(first) || site.equals(penultimate) ? 8 : abits;
+  }
+
+  /**
+   * The site that quantizes {@code layer}'s own (activated) output: the output site of a unit
+   * made of that layer alone, or a site inside a block named after the layer; null when its
+   * output is not quantized directly (e.g. a conv that feeds a residual addition).
+   */
+  private static String ownOutputSite(List<Unit> units, Layer layer) {
+    for (Unit u : units) {
+      if (u.layers().size() == 1 && u.layers().get(0) == layer) {
+        return u.outputSite();
+      }
+      if (u.layers().contains(layer) && u.actSites().contains(layer.name())) {
+        return layer.name();
+      }
+    }
+    return null;
   }
 
   private String weightObserverName() {
