@@ -57,7 +57,7 @@ for m in methods:
         if r: fp = r["fp_top1"]
 print("| method | " + " | ".join(f"W{w}A{a}" for w, a in cols) + " |")
 print("|---|" + "---|" * len(cols))
-print("| FP32 | " + " | ".join(f"{fp:.2f}" for _ in cols) + " |")
+print("| FP32 | " + " | ".join(f"{fp:.2f}" if fp is not None else "–" for _ in cols) + " |")
 for m in methods:
     cells = []
     for w, a in cols:
