@@ -4,7 +4,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import org.qlimit.mixed.Sensitivity;
-import org.qlimit.model.Architectures;
 import org.qlimit.recon.LayerRounding;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
@@ -64,10 +63,8 @@ final class MixedOptions {
       description = "run seed: reconstruction and genetic search (default ${DEFAULT-VALUE})")
   long seed;
 
-  @Option(names = "--round-weight",
-      description = "rounding-regulariser weight λ (default: the architecture's, 0.1 for "
-          + "MobileNetV2, 0.2 for MNASNet, else 0.01; see 'qlimit archs')")
-  Double roundWeight;
+  @Mixin
+  RoundWeightOption roundWeight;
 
   @Option(names = "--eval-limit", defaultValue = "0",
       description = "evaluate on the first N test images only (default: all)")
@@ -88,8 +85,7 @@ final class MixedOptions {
   /** The reconstruction settings of the runs (λ from --round-weight, else the architecture's). */
   ReconConfig reconConfig(int wbits) {
     return ReconConfig.defaults(parsedMethod(), wbits, abits, iters).withSeed(seed)
-        .withRoundLambda(roundWeight != null ? roundWeight
-            : Architectures.get(input.arch).roundLambda());
+        .withRoundLambda(roundWeight.lambda(input.arch));
   }
 
   /** How the sensitivities are measured. */

@@ -2,7 +2,6 @@ package org.qlimit.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import org.qlimit.model.Architectures;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
 import picocli.CommandLine.Command;
@@ -45,9 +44,8 @@ final class QuantizeCommand implements Callable<Integer> {
           + "(default ${DEFAULT-VALUE})")
   float dropProb;
 
-  @Option(names = "--round-weight", description = "rounding-regulariser weight λ (default: the "
-      + "architecture's, 0.1 for MobileNetV2, 0.2 for MNASNet, else 0.01; see 'qlimit archs')")
-  Double roundWeight;
+  @Mixin
+  RoundWeightOption roundWeight;
 
   @Option(names = "--eval-limit", defaultValue = "0",
       description = "evaluate on the first N test images only (default: all)")
@@ -75,8 +73,7 @@ final class QuantizeCommand implements Callable<Integer> {
     ReconConfig rc = ReconConfig.defaults(m, wbits, abits, iters)
         .withIters(iters, itersAct == null ? Math.max(1, iters / 4) : itersAct)
         .withSeed(seed).withDropProb(dropProb);
-    rc = rc.withRoundLambda(roundWeight != null ? roundWeight
-        : Architectures.get(input.arch).roundLambda());
+    rc = rc.withRoundLambda(roundWeight.lambda(input.arch));
     QuantizeJob.run(new QuantizeJob.Spec(input.model, input.arch, input.data,
         input.dataDir, rc, calib, options.numerics(), evalLimit, out, false, resume), System.out,
         null);

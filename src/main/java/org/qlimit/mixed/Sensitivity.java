@@ -51,7 +51,8 @@ import org.qlimit.util.Parallel;
  * (per channel, asymmetric) after the method's range search (BRECQ: shrink-Lp; QDrop: grid-Lp),
  * not by AdaRound, so measuring is one forward pass per term, and activations are FP. {@link
  * Options} can quantize the activations, learn each layer's rounding first ({@link
- * LayerRounding}) or use F = g² ({@link Weighting#FISHER}). Pinned layers (first/last) are not measured and stay FP while a unit is measured.
+ * LayerRounding}) or use F = g² ({@link Weighting#FISHER}). Pinned layers (first/last) are not
+ * measured and stay FP while a unit is measured.
  * Terms are computed in parallel over independent (layer, width) items; each is a sum in fixed
  * order, so the result does not depend on the thread count.
  *
@@ -231,8 +232,7 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
               context(Map.of(), acts), opt.rounding(), t);
       Map<Layer, WeightQuantizer.Fixed> q = new LinkedHashMap<>();
       q.put(l, quant[i][c]);
-      diag[i][c] = error(k1, units.get(u), u == 0 ? calib : fpOut[u - 1], fpOut[u], fisher[u], q,
-          acts) - base[u];
+      diag[i][c] = error(k1, units.get(u), in, fpOut[u], fisher[u], q, acts) - base[u];
     });
 
     List<int[]> pairIdx = new ArrayList<>();
@@ -267,7 +267,8 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
 
   /**
    * One FP forward + backward per batch of the whole network: records each unit's output and
-   * F = (|g| + 1)² (or g² with {@link Weighting#FISHER}) with g the per-image gradient of the cross-entropy w.r.t. that output.
+   * F = (|g| + 1)² (or g² with {@link Weighting#FISHER}) with g the per-image gradient of the
+   * cross-entropy w.r.t. that output.
    * (Modified: fpOut, fisher.)
    */
   static void fisherPass(Model model, Kernels k, Tensor calib, int[] labels, Tensor[] fpOut,

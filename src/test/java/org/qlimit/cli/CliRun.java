@@ -14,6 +14,13 @@ import java.nio.charset.StandardCharsets;
  */
 record CliRun(int code, String out, String err) {
 
+  /** Runs {@code qlimit base... extra...}. */
+  static CliRun of(String[] base, String... extra) {
+    String[] all = java.util.Arrays.copyOf(base, base.length + extra.length);
+    System.arraycopy(extra, 0, all, base.length, extra.length);
+    return of(all);
+  }
+
   /** Runs {@code qlimit args...}. */
   static CliRun of(String... args) {
     PrintStream outBefore = System.out;

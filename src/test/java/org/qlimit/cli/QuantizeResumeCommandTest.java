@@ -15,25 +15,22 @@ import org.qlimit.testing.QuietTest;
  */
 class QuantizeResumeCommandTest extends QuietTest {
 
-  private static String[] args(Path out, String... extra) {
+  private static CliRun run(Path out, String... extra) {
     String[] base = {"quantize", "--model", "datasets/models/resnet20_fmnist.safetensors",
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "qdrop",
         "--wbits", "2", "--abits", "4", "--iters", "2", "--calib", "8", "--eval-limit", "20",
         "--threads", "1", "--out", out.toString()};
-    String[] all = new String[base.length + extra.length];
-    System.arraycopy(base, 0, all, 0, base.length);
-    System.arraycopy(extra, 0, all, base.length, extra.length);
-    return all;
+    return CliRun.of(base, extra);
   }
 
   @Test
   void resumeNeedsAMatchingCheckpoint(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("out");
-    CliRun none = CliRun.of(args(out, "--resume"));
+    CliRun none = run(out, "--resume");
     assertThat(none.code()).isEqualTo(1);
     assertThat(none.err().strip()).doesNotContain("\n").contains("--resume: no checkpoint at");
 
-    CliRun done = CliRun.of(args(out));
+    CliRun done = run(out);
     assertThat(done.code()).as(done.err()).isEqualTo(0);
     assertThat(out.resolve("result.json")).exists();
     assertThat(java.nio.file.Files.readString(out.resolve("result.json")))
@@ -42,7 +39,7 @@ class QuantizeResumeCommandTest extends QuietTest {
 
     // a quantized model is not a checkpoint of this run: it carries no matching key
     Files.copy(out.resolve("quantized.safetensors"), out.resolve(RunCheckpoint.FILE));
-    CliRun foreign = CliRun.of(args(out, "--resume"));
+    CliRun foreign = run(out, "--resume");
     assertThat(foreign.code()).isEqualTo(1);
     assertThat(foreign.err().strip()).doesNotContain("\n")
         .contains("was written by a run with other options");

@@ -36,10 +36,7 @@ class RoundWeightDefaultTest extends QuietTest {
         "--arch", "mobilenetv2-small-fmnist", "--data", "fashion-mnist", "--method", "adaround",
         "--wbits", "4", "--abits", "32", "--iters", "1", "--calib", "8", "--eval-limit", "16",
         "--threads", "1", "--out", out.toString()};
-    String[] all = new String[base.length + extra.length];
-    System.arraycopy(base, 0, all, 0, base.length);
-    System.arraycopy(extra, 0, all, base.length, extra.length);
-    return CliRun.of(all);
+    return CliRun.of(base, extra);
   }
 
   @Test

@@ -1,0 +1,21 @@
+package org.qlimit.cli;
+
+import org.qlimit.model.Architectures;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code --round-weight}: the AdaRound rounding-regulariser weight λ, defaulting to the
+ * architecture's (the references' per-model settings). A picocli mixin for {@code quantize},
+ * {@code mixed} and {@code mixed-sweep}.
+ */
+final class RoundWeightOption {
+  @Option(names = "--round-weight", paramLabel = "L", description = "rounding-regulariser weight "
+      + "λ (default: the architecture's, 0.1 for MobileNetV2, 0.2 for MNASNet, else 0.01; see "
+      + "'qlimit archs')")
+  Double value;
+
+  /** λ for architecture {@code arch}: the option when given, else the architecture's default. */
+  double lambda(String arch) {
+    return value != null ? value : Architectures.get(arch).roundLambda();
+  }
+}
