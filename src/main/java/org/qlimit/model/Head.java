@@ -38,8 +38,13 @@ public record Head(Linear fc) implements Unit {
 
   @Override
   public Var forward(Graph g, Var x, ForwardContext ctx) {
-    Var pooled = x.value().rank() == 4 ? Functions.globalAvgPool(g, x) : x;
-    return fc.forward(g, pooled, ctx);
+    return fc.forward(g, prologue(g, x), ctx);
+  }
+
+  /** Global average pooling of an (N, C, H, W) input; an (N, C) input passes unchanged. */
+  @Override
+  public Var prologue(Graph g, Var x) {
+    return x.value().rank() == 4 ? Functions.globalAvgPool(g, x) : x;
   }
 
   @Override

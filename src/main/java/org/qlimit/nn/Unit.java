@@ -27,6 +27,16 @@ public interface Unit {
   /** Computes the unit's output. */
   Var forward(Graph g, Var x, ForwardContext ctx);
 
+  /**
+   * The parameter-free part of {@link #forward} that comes before the unit's first layer (a
+   * classifier head's global average pooling), identity by default. {@code forward(prologue(x))}
+   * equals {@code forward(x)}; reconstruction applies it to cached inputs so that the unit's input
+   * is its first layer's input, as in the references (QDrop mixes the pooled features).
+   */
+  default Var prologue(Graph g, Var x) {
+    return x;
+  }
+
   /** Output shape (without batch) for an input shape (without batch). */
   int[] outputShape(int[] inputShape);
 

@@ -404,11 +404,17 @@ public final class Reconstructor {
       Unit u = units.get(i);
       Tensor fpOut = runUnit(u, fpIn, ForwardContext.FP);
       boolean mix = cfg.quantizeActivations() && cfg.dropProb() < 1f;
-      optimize(i, units.size(), u, "joint", qIn, mix ? fpIn : null, fpOut, true,
-          cfg.quantizeActivations(), 2.0, cfg.iters(), base, true);
+      // the unit's input as its first layer sees it (a head's pooled features): that is what
+      // QDrop caches and mixes
+      optimize(i, units.size(), u, "joint", prologue(u, qIn), mix ? prologue(u, fpIn) : null,
+          fpOut, true, cfg.quantizeActivations(), 2.0, cfg.iters(), base, true);
       qIn = runUnit(u, qIn, base);
       fpIn = fpOut;
     }
+  }
+
+  private Tensor prologue(Unit u, Tensor x) {
+    return u.prologue(Graph.inference(k), Var.constant(x)).value();
   }
 
   private void layerwiseAdaRound(Tensor calib) {
