@@ -404,10 +404,8 @@ public final class Reconstructor {
       Unit u = units.get(i);
       Tensor fpOut = runUnit(u, fpIn, ForwardContext.FP);
       boolean mix = cfg.quantizeActivations() && cfg.dropProb() < 1f;
-      // the unit's input as its first layer sees it (a head's pooled features): that is what
-      // QDrop caches and mixes
-      optimize(i, units.size(), u, "joint", prologue(u, qIn), mix ? prologue(u, fpIn) : null,
-          fpOut, true, cfg.quantizeActivations(), 2.0, cfg.iters(), base, true);
+      optimize(i, units.size(), u, "joint", qIn, mix ? fpIn : null, fpOut, true,
+          cfg.quantizeActivations(), 2.0, cfg.iters(), base, true);
       qIn = runUnit(u, qIn, base);
       fpIn = fpOut;
     }
@@ -468,6 +466,10 @@ public final class Reconstructor {
     }
     long t0 = System.nanoTime();
     listener.unitStart(index, count, unit.name(), phase, iters);
+    // the unit's input as its first layer sees it (a head's pooled features), computed once:
+    // that is what the references cache, and what QDrop mixes
+    qIn = prologue(unit, qIn);
+    fpIn = fpIn == null ? null : prologue(unit, fpIn);
     Tensor probeIn = Batches.head(qIn, LOSS_PROBE);
     Tensor probeTarget = Batches.head(target, LOSS_PROBE);
     double before = probeLoss(unit, probeIn, probeTarget, ctx0, lossP);
