@@ -7,9 +7,10 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vector loops for FloatVector.SPECIES_512 (16 lanes). SimdOps128 and SimdOps256 are generated from
- * this file by tools/gen-simd-ops.sh (the species must be a static final constant for C2 to
- * intrinsify it); edit this file and rerun the script. Every loop has the operation order of its
+ * TEMPLATE of SimdOps128 and SimdOps256, which tools/gen-simd-ops.sh generates from this file (the
+ * species must be a static final constant for C2 to intrinsify it): edit this file, rerun the
+ * script, and commit the three together; SimdOpsGeneratedTest fails when a copy differs.
+ * Vector loops for FloatVector.SPECIES_512 (16 lanes). Every loop has the operation order of its
  * scalar twin in {@link ScalarKernels}.
  */
 final class SimdOps512 extends SimdOps {
