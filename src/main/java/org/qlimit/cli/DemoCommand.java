@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
+import org.qlimit.util.Check;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "RTN, AdaRound, BRECQ and QDrop on the embedded ResNet-20 at W2A4 and W2A2 "
         + "(reduced budget), ending in a table.")
-final class DemoCommand implements Callable<Integer> {
+final class DemoCommand implements Callable<Integer>, Validated {
   @Option(names = "--out", defaultValue = "runs/demo", paramLabel = "DIR",
       description = "output folder (default ${DEFAULT-VALUE})")
   Path out;
@@ -37,6 +38,14 @@ final class DemoCommand implements Callable<Integer> {
   int evalLimit;
 
   @Mixin Options options;
+
+  @Override
+  public void validate() {
+    Check.arg(calib >= 1, "--calib must be >= 1, got %d", calib);
+    Check.arg(evalLimit >= 0, "--eval-limit must be >= 0 (0 = all test images), got %d",
+        evalLimit);
+    ReconConfig.defaults(Method.QDROP, 2, 4, iters);
+  }
 
   @Override
   public Integer call() throws Exception {

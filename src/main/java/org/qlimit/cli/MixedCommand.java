@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
         + "reconstruct (brecq or qdrop) and evaluate.",
         "Writes result.json (as quantize, plus the assignment, its size and BitOPs) and bits.png "
         + "(per-layer widths) to --out. First and last layers stay at 8 bits."})
-final class MixedCommand implements Callable<Integer> {
+final class MixedCommand implements Callable<Integer>, Validated {
   @Mixin
   MixedOptions mo;
 
@@ -42,6 +42,22 @@ final class MixedCommand implements Callable<Integer> {
 
   @Mixin
   Options options;
+
+  @Override
+  public void validate() {
+    int given = (sizeMb != null ? 1 : 0) + (avgWbits != null ? 1 : 0) + (bitopsG != null ? 1 : 0);
+    if (given != 1) {
+      throw new IllegalArgumentException("give exactly one of --size-budget-mb, --avg-wbits, "
+          + "--bitops-budget");
+    }
+    if (sizeMb != null) {
+      Budget.sizeMegabytes(sizeMb);
+    } else if (bitopsG != null) {
+      Budget.bitOpsGiga(bitopsG);
+    } else {
+      mo.checkAverageBits("--avg-wbits", avgWbits);
+    }
+  }
 
   @Override
   public Integer call() throws Exception {

@@ -83,12 +83,17 @@ final class MixedJob {
     CostModel costs = CostModel.of(model, k);
     List<Budget> budgets = budgetsOf.apply(costs);
     for (Budget b : budgets) {
-      SearchProblem.checkFeasible(costs, b, o.choices()[0], o.abits);
+      try {
+        SearchProblem.checkFeasible(costs, b, o.choices()[0], o.abits);
+      } catch (IllegalArgumentException e) {
+        throw new UsageError((b.kind() == Budget.Kind.BITOPS ? "--bitops-budget"
+            : "--size-budget-mb / --avg-wbits / --avg-wbits-list") + ": " + e.getMessage());
+      }
     }
     Datasets.Split data = Datasets.load(o.input.data, o.input.dataDir);
     LabeledImages train = data.train();
     if (o.calib > train.n()) {
-      throw new IllegalArgumentException("--calib " + o.calib + " exceeds the " + train.n()
+      throw new UsageError("--calib " + o.calib + " exceeds the " + train.n()
           + " training images of " + train.name() + "; lower --calib");
     }
     int[] idx = CalibrationSampler.firstN(train, o.calib);

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
+import org.qlimit.util.Check;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -11,7 +12,7 @@ import picocli.CommandLine.Option;
 /** {@code qlimit quantize}: one method, one bit-width setting, results to a folder. */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
     description = "Quantize a PyTorch-trained model with rtn, adaround, brecq or qdrop.")
-final class QuantizeCommand implements Callable<Integer> {
+final class QuantizeCommand implements Callable<Integer>, Validated {
   @Mixin
   ModelDataOptions input;
 
@@ -62,18 +63,30 @@ final class QuantizeCommand implements Callable<Integer> {
   Options options;
 
   @Override
-  public Integer call() throws Exception {
-    Method m = Method.parse(method);
-    if (iters < 1) {
-      throw new IllegalArgumentException("--iters must be >= 1, got " + iters);
+  public void validate() {
+    Check.arg(calib >= 1, "--calib must be >= 1, got %d", calib);
+    Check.arg(evalLimit >= 0, "--eval-limit must be >= 0 (0 = all test images), got %d",
+        evalLimit);
+    reconConfig();
+  }
+
+  /** The run's settings; IllegalArgumentException naming the option for a value out of range. */
+  private ReconConfig reconConfig() {
+    Method m;
+    try {
+      m = Method.parse(method);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--method: " + e.getMessage(), e);
     }
-    if (calib < 1) {
-      throw new IllegalArgumentException("--calib must be >= 1, got " + calib);
-    }
-    ReconConfig rc = ReconConfig.defaults(m, wbits, abits, iters)
+    return ReconConfig.defaults(m, wbits, abits, iters)
         .withIters(iters, itersAct == null ? Math.max(1, iters / 4) : itersAct)
-        .withSeed(seed).withDropProb(dropProb);
-    rc = rc.withRoundLambda(roundWeight.lambda(input.arch));
+        .withSeed(seed).withDropProb(dropProb)
+        .withRoundLambda(roundWeight.lambda(input.arch));
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    ReconConfig rc = reconConfig();
     QuantizeJob.run(new QuantizeJob.Spec(input.model, input.arch, input.data,
         input.dataDir, rc, calib, options.numerics(), evalLimit, out, false, resume), System.out,
         null);

@@ -75,7 +75,7 @@ final class QuantizeJob {
     Normalization norm = normalization(spec.dataset());
     LabeledImages train = data.train();
     if (spec.calib() > train.n()) {
-      throw new IllegalArgumentException("--calib " + spec.calib() + " exceeds the "
+      throw new UsageError("--calib " + spec.calib() + " exceeds the "
           + train.n() + " training images of " + train.name()
           + "; lower --calib or pass --data-dir with the full training set");
     }

@@ -30,7 +30,7 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true,
     description = "Train a model from scratch (SGD, cosine learning rate per iteration, "
         + "pad-and-crop + flip augmentation) and write a safetensors checkpoint.")
-final class TrainCommand implements Callable<Integer> {
+final class TrainCommand implements Callable<Integer>, Validated {
   @Mixin ArchDataOptions input;
 
   @Option(names = "--epochs", required = true, paramLabel = "N") int epochs;
@@ -66,10 +66,20 @@ final class TrainCommand implements Callable<Integer> {
   @Mixin Options options;
 
   @Override
+  public void validate() {
+    config();
+  }
+
+  /** The recipe; IllegalArgumentException naming the option for a value out of range. */
+  private TrainConfig config() {
+    return new TrainConfig(input.arch, epochs, batch, lr, momentum, nesterov, weightDecay, seed,
+        trainLimit, testLimit, !noAugment, options.numerics());
+  }
+
+  @Override
   public Integer call() throws Exception {
     NumericsConfig numerics = options.numerics();
-    TrainConfig cfg = new TrainConfig(input.arch, epochs, batch, lr, momentum, nesterov,
-        weightDecay, seed, trainLimit, testLimit, !noAugment, numerics);
+    TrainConfig cfg = config();
     Architectures.Spec spec = Architectures.get(input.arch);
     Normalization norm = QuantizeJob.normalization(input.data);
     Datasets.Split split = Datasets.load(input.data, input.dataDir);

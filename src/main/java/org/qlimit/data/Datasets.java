@@ -35,6 +35,17 @@ public final class Datasets {
 
   private Datasets() {}
 
+  /** The dataset names {@link #load} accepts (with their aliases fmnist, cifar-10, imagenet). */
+  public static final List<String> NAMES = List.of("fashion-mnist", "cifar10", "imagefolder");
+
+  /** Whether {@link #load} knows {@code name} (case-insensitive; aliases included). */
+  public static boolean isKnown(String name) {
+    return switch (name.toLowerCase(Locale.ROOT)) {
+      case "fashion-mnist", "fmnist", "cifar10", "cifar-10", "imagefolder", "imagenet" -> true;
+      default -> false;
+    };
+  }
+
   /** The two splits of a dataset and the folder they were read from. */
   public record Split(String dataset, Path directory, LabeledImages train, LabeledImages test) {}
 
