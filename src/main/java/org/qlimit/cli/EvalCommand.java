@@ -5,6 +5,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.qlimit.data.Datasets;
 import org.qlimit.data.LabeledImages;
+import org.qlimit.eval.ClassCoverage;
 import org.qlimit.eval.Evaluator;
 import org.qlimit.kernel.Kernels;
 import org.qlimit.model.Architectures;
@@ -45,11 +46,15 @@ final class EvalCommand implements Callable<Integer>, Validated {
     Datasets.Split d = Datasets.load(input.data, input.dataDir);
     LabeledImages set = split.equals("train") ? d.train() : d.test();
     int total = limit <= 0 ? set.n() : Math.min(limit, set.n());
+    ClassCoverage coverage = ClassCoverage.check(m, set, total);
     ProgressBar bar = new ProgressBar(System.out, "eval " + input.arch, total);
     Evaluator.Accuracy acc = Evaluator.top1(m, ForwardContext.FP, Kernels.of(options.numerics()),
         set, QuantizeJob.normalization(input.data), 100, total, (done, t) -> bar.update(done, ""));
     System.out.printf(Locale.ROOT, "%s on %s (%s, %d images): FP32 top-1 %.2f %% (%d/%d)%n",
         input.arch, set.name(), split, acc.total(), acc.percent(), acc.correct(), acc.total());
+    if (!coverage.complete()) {
+      System.out.println("note: " + coverage.describe());
+    }
     return 0;
   }
 }

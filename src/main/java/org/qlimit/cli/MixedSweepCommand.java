@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import org.qlimit.eval.ClassCoverage;
 import org.qlimit.mixed.Budget;
 import org.qlimit.mixed.CostModel;
 import org.qlimit.mixed.LayerCost;
@@ -70,6 +71,11 @@ final class MixedSweepCommand implements Callable<Integer>, Validated {
         mo.input.data, uniform, avgList, mo.wbitsChoices, mo.abits, mo.iters);
     MixedJob.Prepared p = MixedJob.prepare(mo, nc, System.out, costs -> avgList.stream()
         .map(a -> Budget.averageWeightBits(a, costs)).toList());
+    for (ClassCoverage c : p.coverage()) {
+      if (!c.complete()) {
+        System.out.println("note: " + c.describe());
+      }
+    }
     // search everything first, so that a problem shows before any long run
     List<Budget> budgets = p.budgets();
     List<MixedJob.Choice> choices = new ArrayList<>();

@@ -9,12 +9,14 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.qlimit.data.CalibrationSampler;
 import org.qlimit.data.Datasets;
 import org.qlimit.data.LabeledImages;
 import org.qlimit.data.Normalization;
+import org.qlimit.eval.ClassCoverage;
 import org.qlimit.eval.Evaluator;
 import org.qlimit.kernel.Kernels;
 import org.qlimit.model.Architectures;
@@ -79,6 +81,10 @@ final class QuantizeJob {
           + train.n() + " training images of " + train.name()
           + "; lower --calib or pass --data-dir with the full training set");
     }
+    LabeledImages test = data.test();
+    int limit = spec.evalLimit() <= 0 ? test.n() : Math.min(spec.evalLimit(), test.n());
+    ClassCoverage calibCoverage = ClassCoverage.check(model, train, spec.calib());
+    ClassCoverage testCoverage = ClassCoverage.check(model, test, limit);
     int[] calibIdx = CalibrationSampler.firstN(train, spec.calib());
     Tensor calib = Evaluator.batch(train, norm, calibIdx);
     Kernels k = Kernels.of(spec.numerics());
@@ -91,6 +97,11 @@ final class QuantizeJob {
           rc.abits() == 32 ? "32" : rc.abits(), rc.iters(),
           rc.method() == Method.RTN ? "" : ", λ " + rc.roundLambda(), spec.calib(), rc.seed(),
           spec.numerics().threads(), spec.numerics().vectorBits());
+      for (ClassCoverage c : List.of(calibCoverage, testCoverage)) {
+        if (!c.complete()) {
+          log.println("note: " + c.describe());
+        }
+      }
     }
     ReconListener listener = spec.quiet() ? ReconListener.NONE : new CliListener(log);
     String modelSha = Hashing.sha256(spec.modelFile());
@@ -115,8 +126,6 @@ final class QuantizeJob {
     checkpoint.delete();
     String sha = QuantExport.sha256(result.state());
 
-    LabeledImages test = data.test();
-    int limit = spec.evalLimit() <= 0 ? test.n() : Math.min(spec.evalLimit(), test.n());
     double fp;
     if (knownFpTop1 != null) {
       fp = knownFpTop1;
@@ -149,6 +158,9 @@ final class QuantizeJob {
     r.put("seed", rc.seed());
     r.put("drop_prob", rc.dropProb());
     r.put("eval_images", limit);
+    r.put("model_classes", model.numClasses());
+    r.put("classes_present", testCoverage.classesPresent());
+    r.put("calib_classes_present", calibCoverage.classesPresent());
     r.put("fp_top1", round2(fp));
     r.put("top1", round2(q));
     r.put("seconds", Math.round(seconds * 10) / 10.0);

@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.qlimit.data.Datasets;
 import org.qlimit.data.Normalization;
+import org.qlimit.eval.ClassCoverage;
 import org.qlimit.model.Architectures;
 import org.qlimit.model.Checkpoints;
 import org.qlimit.train.TrainConfig;
@@ -83,6 +84,10 @@ final class TrainCommand implements Callable<Integer>, Validated {
     Architectures.Spec spec = Architectures.get(input.arch);
     Normalization norm = QuantizeJob.normalization(input.data);
     Datasets.Split split = Datasets.load(input.data, input.dataDir);
+    if (cfg.trainLimit() > split.train().n()) {
+      throw new UsageError("--train-limit " + cfg.trainLimit() + " exceeds the "
+          + split.train().n() + " training images of " + split.train().name());
+    }
     Path parent = out.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);
@@ -93,6 +98,15 @@ final class TrainCommand implements Callable<Integer>, Validated {
         numerics.vectorBits());
     long t0 = System.nanoTime();
     Trainer trainer = new Trainer(cfg);
+    ClassCoverage trainCoverage = ClassCoverage.check(trainer.model(), split.train(),
+        cfg.trainLimit());
+    ClassCoverage testCoverage = cfg.testLimit() < 0 ? null
+        : ClassCoverage.check(trainer.model(), split.test(), cfg.testLimit());
+    for (ClassCoverage c : new ClassCoverage[] {trainCoverage, testCoverage}) {
+      if (c != null && !c.complete()) {
+        log.println("note: " + c.describe());
+      }
+    }
     Trainer.Result result = trainer.fit(split.train(), split.test(), norm, new BarListener(log));
     double seconds = (System.nanoTime() - t0) / 1e9;
 
@@ -117,6 +131,11 @@ final class TrainCommand implements Callable<Integer>, Validated {
     r.put("test_images", cfg.testLimit() == 0 ? split.test().n()
         : Math.min(Math.max(cfg.testLimit(), 0), split.test().n()));
     r.put("recipe", cfg.recipe());
+    r.put("model_classes", trainer.model().numClasses());
+    r.put("train_classes_present", trainCoverage.classesPresent());
+    if (testCoverage != null) {
+      r.put("classes_present", testCoverage.classesPresent());
+    }
     ObjectNode c = r.putObject("config");
     c.put("epochs", cfg.epochs());
     c.put("batch", cfg.batch());
