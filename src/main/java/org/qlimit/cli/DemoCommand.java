@@ -59,6 +59,7 @@ final class DemoCommand implements Callable<Integer>, Validated {
     Method[] methods = {Method.RTN, Method.ADAROUND, Method.BRECQ, Method.QDROP};
     List<String> rows = new ArrayList<>();
     Double fp = null;
+    int evalImages = 0;
     double[][] top1 = new double[methods.length][settings.length];
     for (int si = 0; si < settings.length; si++) {
       for (int mi = 0; mi < methods.length; mi++) {
@@ -73,11 +74,13 @@ final class DemoCommand implements Callable<Integer>, Validated {
             "fashion-mnist", null, rc, calib, options.numerics(), evalLimit, dir, false, false),
             System.out, fp);
         fp = o.fpTop1();
+        evalImages = o.evalImages();
         top1[mi][si] = o.top1();
       }
     }
-    System.out.printf(Locale.ROOT, "%nResNet-20 on Fashion-MNIST, top-1 %% on the first %d test "
-        + "images (%d iters/unit, %d calibration images)%n", evalLimit, iters, calib);
+    System.out.printf(Locale.ROOT, "%nResNet-20 on Fashion-MNIST, top-1 %% on %s (%d iters/unit "
+        + "except RTN, %d calibration images)%n", evalLimit == 0 ? "all " + evalImages
+        + " test images" : "the first " + evalImages + " test images", iters, calib);
     System.out.printf(Locale.ROOT, "%-10s %8s %8s%n", "method", "W2A4", "W2A2");
     System.out.printf(Locale.ROOT, "%-10s %8.2f %8.2f%n", "fp32", fp, fp);
     for (int mi = 0; mi < methods.length; mi++) {

@@ -62,9 +62,10 @@ final class MixedCommand implements Callable<Integer>, Validated {
   @Override
   public Integer call() throws Exception {
     NumericsConfig nc = options.numerics();
-    System.out.printf(Locale.ROOT, "qlimit mixed: %s %s on %s, widths %s, A%d, %d iters/unit, "
+    System.out.printf(Locale.ROOT, "qlimit mixed: %s %s on %s, widths %s, A%d, %s, "
             + "%d calibration images, seed %d%n", mo.method, mo.input.arch, mo.input.data,
-        mo.wbitsChoices, mo.abits, mo.iters, mo.calib, mo.seed);
+        mo.wbitsChoices, mo.abits, QuantizeJob.iterations(mo.reconConfig(mo.choices()[0])),
+        mo.calib, mo.seed);
     MixedJob.Prepared p = MixedJob.prepare(mo, nc, System.out,
         costs -> List.of(MixedJob.budget(sizeMb, avgWbits, bitopsG, costs)));
     Budget b = p.budgets().get(0);

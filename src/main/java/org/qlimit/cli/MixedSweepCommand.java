@@ -67,8 +67,9 @@ final class MixedSweepCommand implements Callable<Integer>, Validated {
   public Integer call() throws Exception {
     NumericsConfig nc = options.numerics();
     System.out.printf(Locale.ROOT, "qlimit mixed-sweep: %s %s on %s, uniform %s, mixed budgets "
-            + "(avg bits) %s, widths %s, A%d, %d iters/unit%n", mo.method, mo.input.arch,
-        mo.input.data, uniform, avgList, mo.wbitsChoices, mo.abits, mo.iters);
+            + "(avg bits) %s, widths %s, A%d, %s%n", mo.method, mo.input.arch,
+        mo.input.data, uniform, avgList, mo.wbitsChoices, mo.abits,
+        QuantizeJob.iterations(mo.reconConfig(mo.choices()[0])));
     MixedJob.Prepared p = MixedJob.prepare(mo, nc, System.out, costs -> avgList.stream()
         .map(a -> Budget.averageWeightBits(a, costs)).toList());
     for (ClassCoverage c : p.coverage()) {
@@ -163,7 +164,7 @@ final class MixedSweepCommand implements Callable<Integer>, Validated {
     json.put("reused_run", label);
     MixedJob.OM.writeValue(result.toFile(), json);
     return new QuantizeJob.Outcome(from.fpTop1(), from.top1(), from.seconds(), from.sha256(),
-        result);
+        result, from.evalImages());
   }
 
   private static String trim(double v) {
