@@ -104,6 +104,24 @@ class DataFitsModelTest extends QuietTest {
   }
 
   @Test
+  void trainRecordsTheClassesPresent(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("m.safetensors");
+    CliRun r = CliRun.of("train", "--arch", "regnetx-small-fmnist", "--data", "fashion-mnist",
+        "--epochs", "1", "--batch", "2", "--train-limit", "4", "--test-limit", "3", "--threads",
+        "2", "--out", out.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    Datasets.Split data = Datasets.load("fashion-mnist", null);
+    long trainClasses = Arrays.stream(data.train().labels(), 0, 4).distinct().count();
+    long testClasses = Arrays.stream(data.test().labels(), 0, 3).distinct().count();
+    JsonNode json = new ObjectMapper().readTree(TrainCommand.historyFile(out).toFile());
+    assertThat(json.get("model_classes").asInt()).isEqualTo(10);
+    assertThat(json.get("train_classes_present").asLong()).isEqualTo(trainClasses);
+    assertThat(json.get("classes_present").asLong()).isEqualTo(testClasses);
+    assertThat(r.out()).contains("note: the 4 images of fashion-mnist/train-5k cover "
+        + trainClasses + " of the model's 10 classes");
+  }
+
+  @Test
   void evaluatingEveryClassAddsNoNote() {
     CliRun r = CliRun.of("eval", "--model", "datasets/models/resnet20_fmnist.safetensors",
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--limit", "200", "--threads",
