@@ -42,6 +42,7 @@ final class DemoCommand implements Callable<Integer>, Validated {
   @Override
   public void validate() {
     Check.arg(calib >= 1, "--calib must be >= 1, got %d", calib);
+    Validated.requireFolder("--out", out);
     Check.arg(evalLimit >= 0, "--eval-limit must be >= 0 (0 = all test images), got %d",
         evalLimit);
     ReconConfig.defaults(Method.QDROP, 2, 4, iters);

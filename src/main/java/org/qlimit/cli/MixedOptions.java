@@ -156,6 +156,8 @@ final class MixedOptions implements Validated {
     if (calib < 1) {
       throw new IllegalArgumentException("--calib must be >= 1, got " + calib);
     }
+    Validated.requireFolder("--out", out);
+    Validated.requireFolder("--cache-dir", cacheDir);
     if (!((abits >= 2 && abits <= 8) || abits == 32)) {
       throw new IllegalArgumentException("--abits must be in 2..8, or 32; got " + abits);
     }

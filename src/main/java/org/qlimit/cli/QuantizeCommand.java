@@ -7,7 +7,9 @@ import org.qlimit.recon.ReconConfig;
 import org.qlimit.util.Check;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code qlimit quantize}: one method, one bit-width setting, results to a folder. */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
@@ -62,12 +64,20 @@ final class QuantizeCommand implements Callable<Integer>, Validated {
   @Mixin
   Options options;
 
+  @Spec
+  CommandSpec spec;
+
   @Override
   public void validate() {
     Check.arg(calib >= 1, "--calib must be >= 1, got %d", calib);
+    Validated.requireFolder("--out", out);
     Check.arg(evalLimit >= 0, "--eval-limit must be >= 0 (0 = all test images), got %d",
         evalLimit);
     reconConfig();
+  }
+
+  private boolean given(String option) {
+    return spec.commandLine().getParseResult().hasMatchedOption(option);
   }
 
   /** The run's settings; IllegalArgumentException naming the option for a value out of range. */
@@ -87,6 +97,16 @@ final class QuantizeCommand implements Callable<Integer>, Validated {
   @Override
   public Integer call() throws Exception {
     ReconConfig rc = reconConfig();
+    // options given that the method does not use: say so rather than ignore them silently
+    boolean brecqActPhase = rc.method() == Method.BRECQ && rc.quantizeActivations();
+    if (rc.method() != Method.QDROP && given("--drop-prob")) {
+      System.out.println("note: --drop-prob is used by qdrop only; " + rc.method().cliName()
+          + " ignores it");
+    }
+    if (!brecqActPhase && given("--iters-act")) {
+      System.out.println("note: --iters-act is used by brecq's activation phase only (brecq with "
+          + "--abits below 32); ignored");
+    }
     QuantizeJob.run(new QuantizeJob.Spec(input.model, input.arch, input.data,
         input.dataDir, rc, calib, options.numerics(), evalLimit, out, false, resume), System.out,
         null);

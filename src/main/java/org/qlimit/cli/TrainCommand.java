@@ -68,6 +68,7 @@ final class TrainCommand implements Callable<Integer>, Validated {
 
   @Override
   public void validate() {
+    Validated.requireFile("--out", out);
     config();
   }
 

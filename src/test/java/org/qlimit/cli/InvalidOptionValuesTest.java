@@ -172,6 +172,30 @@ class InvalidOptionValuesTest extends QuietTest {
     assertThat(out).as("--out").doesNotExist();
   }
 
+  /** An --out that is a file where a folder is written (a folder where train writes a file). */
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(strings = {"quantize", "demo", "mixed",
+      "mixed-sweep", "train"})
+  void anOutputPathOfTheWrongKindIsAUsageError(String command, @TempDir Path dir)
+      throws Exception {
+    Path out = dir.resolve("out");
+    String[] args;
+    if (command.equals("train")) {
+      Files.createDirectories(out.resolve("m.safetensors"));
+      args = base(command, out).toArray(String[]::new);
+    } else {
+      Files.writeString(out, "keep");
+      args = base(command, out).toArray(String[]::new);
+    }
+    CliRun r = CliRun.of(args);
+    assertThat(r.code()).as(r.err()).isEqualTo(2);
+    assertThat(r.err().strip()).doesNotContain("\n").startsWith("qlimit " + command + ": --out ");
+    assertThat(r.out()).isEmpty();
+    if (!command.equals("train")) {
+      assertThat(Files.readString(out)).isEqualTo("keep");
+    }
+  }
+
   @Test
   void calibrationLargerThanTheTrainingSetIsAUsageError(@TempDir Path dir) {
     Path out = dir.resolve("out");

@@ -86,6 +86,18 @@ class LogLinesTest extends QuietTest {
   }
 
   @Test
+  void optionsTheMethodDoesNotUseAreNamed(@TempDir Path dir) {
+    CliRun r = CliRun.of("quantize", "--model", "datasets/models/resnet20_fmnist.safetensors",
+        "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "rtn", "--wbits", "4",
+        "--abits", "32", "--calib", "4", "--eval-limit", "4", "--drop-prob", "0.3",
+        "--iters-act", "7", "--threads", "2", "--out", dir.resolve("out").toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("note: --drop-prob is used by qdrop only; rtn ignores it\n")
+        .contains("note: --iters-act is used by brecq's activation phase only (brecq with "
+            + "--abits below 32); ignored\n");
+  }
+
+  @Test
   void checkpointRecordsKeepTheSkipReason() {
     List<UnitRecord> records = List.of(UnitRecord.skipped("conv1", "weights", "first layer: x"),
         new UnitRecord("layer1.0", "weights", 5, 0.25, 0.125, 1.5));
