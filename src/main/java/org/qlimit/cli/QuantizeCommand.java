@@ -99,9 +99,9 @@ final class QuantizeCommand implements Callable<Integer>, Validated {
     ReconConfig rc = reconConfig();
     // options given that the method does not use: say so rather than ignore them silently
     boolean brecqActPhase = rc.method() == Method.BRECQ && rc.quantizeActivations();
-    if (rc.method() != Method.QDROP && given("--drop-prob")) {
-      System.out.println("note: --drop-prob is used by qdrop only; " + rc.method().cliName()
-          + " ignores it");
+    if (!QuantizeJob.qdropDropping(rc) && given("--drop-prob")) {
+      System.out.println("note: --drop-prob is used by qdrop with quantized activations only "
+          + "(--abits below 32); ignored");
     }
     if (!brecqActPhase && given("--iters-act")) {
       System.out.println("note: --iters-act is used by brecq's activation phase only (brecq with "

@@ -160,7 +160,7 @@ final class QuantizeJob {
     }
     r.put("calib", spec.calib());
     r.put("seed", rc.seed());
-    if (rc.method() == Method.QDROP) {
+    if (qdropDropping(rc)) {
       r.put("drop_prob", rc.dropProb());
     }
     r.put("eval_images", limit);
@@ -245,7 +245,7 @@ final class QuantizeJob {
   /**
    * The iterations a configuration runs, as the banner states them: none for RTN, per layer for
    * AdaRound, per unit for BRECQ (plus its activation phase when activations are quantized) and
-   * QDrop (with its drop probability).
+   * QDrop (with its drop probability when activations are quantized, the only case that drops).
    */
   static String iterations(ReconConfig rc) {
     return switch (rc.method()) {
@@ -253,8 +253,14 @@ final class QuantizeJob {
       case ADAROUND -> rc.iters() + " iters/layer";
       case BRECQ -> brecqActivationPhase(rc) ? rc.iters() + " iters/unit + " + rc.itersAct()
           + " activation iters/unit" : rc.iters() + " iters/unit";
-      case QDROP -> rc.iters() + " iters/unit, drop prob " + rc.dropProb();
+      case QDROP -> rc.iters() + " iters/unit" + (qdropDropping(rc) ? ", drop prob "
+          + rc.dropProb() : ", no dropping (activations not quantized)");
     };
+  }
+
+  /** Whether QDrop mixes quantized and FP values (only when activations are quantized). */
+  static boolean qdropDropping(ReconConfig rc) {
+    return rc.method() == Method.QDROP && rc.quantizeActivations();
   }
 
   /** Whether BRECQ's second phase (learning the activation steps) runs. */

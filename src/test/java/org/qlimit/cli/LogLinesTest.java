@@ -86,15 +86,19 @@ class LogLinesTest extends QuietTest {
   }
 
   @Test
-  void optionsTheMethodDoesNotUseAreNamed(@TempDir Path dir) {
+  void optionsTheMethodDoesNotUseAreNamed(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("out");
     CliRun r = CliRun.of("quantize", "--model", "datasets/models/resnet20_fmnist.safetensors",
-        "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "rtn", "--wbits", "4",
-        "--abits", "32", "--calib", "4", "--eval-limit", "4", "--drop-prob", "0.3",
-        "--iters-act", "7", "--threads", "2", "--out", dir.resolve("out").toString());
+        "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "qdrop", "--wbits",
+        "4", "--abits", "32", "--iters", "1", "--calib", "4", "--eval-limit", "4", "--drop-prob",
+        "0.3", "--iters-act", "7", "--threads", "2", "--out", out.toString());
     assertThat(r.code()).as(r.err()).isZero();
-    assertThat(r.out()).contains("note: --drop-prob is used by qdrop only; rtn ignores it\n")
+    assertThat(r.out()).contains("note: --drop-prob is used by qdrop with quantized activations "
+            + "only (--abits below 32); ignored\n")
         .contains("note: --iters-act is used by brecq's activation phase only (brecq with "
-            + "--abits below 32); ignored\n");
+            + "--abits below 32); ignored\n")
+        .contains("W4A32, 1 iters/unit, no dropping (activations not quantized), λ 0.01");
+    assertThat(result(out).has("drop_prob")).isFalse();
   }
 
   @Test
