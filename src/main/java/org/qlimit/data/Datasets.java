@@ -134,10 +134,13 @@ public final class Datasets {
     if (!java.nio.file.Files.isDirectory(val)) {
       throw new FileNotFoundException(dir + ": no val/ or test/ folder of class sub-folders");
     }
-    LabeledImages test = ImageFolder.read(val, ImageFolder.Pipeline.IMAGENET);
+    // named like the other sets ("imagefolder/val"), so that messages say which tree was read
+    LabeledImages test = ImageFolder.read(val, ImageFolder.Pipeline.IMAGENET)
+        .withName("imagefolder/" + val.getFileName());
     Path train = dir.resolve("train");
     LabeledImages tr = java.nio.file.Files.isDirectory(train)
-        ? ImageFolder.read(train, ImageFolder.Pipeline.IMAGENET) : test;
+        ? ImageFolder.read(train, ImageFolder.Pipeline.IMAGENET).withName("imagefolder/train")
+        : test;
     return new Split("imagefolder", dir, tr, test);
   }
 

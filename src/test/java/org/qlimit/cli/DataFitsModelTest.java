@@ -58,8 +58,8 @@ class DataFitsModelTest extends QuietTest {
     png(tree.resolve("val/n01440764/b.png"), 0x605040);
     CliRun r = evalImageFolder(tree);
     assertThat(r.code()).as(r.err()).isZero();
-    assertThat(r.out()).contains("mobilenetv2 on val (test, 2 images): FP32 top-1")
-        .contains("note: the 2 images of val cover 1 of the model's 1000 classes");
+    assertThat(r.out()).contains("mobilenetv2 on imagefolder/val (test, 2 images): FP32 top-1")
+        .contains("note: the 2 images of imagefolder/val cover 1 of the model's 1000 classes");
   }
 
   @Test
@@ -74,7 +74,7 @@ class DataFitsModelTest extends QuietTest {
     assertThat(r.code()).isEqualTo(1);
     assertThat(r.out()).doesNotContain("top-1");
     assertThat(r.err().strip()).doesNotContain("\n")
-        .isEqualTo("qlimit eval: error: dataset val: label 1000 (image 1) is beyond the 1000 "
+        .isEqualTo("qlimit eval: error: dataset imagefolder/val: label 1000 (image 1) is beyond the 1000 "
             + "classes of model mobilenetv2 (labels 0..999); the data's 1001 classes do not fit "
             + "this model");
   }
