@@ -89,6 +89,12 @@ final class TrainCommand implements Callable<Integer>, Validated {
       throw new UsageError("--train-limit " + cfg.trainLimit() + " exceeds the "
           + split.train().n() + " training images of " + split.train().name());
     }
+    int images = cfg.trainLimit() == 0 ? split.train().n() : cfg.trainLimit();
+    if (images < cfg.batch()) {
+      throw new UsageError("--batch " + cfg.batch() + " exceeds the " + images + " training "
+          + "images used (" + split.train().name() + (cfg.trainLimit() == 0 ? ""
+          : ", --train-limit " + cfg.trainLimit()) + "); lower --batch");
+    }
     Path parent = out.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);

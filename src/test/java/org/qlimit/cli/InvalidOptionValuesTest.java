@@ -208,6 +208,21 @@ class InvalidOptionValuesTest extends QuietTest {
   }
 
   @Test
+  void trainingLimitsThatDoNotFitTheDataAreUsageErrors(@TempDir Path dir) {
+    Path out = dir.resolve("out");
+    CliRun limit = CliRun.of(edit(base("train", out), "--train-limit=5001"));
+    assertThat(limit.code()).as(limit.err()).isEqualTo(2);
+    assertThat(limit.err().strip()).doesNotContain("\n").isEqualTo("qlimit train: --train-limit "
+        + "5001 exceeds the 5000 training images of fashion-mnist/train-5k (see 'qlimit train "
+        + "--help')");
+    CliRun batch = CliRun.of(edit(base("train", out), "--train-limit=100", "--batch=128"));
+    assertThat(batch.code()).as(batch.err()).isEqualTo(2);
+    assertThat(batch.err().strip()).doesNotContain("\n").startsWith("qlimit train: --batch 128 "
+        + "exceeds the 100 training images used (fashion-mnist/train-5k, --train-limit 100)");
+    assertThat(out).doesNotExist();
+  }
+
+  @Test
   void aBudgetTheModelCannotMeetIsAUsageError(@TempDir Path dir) throws Exception {
     Path out = dir.resolve("out");
     CliRun r = CliRun.of(edit(base("mixed", out), "!--avg-wbits", "--size-budget-mb=0.001"));
