@@ -3,6 +3,7 @@ package org.qlimit.cli;
 import java.nio.file.Path;
 import org.qlimit.data.Datasets;
 import org.qlimit.model.Architectures;
+import org.qlimit.util.Check;
 import picocli.CommandLine.Option;
 
 /**
@@ -10,7 +11,7 @@ import picocli.CommandLine.Option;
  * {@code --data-dir}, resolved by {@link Architectures} and {@link Datasets#load}. A picocli
  * mixin; {@link ModelDataOptions} adds the checkpoint for commands that read one.
  */
-class ArchDataOptions {
+class ArchDataOptions implements Validated {
   @Option(names = "--arch", required = true, description = "architecture (see 'qlimit archs')")
   String arch;
 
@@ -21,4 +22,12 @@ class ArchDataOptions {
       description = "dataset folder (default for fashion-mnist: the embedded copy in datasets/, "
           + "whose training split is a 5,000-image subset; required for cifar10 and imagefolder)")
   Path dataDir;
+
+  @Override
+  public void validate() {
+    Check.arg(Architectures.names().contains(arch), "--arch: unknown architecture '%s'; known: %s",
+        arch, String.join(", ", Architectures.names()));
+    Check.arg(Datasets.isKnown(data), "--data: unknown dataset '%s' (known: %s)", data,
+        String.join(", ", Datasets.NAMES));
+  }
 }

@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
+import org.qlimit.util.Check;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -19,7 +20,7 @@ import picocli.CommandLine.Option;
 @Command(name = "demo", mixinStandardHelpOptions = true,
     description = "RTN, AdaRound, BRECQ and QDrop on the embedded ResNet-20 at W2A4 and W2A2 "
         + "(reduced budget), ending in a table.")
-final class DemoCommand implements Callable<Integer> {
+final class DemoCommand implements Callable<Integer>, Validated {
   @Option(names = "--out", defaultValue = "runs/demo", paramLabel = "DIR",
       description = "output folder (default ${DEFAULT-VALUE})")
   Path out;
@@ -39,6 +40,15 @@ final class DemoCommand implements Callable<Integer> {
   @Mixin Options options;
 
   @Override
+  public void validate() {
+    Check.arg(calib >= 1, "--calib must be >= 1, got %d", calib);
+    Validated.requireFolder("--out", out);
+    Check.arg(evalLimit >= 0, "--eval-limit must be >= 0 (0 = all test images), got %d",
+        evalLimit);
+    ReconConfig.defaults(Method.QDROP, 2, 4, iters);
+  }
+
+  @Override
   public Integer call() throws Exception {
     Path model = Path.of("datasets/models/resnet20_fmnist.safetensors");
     if (!model.toFile().isFile()) {
@@ -50,6 +60,7 @@ final class DemoCommand implements Callable<Integer> {
     Method[] methods = {Method.RTN, Method.ADAROUND, Method.BRECQ, Method.QDROP};
     List<String> rows = new ArrayList<>();
     Double fp = null;
+    int evalImages = 0;
     double[][] top1 = new double[methods.length][settings.length];
     for (int si = 0; si < settings.length; si++) {
       for (int mi = 0; mi < methods.length; mi++) {
@@ -64,11 +75,13 @@ final class DemoCommand implements Callable<Integer> {
             "fashion-mnist", null, rc, calib, options.numerics(), evalLimit, dir, false, false),
             System.out, fp);
         fp = o.fpTop1();
+        evalImages = o.evalImages();
         top1[mi][si] = o.top1();
       }
     }
-    System.out.printf(Locale.ROOT, "%nResNet-20 on Fashion-MNIST, top-1 %% on the first %d test "
-        + "images (%d iters/unit, %d calibration images)%n", evalLimit, iters, calib);
+    System.out.printf(Locale.ROOT, "%nResNet-20 on Fashion-MNIST, top-1 %% on %s (%d iters/unit "
+        + "except RTN, %d calibration images)%n", evalLimit == 0 ? "all " + evalImages
+        + " test images" : "the first " + evalImages + " test images", iters, calib);
     System.out.printf(Locale.ROOT, "%-10s %8s %8s%n", "method", "W2A4", "W2A2");
     System.out.printf(Locale.ROOT, "%-10s %8.2f %8.2f%n", "fp32", fp, fp);
     for (int mi = 0; mi < methods.length; mi++) {

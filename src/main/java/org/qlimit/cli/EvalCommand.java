@@ -5,11 +5,13 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.qlimit.data.Datasets;
 import org.qlimit.data.LabeledImages;
+import org.qlimit.eval.ClassCoverage;
 import org.qlimit.eval.Evaluator;
 import org.qlimit.kernel.Kernels;
 import org.qlimit.model.Architectures;
 import org.qlimit.nn.ForwardContext;
 import org.qlimit.nn.Model;
+import org.qlimit.util.Check;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -17,16 +19,23 @@ import picocli.CommandLine.Option;
 /** {@code qlimit eval}: FP top-1 of a checkpoint on a dataset's test split. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
     description = "Evaluate the FP top-1 accuracy of a model on a test set.")
-final class EvalCommand implements Callable<Integer> {
+final class EvalCommand implements Callable<Integer>, Validated {
   @Mixin ModelDataOptions input;
 
   @Option(names = "--split", defaultValue = "test", description = "test or train")
   String split;
 
-  @Option(names = "--limit", defaultValue = "0", description = "first N images only")
+  @Option(names = "--limit", defaultValue = "0", description = "first N images only (0 = all)")
   int limit;
 
   @Mixin Options options;
+
+  @Override
+  public void validate() {
+    Check.arg(split.equals("test") || split.equals("train"), "--split must be test or train, got "
+        + "'%s'", split);
+    Check.arg(limit >= 0, "--limit must be >= 0 (0 = all images), got %d", limit);
+  }
 
   @Override
   public Integer call() throws Exception {
@@ -35,17 +44,17 @@ final class EvalCommand implements Callable<Integer> {
     }
     Model m = Architectures.load(input.arch, input.model);
     Datasets.Split d = Datasets.load(input.data, input.dataDir);
-    LabeledImages set = switch (split) {
-      case "test" -> d.test();
-      case "train" -> d.train();
-      default -> throw new IllegalArgumentException("--split must be test or train");
-    };
+    LabeledImages set = split.equals("train") ? d.train() : d.test();
     int total = limit <= 0 ? set.n() : Math.min(limit, set.n());
+    ClassCoverage coverage = ClassCoverage.check(m, set, total);
     ProgressBar bar = new ProgressBar(System.out, "eval " + input.arch, total);
     Evaluator.Accuracy acc = Evaluator.top1(m, ForwardContext.FP, Kernels.of(options.numerics()),
         set, QuantizeJob.normalization(input.data), 100, total, (done, t) -> bar.update(done, ""));
     System.out.printf(Locale.ROOT, "%s on %s (%s, %d images): FP32 top-1 %.2f %% (%d/%d)%n",
         input.arch, set.name(), split, acc.total(), acc.percent(), acc.correct(), acc.total());
+    if (!coverage.complete()) {
+      System.out.println("note: " + coverage.describe());
+    }
     return 0;
   }
 }

@@ -6,7 +6,9 @@ import picocli.CommandLine.Command;
 
 /**
  * The qlimit command line. Every bad argument or file ends in a one-line error on stderr that
- * says what to do, and a non-zero exit code (2 for usage errors, 1 for failures).
+ * says what to do, and a non-zero exit code: 2 for usage errors (unknown or missing options,
+ * option values out of range or not fitting the data: {@link Validated}, {@link UsageError}),
+ * 1 for failures (files, data that does not fit the model, computation).
  */
 @Command(name = "qlimit", mixinStandardHelpOptions = true, version = "qlimit " + Main.VERSION,
     description = "Extreme low-bit post-training quantization (BRECQ, QDrop, mixed precision).",
@@ -28,10 +30,17 @@ public final class Main implements Runnable {
   /** Runs the command line and returns the exit code (used by tests). */
   public static int execute(String... args) {
     CommandLine cl = new CommandLine(new Main());
+    cl.setExecutionStrategy(parsed -> {
+      validate(parsed);
+      return new CommandLine.RunLast().execute(parsed);
+    });
     cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
       Throwable t = ex;
       PrintWriter err = cmd.getErr();
       String msg = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+      if (t instanceof UsageError) {
+        return usageError(cmd, msg);
+      }
       if (t instanceof IllegalArgumentException || t instanceof java.io.IOException
           || t instanceof IllegalStateException) {
         err.println("qlimit " + cmd.getCommandName() + ": error: " + msg);
@@ -42,15 +51,47 @@ public final class Main implements Runnable {
       err.flush();
       return 1;
     });
-    cl.setParameterExceptionHandler((ex, args2) -> {
-      CommandLine cmd = ex.getCommandLine();
-      PrintWriter err = cmd.getErr();
-      err.println("qlimit " + cmd.getCommandName() + ": " + ex.getMessage()
-          + " (see 'qlimit " + (cmd.getParent() == null ? "" : cmd.getCommandName() + " ")
-          + "--help')");
-      err.flush();
-      return 2;
-    });
+    cl.setParameterExceptionHandler((ex, args2) -> usageError(ex.getCommandLine(),
+        ex.getMessage()));
     return cl.execute(args);
+  }
+
+  /**
+   * Calls {@link Validated#validate} on the command about to run and on its mixins (unless help
+   * or the version was asked for); a rejected value becomes a picocli ParameterException, so it
+   * is reported like every other usage error.
+   */
+  private static void validate(CommandLine.ParseResult parsed) {
+    java.util.List<CommandLine> chain = parsed.asCommandLineList();
+    for (CommandLine c : chain) {
+      if (c.isUsageHelpRequested() || c.isVersionHelpRequested()) {
+        return;
+      }
+    }
+    CommandLine last = chain.get(chain.size() - 1);
+    try {
+      validate(last.getCommandSpec());
+    } catch (IllegalArgumentException e) {
+      throw new CommandLine.ParameterException(last, e.getMessage(), e);
+    }
+  }
+
+  private static void validate(CommandLine.Model.CommandSpec spec) {
+    for (CommandLine.Model.CommandSpec mixin : spec.mixins().values()) {
+      validate(mixin);
+    }
+    if (spec.userObject() instanceof Validated v) {
+      v.validate();
+    }
+  }
+
+  /** A usage error: one line on stderr, exit code 2. */
+  private static int usageError(CommandLine cmd, String message) {
+    PrintWriter err = cmd.getErr();
+    err.println("qlimit " + cmd.getCommandName() + ": " + message
+        + " (see 'qlimit " + (cmd.getParent() == null ? "" : cmd.getCommandName() + " ")
+        + "--help')");
+    err.flush();
+    return 2;
   }
 }

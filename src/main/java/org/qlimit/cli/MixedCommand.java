@@ -24,7 +24,7 @@ import picocli.CommandLine.Option;
         + "reconstruct (brecq or qdrop) and evaluate.",
         "Writes result.json (as quantize, plus the assignment, its size and BitOPs) and bits.png "
         + "(per-layer widths) to --out. First and last layers stay at 8 bits."})
-final class MixedCommand implements Callable<Integer> {
+final class MixedCommand implements Callable<Integer>, Validated {
   @Mixin
   MixedOptions mo;
 
@@ -44,11 +44,28 @@ final class MixedCommand implements Callable<Integer> {
   Options options;
 
   @Override
+  public void validate() {
+    int given = (sizeMb != null ? 1 : 0) + (avgWbits != null ? 1 : 0) + (bitopsG != null ? 1 : 0);
+    if (given != 1) {
+      throw new IllegalArgumentException("give exactly one of --size-budget-mb, --avg-wbits, "
+          + "--bitops-budget");
+    }
+    if (sizeMb != null) {
+      Budget.sizeMegabytes(sizeMb);
+    } else if (bitopsG != null) {
+      Budget.bitOpsGiga(bitopsG);
+    } else {
+      mo.checkAverageBits("--avg-wbits", avgWbits);
+    }
+  }
+
+  @Override
   public Integer call() throws Exception {
     NumericsConfig nc = options.numerics();
-    System.out.printf(Locale.ROOT, "qlimit mixed: %s %s on %s, widths %s, A%d, %d iters/unit, "
+    System.out.printf(Locale.ROOT, "qlimit mixed: %s %s on %s, widths %s, A%d, %s, "
             + "%d calibration images, seed %d%n", mo.method, mo.input.arch, mo.input.data,
-        mo.wbitsChoices, mo.abits, mo.iters, mo.calib, mo.seed);
+        mo.wbitsChoices, mo.abits, QuantizeJob.iterations(mo.reconConfig(mo.choices()[0])),
+        mo.calib, mo.seed);
     MixedJob.Prepared p = MixedJob.prepare(mo, nc, System.out,
         costs -> List.of(MixedJob.budget(sizeMb, avgWbits, bitopsG, costs)));
     Budget b = p.budgets().get(0);

@@ -18,6 +18,7 @@ import java.util.function.Function;
 import org.qlimit.data.CalibrationSampler;
 import org.qlimit.data.Datasets;
 import org.qlimit.data.LabeledImages;
+import org.qlimit.eval.ClassCoverage;
 import org.qlimit.eval.Evaluator;
 import org.qlimit.kernel.Kernels;
 import org.qlimit.mixed.Budget;
@@ -48,9 +49,13 @@ final class MixedJob {
 
   static final ObjectMapper OM = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-  /** What is loaded once per command. */
+  /**
+   * What is loaded once per command.
+   *
+   * @param coverage the classes of the calibration images and of the evaluated test images
+   */
   record Prepared(Model model, CostModel costs, List<Budget> budgets, Sensitivity sensitivity,
-      Path sensitivityFile) {}
+      Path sensitivityFile, List<ClassCoverage> coverage) {}
 
   /**
    * The assignment a mixed run reconstructs, with its search record.
@@ -83,14 +88,22 @@ final class MixedJob {
     CostModel costs = CostModel.of(model, k);
     List<Budget> budgets = budgetsOf.apply(costs);
     for (Budget b : budgets) {
-      SearchProblem.checkFeasible(costs, b, o.choices()[0], o.abits);
+      try {
+        SearchProblem.checkFeasible(costs, b, o.choices()[0], o.abits);
+      } catch (IllegalArgumentException e) {
+        throw new UsageError((b.kind() == Budget.Kind.BITOPS ? "--bitops-budget"
+            : "--size-budget-mb / --avg-wbits / --avg-wbits-list") + ": " + e.getMessage());
+      }
     }
     Datasets.Split data = Datasets.load(o.input.data, o.input.dataDir);
     LabeledImages train = data.train();
     if (o.calib > train.n()) {
-      throw new IllegalArgumentException("--calib " + o.calib + " exceeds the " + train.n()
+      throw new UsageError("--calib " + o.calib + " exceeds the " + train.n()
           + " training images of " + train.name() + "; lower --calib");
     }
+    // labels beyond the model's classes would break the Fisher weights: stop before measuring
+    List<ClassCoverage> coverage = List.of(ClassCoverage.check(model, train, o.calib),
+        ClassCoverage.check(model, data.test(), o.evalLimit));
     int[] idx = CalibrationSampler.firstN(train, o.calib);
     Tensor calib = Evaluator.batch(train, QuantizeJob.normalization(o.input.data), idx);
     int[] labels = new int[idx.length];
@@ -118,7 +131,7 @@ final class MixedJob {
       log.printf(Locale.ROOT, "  sensitivities: done in %s, cached %s%n",
           ProgressBar.time((System.nanoTime() - t0) / 1e9), file);
     }
-    return new Prepared(model, costs, budgets, s, file);
+    return new Prepared(model, costs, budgets, s, file, coverage);
   }
 
   /** Budget from exactly one of the three options. */

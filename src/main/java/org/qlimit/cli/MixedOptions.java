@@ -11,7 +11,7 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Options shared by {@code mixed} and {@code mixed-sweep}. */
-final class MixedOptions {
+final class MixedOptions implements Validated {
   @Mixin
   ModelDataOptions input;
 
@@ -77,6 +77,18 @@ final class MixedOptions {
   @Option(names = "--out", required = true, paramLabel = "DIR", description = "output folder")
   Path out;
 
+  /**
+   * Checks that each average-bit budget lies within the candidate widths (the smallest and the
+   * largest of --wbits-choices); {@code option} names the option in the message.
+   */
+  void checkAverageBits(String option, double avg) {
+    int[] c = choices();
+    if (!(avg >= c[0] && avg <= c[c.length - 1])) {
+      throw new IllegalArgumentException(option + " must be within the --wbits-choices range "
+          + c[0] + ".." + c[c.length - 1] + ", got " + avg);
+    }
+  }
+
   /** Activation bits of the sensitivity measurement: --abits with --sensitivity-acts, else 32. */
   int sensitivityAbits() {
     return sensitivityActs ? abits : 32;
@@ -125,24 +137,36 @@ final class MixedOptions {
     return b;
   }
 
-  void validate() {
-    if (iters < 1) {
-      throw new IllegalArgumentException("--iters must be >= 1, got " + iters);
+  @Override
+  public void validate() {
+    if (iters < 1 || iters > 10_000_000) {
+      throw new IllegalArgumentException("--iters must be in 1..10^7, got " + iters);
+    }
+    if (evalLimit < 0) {
+      throw new IllegalArgumentException("--eval-limit must be >= 0 (0 = all test images), got "
+          + evalLimit);
     }
     if (sensitivityIters < 0) {
       throw new IllegalArgumentException("--sensitivity-iters must be >= 0, got "
           + sensitivityIters);
     }
-    if (!(minGain >= 0 && minGain < 1)) {
+    if (!(minGain >= 0 && minGain < 1)) { // NaN fails too
       throw new IllegalArgumentException("--min-gain must be in [0, 1), got " + minGain);
     }
     if (calib < 1) {
       throw new IllegalArgumentException("--calib must be >= 1, got " + calib);
     }
+    Validated.requireFolder("--out", out);
+    Validated.requireFolder("--cache-dir", cacheDir);
     if (!((abits >= 2 && abits <= 8) || abits == 32)) {
       throw new IllegalArgumentException("--abits must be in 2..8, or 32; got " + abits);
     }
-    parsedMethod();
+    try {
+      parsedMethod();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(e.getMessage().startsWith("--method") ? e.getMessage()
+          : "--method: " + e.getMessage(), e);
+    }
     choices();
     weighting();
   }

@@ -13,6 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
+import org.qlimit.eval.ClassCoverage;
 import org.qlimit.mixed.Budget;
 import org.qlimit.mixed.CostModel;
 import org.qlimit.mixed.LayerCost;
@@ -30,7 +31,7 @@ import picocli.CommandLine.Option;
         + "budgets (--avg-wbits-list), each into its own folder under --out (uniform-wN, "
         + "mixed-avgX), then writes sweep.json and sweep.png: top-1 against weight size, and the "
         + "per-layer widths of every mixed run."})
-final class MixedSweepCommand implements Callable<Integer> {
+final class MixedSweepCommand implements Callable<Integer>, Validated {
   @Mixin
   MixedOptions mo;
 
@@ -47,18 +48,35 @@ final class MixedSweepCommand implements Callable<Integer> {
   Options options;
 
   @Override
-  public Integer call() throws Exception {
-    NumericsConfig nc = options.numerics();
-    System.out.printf(Locale.ROOT, "qlimit mixed-sweep: %s %s on %s, uniform %s, mixed budgets "
-            + "(avg bits) %s, widths %s, A%d, %d iters/unit%n", mo.method, mo.input.arch,
-        mo.input.data, uniform, avgList, mo.wbitsChoices, mo.abits, mo.iters);
+  public void validate() {
+    if (uniform.isEmpty() && avgList.isEmpty()) {
+      throw new IllegalArgumentException("--uniform and --avg-wbits-list are both empty: nothing "
+          + "to run");
+    }
     for (int w : uniform) {
       if (w < 2 || w > 8) {
         throw new IllegalArgumentException("--uniform: widths must be in 2..8, got " + w);
       }
     }
+    for (double a : avgList) {
+      mo.checkAverageBits("--avg-wbits-list", a);
+    }
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    NumericsConfig nc = options.numerics();
+    System.out.printf(Locale.ROOT, "qlimit mixed-sweep: %s %s on %s, uniform %s, mixed budgets "
+            + "(avg bits) %s, widths %s, A%d, %s%n", mo.method, mo.input.arch,
+        mo.input.data, uniform, avgList, mo.wbitsChoices, mo.abits,
+        QuantizeJob.iterations(mo.reconConfig(mo.choices()[0])));
     MixedJob.Prepared p = MixedJob.prepare(mo, nc, System.out, costs -> avgList.stream()
         .map(a -> Budget.averageWeightBits(a, costs)).toList());
+    for (ClassCoverage c : p.coverage()) {
+      if (!c.complete()) {
+        System.out.println("note: " + c.describe());
+      }
+    }
     // search everything first, so that a problem shows before any long run
     List<Budget> budgets = p.budgets();
     List<MixedJob.Choice> choices = new ArrayList<>();
@@ -146,7 +164,7 @@ final class MixedSweepCommand implements Callable<Integer> {
     json.put("reused_run", label);
     MixedJob.OM.writeValue(result.toFile(), json);
     return new QuantizeJob.Outcome(from.fpTop1(), from.top1(), from.seconds(), from.sha256(),
-        result);
+        result, from.evalImages());
   }
 
   private static String trim(double v) {

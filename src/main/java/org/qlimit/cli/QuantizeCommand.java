@@ -4,14 +4,17 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
+import org.qlimit.util.Check;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** {@code qlimit quantize}: one method, one bit-width setting, results to a folder. */
 @Command(name = "quantize", mixinStandardHelpOptions = true,
     description = "Quantize a PyTorch-trained model with rtn, adaround, brecq or qdrop.")
-final class QuantizeCommand implements Callable<Integer> {
+final class QuantizeCommand implements Callable<Integer>, Validated {
   @Mixin
   ModelDataOptions input;
 
@@ -61,19 +64,49 @@ final class QuantizeCommand implements Callable<Integer> {
   @Mixin
   Options options;
 
+  @Spec
+  CommandSpec spec;
+
+  @Override
+  public void validate() {
+    Check.arg(calib >= 1, "--calib must be >= 1, got %d", calib);
+    Validated.requireFolder("--out", out);
+    Check.arg(evalLimit >= 0, "--eval-limit must be >= 0 (0 = all test images), got %d",
+        evalLimit);
+    reconConfig();
+  }
+
+  private boolean given(String option) {
+    return spec.commandLine().getParseResult().hasMatchedOption(option);
+  }
+
+  /** The run's settings; IllegalArgumentException naming the option for a value out of range. */
+  private ReconConfig reconConfig() {
+    Method m;
+    try {
+      m = Method.parse(method);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--method: " + e.getMessage(), e);
+    }
+    return ReconConfig.defaults(m, wbits, abits, iters)
+        .withIters(iters, itersAct == null ? Math.max(1, iters / 4) : itersAct)
+        .withSeed(seed).withDropProb(dropProb)
+        .withRoundLambda(roundWeight.lambda(input.arch));
+  }
+
   @Override
   public Integer call() throws Exception {
-    Method m = Method.parse(method);
-    if (iters < 1) {
-      throw new IllegalArgumentException("--iters must be >= 1, got " + iters);
+    ReconConfig rc = reconConfig();
+    // options given that the method does not use: say so rather than ignore them silently
+    boolean brecqActPhase = rc.method() == Method.BRECQ && rc.quantizeActivations();
+    if (!QuantizeJob.qdropDropping(rc) && given("--drop-prob")) {
+      System.out.println("note: --drop-prob is used by qdrop with quantized activations only "
+          + "(--abits below 32); ignored");
     }
-    if (calib < 1) {
-      throw new IllegalArgumentException("--calib must be >= 1, got " + calib);
+    if (!brecqActPhase && given("--iters-act")) {
+      System.out.println("note: --iters-act is used by brecq's activation phase only (brecq with "
+          + "--abits below 32); ignored");
     }
-    ReconConfig rc = ReconConfig.defaults(m, wbits, abits, iters)
-        .withIters(iters, itersAct == null ? Math.max(1, iters / 4) : itersAct)
-        .withSeed(seed).withDropProb(dropProb);
-    rc = rc.withRoundLambda(roundWeight.lambda(input.arch));
     QuantizeJob.run(new QuantizeJob.Spec(input.model, input.arch, input.data,
         input.dataDir, rc, calib, options.numerics(), evalLimit, out, false, resume), System.out,
         null);

@@ -9,12 +9,14 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import org.qlimit.data.CalibrationSampler;
 import org.qlimit.data.Datasets;
 import org.qlimit.data.LabeledImages;
 import org.qlimit.data.Normalization;
+import org.qlimit.eval.ClassCoverage;
 import org.qlimit.eval.Evaluator;
 import org.qlimit.kernel.Kernels;
 import org.qlimit.model.Architectures;
@@ -44,8 +46,9 @@ final class QuantizeJob {
       int calib, NumericsConfig numerics, int evalLimit, Path out, boolean quiet,
       boolean resume) {}
 
-  /** What a run produced. */
-  record Outcome(double fpTop1, double top1, double seconds, String sha256, Path resultFile) {}
+  /** What a run produced ({@code evalImages}: the test images top-1 was measured on). */
+  record Outcome(double fpTop1, double top1, double seconds, String sha256, Path resultFile,
+      int evalImages) {}
 
   static Normalization normalization(String dataset) {
     return switch (dataset.toLowerCase(Locale.ROOT)) {
@@ -75,22 +78,31 @@ final class QuantizeJob {
     Normalization norm = normalization(spec.dataset());
     LabeledImages train = data.train();
     if (spec.calib() > train.n()) {
-      throw new IllegalArgumentException("--calib " + spec.calib() + " exceeds the "
+      throw new UsageError("--calib " + spec.calib() + " exceeds the "
           + train.n() + " training images of " + train.name()
           + "; lower --calib or pass --data-dir with the full training set");
     }
+    LabeledImages test = data.test();
+    int limit = spec.evalLimit() <= 0 ? test.n() : Math.min(spec.evalLimit(), test.n());
+    ClassCoverage calibCoverage = ClassCoverage.check(model, train, spec.calib());
+    ClassCoverage testCoverage = ClassCoverage.check(model, test, limit);
     int[] calibIdx = CalibrationSampler.firstN(train, spec.calib());
     Tensor calib = Evaluator.batch(train, norm, calibIdx);
     Kernels k = Kernels.of(spec.numerics());
     ReconConfig rc = spec.recon();
     String wLabel = layerBits.isEmpty() ? Integer.toString(rc.wbits()) : "mixed";
     if (!spec.quiet()) {
-      log.printf(Locale.ROOT, "qlimit quantize: %s %s on %s, W%sA%s, %d iters/unit%s, %d "
+      log.printf(Locale.ROOT, "qlimit quantize: %s %s on %s, W%sA%s, %s%s, %d "
               + "calibration images, seed %d, %d thread(s), %d-bit vectors%n",
           rc.method().cliName(), spec.arch(), spec.dataset(), wLabel,
-          rc.abits() == 32 ? "32" : rc.abits(), rc.iters(),
+          rc.abits() == 32 ? "32" : rc.abits(), iterations(rc),
           rc.method() == Method.RTN ? "" : ", λ " + rc.roundLambda(), spec.calib(), rc.seed(),
           spec.numerics().threads(), spec.numerics().vectorBits());
+      for (ClassCoverage c : List.of(calibCoverage, testCoverage)) {
+        if (!c.complete()) {
+          log.println("note: " + c.describe());
+        }
+      }
     }
     ReconListener listener = spec.quiet() ? ReconListener.NONE : new CliListener(log);
     String modelSha = Hashing.sha256(spec.modelFile());
@@ -115,8 +127,6 @@ final class QuantizeJob {
     checkpoint.delete();
     String sha = QuantExport.sha256(result.state());
 
-    LabeledImages test = data.test();
-    int limit = spec.evalLimit() <= 0 ? test.n() : Math.min(spec.evalLimit(), test.n());
     double fp;
     if (knownFpTop1 != null) {
       fp = knownFpTop1;
@@ -143,12 +153,20 @@ final class QuantizeJob {
     r.put("dataset", spec.dataset());
     r.put("wbits", rc.wbits());
     r.put("abits", rc.abits());
-    r.put("iters", rc.iters());
-    r.put("iters_act", rc.itersAct());
+    // iterations and settings the method used (the manifest has the whole configuration)
+    r.put("iters", rc.method() == Method.RTN ? 0 : rc.iters());
+    if (brecqActivationPhase(rc)) {
+      r.put("iters_act", rc.itersAct());
+    }
     r.put("calib", spec.calib());
     r.put("seed", rc.seed());
-    r.put("drop_prob", rc.dropProb());
+    if (qdropDropping(rc)) {
+      r.put("drop_prob", rc.dropProb());
+    }
     r.put("eval_images", limit);
+    r.put("model_classes", model.numClasses());
+    r.put("classes_present", testCoverage.classesPresent());
+    r.put("calib_classes_present", calibCoverage.classesPresent());
     r.put("fp_top1", round2(fp));
     r.put("top1", round2(q));
     r.put("seconds", Math.round(seconds * 10) / 10.0);
@@ -162,8 +180,12 @@ final class QuantizeJob {
       un.put("unit", u.unit());
       un.put("phase", u.phase());
       un.put("iters", u.iters());
-      putNumber(un, "loss_before", u.lossBefore());
-      putNumber(un, "loss_after", u.lossAfter());
+      if (u.isSkipped()) {
+        un.put("skipped", u.skipped());
+      } else {
+        putNumber(un, "loss_before", u.lossBefore());
+        putNumber(un, "loss_after", u.lossAfter());
+      }
       un.put("seconds", Math.round(u.seconds() * 100) / 100.0);
     }
     Path resultFile = spec.out().resolve("result.json");
@@ -201,7 +223,7 @@ final class QuantizeJob {
           fp, rc.method().cliName(), wLabel, rc.abits(), q, limit,
           ProgressBar.time(seconds), sha, resultFile);
     }
-    return new Outcome(fp, q, seconds, sha, resultFile);
+    return new Outcome(fp, q, seconds, sha, resultFile, limit);
   }
 
   /**
@@ -218,6 +240,32 @@ final class QuantizeJob {
     Hashing.update(md, spec.recon().toString());
     Hashing.update(md, layerBits.toString());
     return Hashing.hex(md.digest());
+  }
+
+  /**
+   * The iterations a configuration runs, as the banner states them: none for RTN, per layer for
+   * AdaRound, per unit for BRECQ (plus its activation phase when activations are quantized) and
+   * QDrop (with its drop probability when activations are quantized, the only case that drops).
+   */
+  static String iterations(ReconConfig rc) {
+    return switch (rc.method()) {
+      case RTN -> "no iterations (nearest rounding)";
+      case ADAROUND -> rc.iters() + " iters/layer";
+      case BRECQ -> brecqActivationPhase(rc) ? rc.iters() + " iters/unit + " + rc.itersAct()
+          + " activation iters/unit" : rc.iters() + " iters/unit";
+      case QDROP -> rc.iters() + " iters/unit" + (qdropDropping(rc) ? ", drop prob "
+          + rc.dropProb() : ", no dropping (activations not quantized)");
+    };
+  }
+
+  /** Whether QDrop mixes quantized and FP values (only when activations are quantized). */
+  static boolean qdropDropping(ReconConfig rc) {
+    return rc.method() == Method.QDROP && rc.quantizeActivations();
+  }
+
+  /** Whether BRECQ's second phase (learning the activation steps) runs. */
+  private static boolean brecqActivationPhase(ReconConfig rc) {
+    return rc.method() == Method.BRECQ && rc.quantizeActivations();
   }
 
   private static double round2(double v) {
@@ -266,6 +314,10 @@ final class QuantizeJob {
 
     @Override
     public void unitEnd(UnitRecord r) {
+      if (r.isSkipped()) {
+        log.printf(Locale.ROOT, "    %-12s %-11s skipped: %s%n", r.unit(), r.phase(), r.skipped());
+        return;
+      }
       log.printf(Locale.ROOT, "    %-12s %-11s loss %.5g -> %.5g  (%s)%n", r.unit(), r.phase(),
           r.lossBefore(), r.lossAfter(), ProgressBar.time(r.seconds()));
     }

@@ -1,6 +1,7 @@
 package org.qlimit.cli;
 
 import org.qlimit.model.Architectures;
+import org.qlimit.util.Check;
 import picocli.CommandLine.Option;
 
 /**
@@ -8,11 +9,17 @@ import picocli.CommandLine.Option;
  * architecture's (the references' per-model settings). A picocli mixin for {@code quantize},
  * {@code mixed} and {@code mixed-sweep}.
  */
-final class RoundWeightOption {
+final class RoundWeightOption implements Validated {
   @Option(names = "--round-weight", paramLabel = "L", description = "rounding-regulariser weight "
       + "λ (default: the architecture's, 0.1 for MobileNetV2, 0.2 for MNASNet, else 0.01; see "
       + "'qlimit archs')")
   Double value;
+
+  @Override
+  public void validate() {
+    Check.arg(value == null || (Double.isFinite(value) && value >= 0),
+        "--round-weight must be a finite number >= 0, got %s", value);
+  }
 
   /** λ for architecture {@code arch}: the option when given, else the architecture's default. */
   double lambda(String arch) {

@@ -85,18 +85,22 @@ final class RunCheckpoint {
   }
 
   // One record per line: unit, phase, iters, then the three doubles as raw IEEE bits in hex
-  // (exact round trip, NaN included), tab-separated.
+  // (exact round trip, NaN included), then the reason a skipped unit was skipped (empty when it
+  // ran), tab-separated. Lines of six fields (no reason) are read as units that ran.
   static String encode(List<UnitRecord> records) {
     StringBuilder b = new StringBuilder();
     for (UnitRecord r : records) {
-      if (r.unit().indexOf('\t') >= 0 || r.unit().indexOf('\n') >= 0) {
-        throw new IllegalArgumentException("unit name '" + r.unit() + "' contains a tab or newline");
+      String reason = r.isSkipped() ? r.skipped() : "";
+      if (r.unit().indexOf('\t') >= 0 || r.unit().indexOf('\n') >= 0
+          || reason.indexOf('\t') >= 0 || reason.indexOf('\n') >= 0) {
+        throw new IllegalArgumentException("unit record '" + r.unit() + "' contains a tab or "
+            + "newline");
       }
       b.append(r.unit()).append('\t').append(r.phase()).append('\t').append(r.iters())
           .append('\t').append(Long.toHexString(Double.doubleToRawLongBits(r.lossBefore())))
           .append('\t').append(Long.toHexString(Double.doubleToRawLongBits(r.lossAfter())))
           .append('\t').append(Long.toHexString(Double.doubleToRawLongBits(r.seconds())))
-          .append('\n');
+          .append('\t').append(reason).append('\n');
     }
     return b.toString();
   }
@@ -107,15 +111,16 @@ final class RunCheckpoint {
       if (line.isEmpty()) {
         continue;
       }
-      String[] f = line.split("\t");
-      if (f.length != 6) {
+      String[] f = line.split("\t", -1);
+      if (f.length != 6 && f.length != 7) {
         throw new IllegalArgumentException("checkpoint: malformed unit record '" + line + "'");
       }
       try {
         out.add(new UnitRecord(f[0], f[1], Integer.parseInt(f[2]),
             Double.longBitsToDouble(Long.parseUnsignedLong(f[3], 16)),
             Double.longBitsToDouble(Long.parseUnsignedLong(f[4], 16)),
-            Double.longBitsToDouble(Long.parseUnsignedLong(f[5], 16))));
+            Double.longBitsToDouble(Long.parseUnsignedLong(f[5], 16)),
+            f.length == 7 && !f[6].isEmpty() ? f[6] : null));
       } catch (NumberFormatException e) {
         throw new IllegalArgumentException("checkpoint: malformed unit record '" + line + "'");
       }

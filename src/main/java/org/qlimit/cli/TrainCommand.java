@@ -13,6 +13,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.qlimit.data.Datasets;
 import org.qlimit.data.Normalization;
+import org.qlimit.eval.ClassCoverage;
 import org.qlimit.model.Architectures;
 import org.qlimit.model.Checkpoints;
 import org.qlimit.train.TrainConfig;
@@ -30,7 +31,7 @@ import picocli.CommandLine.Option;
 @Command(name = "train", mixinStandardHelpOptions = true,
     description = "Train a model from scratch (SGD, cosine learning rate per iteration, "
         + "pad-and-crop + flip augmentation) and write a safetensors checkpoint.")
-final class TrainCommand implements Callable<Integer> {
+final class TrainCommand implements Callable<Integer>, Validated {
   @Mixin ArchDataOptions input;
 
   @Option(names = "--epochs", required = true, paramLabel = "N") int epochs;
@@ -66,13 +67,34 @@ final class TrainCommand implements Callable<Integer> {
   @Mixin Options options;
 
   @Override
+  public void validate() {
+    Validated.requireFile("--out", out);
+    config();
+  }
+
+  /** The recipe; IllegalArgumentException naming the option for a value out of range. */
+  private TrainConfig config() {
+    return new TrainConfig(input.arch, epochs, batch, lr, momentum, nesterov, weightDecay, seed,
+        trainLimit, testLimit, !noAugment, options.numerics());
+  }
+
+  @Override
   public Integer call() throws Exception {
     NumericsConfig numerics = options.numerics();
-    TrainConfig cfg = new TrainConfig(input.arch, epochs, batch, lr, momentum, nesterov,
-        weightDecay, seed, trainLimit, testLimit, !noAugment, numerics);
+    TrainConfig cfg = config();
     Architectures.Spec spec = Architectures.get(input.arch);
     Normalization norm = QuantizeJob.normalization(input.data);
     Datasets.Split split = Datasets.load(input.data, input.dataDir);
+    if (cfg.trainLimit() > split.train().n()) {
+      throw new UsageError("--train-limit " + cfg.trainLimit() + " exceeds the "
+          + split.train().n() + " training images of " + split.train().name());
+    }
+    int images = cfg.trainLimit() == 0 ? split.train().n() : cfg.trainLimit();
+    if (images < cfg.batch()) {
+      throw new UsageError("--batch " + cfg.batch() + " exceeds the " + images + " training "
+          + "images used (" + split.train().name() + (cfg.trainLimit() == 0 ? ""
+          : ", --train-limit " + cfg.trainLimit()) + "); lower --batch");
+    }
     Path parent = out.toAbsolutePath().getParent();
     if (parent != null) {
       Files.createDirectories(parent);
@@ -83,6 +105,15 @@ final class TrainCommand implements Callable<Integer> {
         numerics.vectorBits());
     long t0 = System.nanoTime();
     Trainer trainer = new Trainer(cfg);
+    ClassCoverage trainCoverage = ClassCoverage.check(trainer.model(), split.train(),
+        cfg.trainLimit());
+    ClassCoverage testCoverage = cfg.testLimit() < 0 ? null
+        : ClassCoverage.check(trainer.model(), split.test(), cfg.testLimit());
+    for (ClassCoverage c : new ClassCoverage[] {trainCoverage, testCoverage}) {
+      if (c != null && !c.complete()) {
+        log.println("note: " + c.describe());
+      }
+    }
     Trainer.Result result = trainer.fit(split.train(), split.test(), norm, new BarListener(log));
     double seconds = (System.nanoTime() - t0) / 1e9;
 
@@ -107,6 +138,11 @@ final class TrainCommand implements Callable<Integer> {
     r.put("test_images", cfg.testLimit() == 0 ? split.test().n()
         : Math.min(Math.max(cfg.testLimit(), 0), split.test().n()));
     r.put("recipe", cfg.recipe());
+    r.put("model_classes", trainer.model().numClasses());
+    r.put("train_classes_present", trainCoverage.classesPresent());
+    if (testCoverage != null) {
+      r.put("classes_present", testCoverage.classesPresent());
+    }
     ObjectNode c = r.putObject("config");
     c.put("epochs", cfg.epochs());
     c.put("batch", cfg.batch());

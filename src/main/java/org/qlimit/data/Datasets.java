@@ -35,6 +35,17 @@ public final class Datasets {
 
   private Datasets() {}
 
+  /** The dataset names {@link #load} accepts (with their aliases fmnist, cifar-10, imagenet). */
+  public static final List<String> NAMES = List.of("fashion-mnist", "cifar10", "imagefolder");
+
+  /** Whether {@link #load} knows {@code name} (case-insensitive; aliases included). */
+  public static boolean isKnown(String name) {
+    return switch (name.toLowerCase(Locale.ROOT)) {
+      case "fashion-mnist", "fmnist", "cifar10", "cifar-10", "imagefolder", "imagenet" -> true;
+      default -> false;
+    };
+  }
+
   /** The two splits of a dataset and the folder they were read from. */
   public record Split(String dataset, Path directory, LabeledImages train, LabeledImages test) {}
 
@@ -123,10 +134,13 @@ public final class Datasets {
     if (!java.nio.file.Files.isDirectory(val)) {
       throw new FileNotFoundException(dir + ": no val/ or test/ folder of class sub-folders");
     }
-    LabeledImages test = ImageFolder.read(val, ImageFolder.Pipeline.IMAGENET);
+    // named like the other sets ("imagefolder/val"), so that messages say which tree was read
+    LabeledImages test = ImageFolder.read(val, ImageFolder.Pipeline.IMAGENET)
+        .withName("imagefolder/" + val.getFileName());
     Path train = dir.resolve("train");
     LabeledImages tr = java.nio.file.Files.isDirectory(train)
-        ? ImageFolder.read(train, ImageFolder.Pipeline.IMAGENET) : test;
+        ? ImageFolder.read(train, ImageFolder.Pipeline.IMAGENET).withName("imagefolder/train")
+        : test;
     return new Split("imagefolder", dir, tr, test);
   }
 

@@ -80,6 +80,12 @@ public record LabeledImages(String name, int n, int channels, int height, int wi
     }
   }
 
+  /** The same images under another name (arrays shared). */
+  public LabeledImages withName(String newName) {
+    return new LabeledImages(newName, n, channels, height, width, pixels, labels, numClasses,
+        sourceSha256);
+  }
+
   /** Images from..to-1 as a new set (arrays copied); name gets "[from:to]". */
   public LabeledImages subset(int from, int to) {
     if (from < 0 || to > n || from > to) {

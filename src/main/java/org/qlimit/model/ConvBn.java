@@ -27,11 +27,19 @@ public record ConvBn(Conv2d conv, BatchNorm bn) {
    * Loads {@code convName.weight} (and {@code convName.bias} when {@code convBias}) and, when
    * {@code bnName} is not null, the BatchNorm tensors {@code bnName.weight/bias/running_mean/
    * running_var}.
+   *
+   * <p>A convolution followed by BatchNorm may carry a bias in the checkpoint even where the
+   * architecture has none (PyTorch's {@code Conv2d(..., bias=True)} before {@code BatchNorm2d}):
+   * it is loaded and kept, so the model computes BN(conv(x) + b) exactly as the checkpoint's
+   * network does, and {@link #folded()} merges it into the folded bias,
+   * b' = (b − running_mean)·γ/√(running_var + eps) + β ({@link BatchNorm#fold}). In training mode
+   * the batch mean removes b, as in PyTorch.
    */
   public static ConvBn load(StateDict sd, String convName, String bnName, int cin, int cout,
       int k, int stride, int pad, int groups, boolean convBias) {
     Tensor w = sd.take(convName + ".weight", cout, cin / groups, k, k);
-    Var b = convBias ? Var.param(convName + ".bias", sd.take(convName + ".bias", cout)) : null;
+    boolean hasBias = convBias || (bnName != null && sd.has(convName + ".bias"));
+    Var b = hasBias ? Var.param(convName + ".bias", sd.take(convName + ".bias", cout)) : null;
     Conv2d conv = new Conv2d(convName, Var.param(convName + ".weight", w), b, stride, pad, groups);
     BatchNorm bn = null;
     if (bnName != null) {

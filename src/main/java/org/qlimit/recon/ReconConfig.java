@@ -33,11 +33,12 @@ public record ReconConfig(Method method, int wbits, int abits, int iters, int it
     Check.arg((abits >= 2 && abits <= 8) || abits == 32,
         "--abits must be in 2..8, or 32 for unquantized activations; got %d", abits);
     Check.arg(iters >= 1 && iters <= 10_000_000, "--iters must be in 1..10^7, got %d", iters);
-    Check.arg(itersAct >= 1 && itersAct <= 10_000_000, "--iters-act must be >= 1, got %d",
+    Check.arg(itersAct >= 1 && itersAct <= 10_000_000, "--iters-act must be in 1..10^7, got %d",
         itersAct);
     Check.arg(batchSize >= 1, "batch size must be >= 1, got %d", batchSize);
     Check.arg(dropProb >= 0 && dropProb <= 1, "--drop-prob must be in [0, 1], got %s", dropProb);
-    Check.arg(roundLambda >= 0, "rounding weight must be >= 0, got %s", roundLambda);
+    Check.arg(Double.isFinite(roundLambda) && roundLambda >= 0,
+        "--round-weight must be a finite number >= 0, got %s", roundLambda);
     Check.arg(warmup >= 0 && warmup < 1, "warm-up must be in [0, 1), got %s", warmup);
     Check.arg(lrAlpha > 0 && lrActBrecq > 0 && lrActQdrop > 0, "learning rates must be positive");
     Check.arg(actLossP >= 1, "activation loss exponent must be >= 1, got %s", actLossP);

@@ -151,6 +151,15 @@ public final class Reconstructor {
     return false;
   }
 
+  /** Why BRECQ and AdaRound leave the first layer as it is (section 5, BRECQ's reference). */
+  static final String FIRST_LAYER_SKIPPED = "first layer: 8-bit weights with nearest rounding, "
+      + "not reconstructed";
+
+  private void skipped(UnitRecord r) {
+    listener.unitEnd(r);
+    unitDone(r);
+  }
+
   private void unitDone(UnitRecord r) {
     records.add(r);
     position++;
@@ -175,33 +184,28 @@ public final class Reconstructor {
     switch (cfg.method()) {
       case RTN -> {
         if (cfg.quantizeActivations()) {
-          listener.stage("activation ranges (shrink-Lp, sequential, " + cfg.brecqActImages()
-              + " images)");
-          calibrateActsSequential(Batches.head(calib, cfg.brecqActImages()));
+          calibrateActsSequential(calib);
         }
       }
       case ADAROUND -> {
         layerwiseAdaRound(calib);
         if (cfg.quantizeActivations()) {
-          listener.stage("activation ranges (shrink-Lp, sequential, " + cfg.brecqActImages()
-              + " images)");
-          calibrateActsSequential(Batches.head(calib, cfg.brecqActImages()));
+          calibrateActsSequential(calib);
         }
       }
       case BRECQ -> {
         brecqWeights(calib);
         if (cfg.quantizeActivations()) {
-          listener.stage("activation ranges (shrink-Lp, sequential, " + cfg.brecqActImages()
-              + " images)");
-          calibrateActsSequential(Batches.head(calib, cfg.brecqActImages()));
+          calibrateActsSequential(calib);
           brecqActivations(calib);
         }
       }
       case QDROP -> {
         if (cfg.quantizeActivations() && !resuming) {
-          listener.stage("activation ranges (grid-Lp on FP activations, " + cfg.qdropActImages()
-              + " images)");
-          calibrateActsFp(Batches.head(calib, cfg.qdropActImages()));
+          Tensor images = Batches.head(calib, cfg.qdropActImages());
+          listener.stage("activation ranges (grid-Lp on FP activations, "
+              + imagesUsed(images, cfg.qdropActImages()) + ")");
+          calibrateActsFp(images);
         }
         qdrop(calib);
       }
@@ -295,11 +299,25 @@ public final class Reconstructor {
 
   // ------------------------------------------------------------------ activation calibration
   /**
-   * BRECQ-style: one forward pass of the quantized network (current weights, activation
-   * quantizers on); each site, in execution order, gets its range from the shrink-Lp search on the
-   * activations it receives, which already carry the quantization of every earlier site.
+   * "N images", or "N images (all there are; the method uses up to M)" when the calibration set
+   * has fewer than the method's count.
    */
-  private void calibrateActsSequential(Tensor images) {
+  private static String imagesUsed(Tensor images, int wanted) {
+    int n = images.dim(0);
+    return n < wanted ? n + " images (all there are; the method uses up to " + wanted + ")"
+        : n + " images";
+  }
+
+  /**
+   * BRECQ-style on the first {@code cfg.brecqActImages()} calibration images: one forward pass of
+   * the quantized network (current weights, activation quantizers on); each site, in execution
+   * order, gets its range from the shrink-Lp search on the activations it receives, which
+   * already carry the quantization of every earlier site.
+   */
+  private void calibrateActsSequential(Tensor calib) {
+    Tensor images = Batches.head(calib, cfg.brecqActImages());
+    listener.stage("activation ranges (shrink-Lp, sequential, "
+        + imagesUsed(images, cfg.brecqActImages()) + ")");
     QuantContext full = QuantContext.full(state);
     ForwardContext ctx = new ForwardContext() {
       @Override
@@ -369,7 +387,7 @@ public final class Reconstructor {
       Tensor fpOut = runUnit(u, fpIn, ForwardContext.FP);
       if (isFirstLayerUnit(u)) {
         if (!alreadyDone()) {
-          unitDone(new UnitRecord(u.name(), "weights", 0, Double.NaN, Double.NaN, 0));
+          skipped(UnitRecord.skipped(u.name(), "weights", FIRST_LAYER_SKIPPED));
         }
       } else {
         optimize(i, units.size(), u, "weights", qIn, null, fpOut, true, false, 2.0, cfg.iters(),
@@ -426,7 +444,7 @@ public final class Reconstructor {
       for (Layer l : u.layers()) {
         if (l == firstLayer()) {
           if (!alreadyDone()) {
-            unitDone(new UnitRecord(l.name(), "layer", 0, Double.NaN, Double.NaN, 0));
+            skipped(UnitRecord.skipped(l.name(), "layer", FIRST_LAYER_SKIPPED));
           }
           index++;
           continue;

@@ -11,6 +11,7 @@ import org.qlimit.autograd.Graph;
 import org.qlimit.autograd.Var;
 import org.qlimit.data.LabeledImages;
 import org.qlimit.data.Normalization;
+import org.qlimit.eval.ClassCoverage;
 import org.qlimit.eval.Evaluator;
 import org.qlimit.kernel.Kernels;
 import org.qlimit.model.Architectures;
@@ -246,9 +247,7 @@ public final class Trainer {
     Check.arg(set.channels() == s[0] && set.height() == s[1] && set.width() == s[2],
         "architecture %s expects %dx%dx%d images, %s has %dx%dx%d", cfg.arch(), s[0], s[1], s[2],
         set.name(), set.channels(), set.height(), set.width());
-    Check.arg(set.numClasses() == model.numClasses(),
-        "architecture %s has %d classes, %s has %d", cfg.arch(), model.numClasses(), set.name(),
-        set.numClasses());
+    ClassCoverage.check(model, set, 0);
   }
 
   /**

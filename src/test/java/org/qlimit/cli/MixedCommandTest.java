@@ -19,9 +19,10 @@ class MixedCommandTest extends QuietTest {
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
         "--wbits-choices", "2,4,8", "--size-budget-mb", "0.01", "--calib", "8",
         "--cache-dir", dir.resolve("cache").toString(), "--out", dir.resolve("out").toString());
-    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.code()).isEqualTo(2);
     assertThat(r.err().strip()).doesNotContain("\n")
-        .startsWith("qlimit mixed: error: budget model size <= 0.0100 MB cannot be met")
+        .startsWith("qlimit mixed: --size-budget-mb / --avg-wbits / --avg-wbits-list: budget "
+            + "model size <= 0.0100 MB cannot be met")
         .contains("every searched layer at 2 bits").contains("raise the budget");
     assertThat(Files.exists(dir.resolve("cache"))).isFalse();
   }
@@ -85,7 +86,7 @@ class MixedCommandTest extends QuietTest {
     CliRun r = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "qdrop",
         "--avg-wbits", "3", "--bitops-budget", "1", "--out", dir.toString());
-    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.code()).isEqualTo(2);
     assertThat(r.err()).contains("exactly one of --size-budget-mb, --avg-wbits, --bitops-budget");
   }
 
@@ -94,7 +95,7 @@ class MixedCommandTest extends QuietTest {
     CliRun r = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "rtn",
         "--avg-wbits", "3", "--out", dir.toString());
-    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.code()).isEqualTo(2);
     assertThat(r.err()).contains("--method must be brecq or qdrop");
   }
 
@@ -103,18 +104,18 @@ class MixedCommandTest extends QuietTest {
     CliRun weight = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
         "--avg-wbits", "3", "--sensitivity-weight", "hessian", "--out", dir.toString());
-    assertThat(weight.code()).isEqualTo(1);
+    assertThat(weight.code()).isEqualTo(2);
     assertThat(weight.err().strip()).doesNotContain("\n")
         .contains("--sensitivity-weight must be plus-one or fisher, got hessian");
     CliRun iters = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
         "--avg-wbits", "3", "--sensitivity-iters", "-5", "--out", dir.toString());
-    assertThat(iters.code()).isEqualTo(1);
+    assertThat(iters.code()).isEqualTo(2);
     assertThat(iters.err()).contains("--sensitivity-iters must be >= 0, got -5");
     CliRun gain = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
         "--avg-wbits", "3", "--min-gain", "1.5", "--out", dir.toString());
-    assertThat(gain.code()).isEqualTo(1);
+    assertThat(gain.code()).isEqualTo(2);
     assertThat(gain.err()).contains("--min-gain must be in [0, 1), got 1.5");
   }
 }

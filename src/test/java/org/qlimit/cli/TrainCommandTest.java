@@ -14,9 +14,9 @@ class TrainCommandTest extends QuietTest {
   void unknownArchitecture(@TempDir Path dir) {
     CliRun r = CliRun.of("train", "--arch", "no-such-net", "--data", "fashion-mnist",
         "--epochs", "1", "--out", dir.resolve("m.safetensors").toString());
-    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.code()).isEqualTo(2);
     assertThat(r.out()).isEmpty();
-    assertThat(r.err()).contains("qlimit train: error: unknown architecture 'no-such-net'");
+    assertThat(r.err()).contains("qlimit train: --arch: unknown architecture 'no-such-net'");
     assertThat(Files.exists(dir.resolve("m.safetensors"))).isFalse();
   }
 
@@ -24,7 +24,7 @@ class TrainCommandTest extends QuietTest {
   void epochsBelowOne(@TempDir Path dir) {
     CliRun r = CliRun.of("train", "--arch", "regnetx-small-fmnist", "--data", "fashion-mnist",
         "--epochs", "0", "--out", dir.resolve("m.safetensors").toString());
-    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.code()).isEqualTo(2);
     assertThat(r.out()).isEmpty();
     assertThat(r.err()).contains("--epochs must be at least 1");
   }
@@ -33,9 +33,9 @@ class TrainCommandTest extends QuietTest {
   void unknownDataset(@TempDir Path dir) {
     CliRun r = CliRun.of("train", "--arch", "regnetx-small-fmnist", "--data", "mnist",
         "--epochs", "1", "--out", dir.resolve("m.safetensors").toString());
-    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.code()).isEqualTo(2);
     assertThat(r.out()).isEmpty();
-    assertThat(r.err()).contains("mnist");
+    assertThat(r.err()).contains("--data: unknown dataset 'mnist'");
   }
 
   @Test

@@ -38,6 +38,7 @@ class ImageFolderDatasetTest extends QuietTest {
     assertThat(s.test().width()).isEqualTo(224);
     assertThat(s.test().labels()).containsExactly(0, 1);
     assertThat(s.train()).isSameAs(s.test());
+    assertThat(s.test().name()).isEqualTo("imagefolder/val");
   }
 
   @Test

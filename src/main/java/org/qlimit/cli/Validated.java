@@ -1,0 +1,35 @@
+package org.qlimit.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * A command or option group (picocli mixin) whose option values are checked after parsing and
+ * before anything runs: ranges, choices and combinations that picocli's types cannot express.
+ * {@link Main} calls {@link #validate} on the command about to run and on each of its mixins;
+ * an IllegalArgumentException thrown there is a usage error, reported like picocli's own (one
+ * line on stderr, exit code 2), and nothing is read or written.
+ */
+interface Validated {
+  /**
+   * Checks the option values; throws IllegalArgumentException with a message that names the
+   * option and the rejected value. Reads no file (output paths are only checked for being a
+   * file or a folder).
+   */
+  void validate();
+
+  /** {@code option} names a folder to write into: absent (it is created) or a folder. */
+  static void requireFolder(String option, Path p) {
+    if (p != null && Files.exists(p) && !Files.isDirectory(p)) {
+      throw new IllegalArgumentException(option + " " + p + " exists and is not a folder");
+    }
+  }
+
+  /** {@code option} names a file to write: absent or a regular file (it is replaced). */
+  static void requireFile(String option, Path p) {
+    if (p != null && Files.isDirectory(p)) {
+      throw new IllegalArgumentException(option + " " + p + " is a folder; name the file to "
+          + "write");
+    }
+  }
+}
