@@ -224,11 +224,22 @@ public final class QuantExport {
     return sch.equals("symmetric") ? QScheme.symmetric(bits) : QScheme.asymmetric(bits);
   }
 
+  /** A scale tensor of the file: every value finite and positive, else an error naming it. */
+  private static float[] scalesOf(SafeTensorsFile f, String name, int n) {
+    float[] s = f.require(name, n).asFloats();
+    for (int i = 0; i < s.length; i++) {
+      Check.arg(Float.isFinite(s[i]) && s[i] > 0f, "%s: tensor %s has %s at index %d (scales "
+          + "must be finite and positive)", f.source(), name, Check.describe(s[i]), i);
+    }
+    return s;
+  }
+
   /**
    * Reads a file written by {@link #write} back into a quantization of {@code model}: every layer
    * gets its fixed integer weight, every activation site in the file its quantizer. The file must
    * name the model's architecture and hold every layer; a tensor of the wrong shape, a level
-   * outside its bit width or an unknown site is an error naming it.
+   * outside its bit width, a scale that is not finite and positive, or an unknown site is an
+   * error naming it. (The FP biases are the model's own; the file's copies are not read.)
    */
   public static QuantState read(Path file, Model model) throws IOException {
     return read(SafeTensors.read(file), model);
@@ -246,7 +257,7 @@ public final class QuantExport {
     for (Layer l : model.layers()) {
       String n = l.name();
       int[] levels = f.require(n + ".weight_int", shape(l.weight().shape())).asInts();
-      float[] s = f.require(n + ".weight_scale", l.outChannels()).asFloats();
+      float[] s = scalesOf(f, n + ".weight_scale", l.outChannels());
       int[] z = f.require(n + ".weight_zero_point", l.outChannels()).asInts();
       QScheme sch = scheme(meta, n + ".weight_scheme", n + ".weight_bits");
       float[] zf = new float[z.length];
@@ -260,7 +271,7 @@ public final class QuantExport {
         String site = name.substring(0, name.length() - ".act_scale".length());
         Check.arg(model.actSites().contains(site), "%s: activation site %s is not part of %s",
             file, site, model.arch());
-        float s = f.require(name, 1).asFloats()[0];
+        float s = scalesOf(f, name, 1)[0];
         int z = f.require(site + ".act_zero_point", 1).asInts()[0];
         QScheme sch = scheme(meta, site + ".act_scheme", site + ".act_bits");
         state.setAct(site, new ActQuantizer(site, QParams.perTensor(s, z, sch), true));

@@ -82,4 +82,26 @@ class QuantHashTest extends QuietTest {
     assertThat(QuantExport.integerDigest(b)).isEqualTo(QuantExport.integerDigest(a));
     assertThat(QuantExport.sha256(b)).isNotEqualTo(QuantExport.sha256(a));
   }
+
+  @Test
+  void aNonFiniteScaleInAQuantizedFileIsNamed(@TempDir Path dir) throws Exception {
+    Model m = Architectures.load("resnet20-fmnist", MODEL);
+    Path file = dir.resolve("q.safetensors");
+    QuantExport.write(file, rtn(m, 4, 4), java.util.Map.of());
+    SafeTensorsFile f = SafeTensors.read(file);
+    List<TensorEntry> entries = new ArrayList<>();
+    for (TensorEntry e : f.entries()) {
+      if (e.name().equals("layer1.2.conv2.weight_scale")) {
+        float[] v = e.asFloats();
+        v[7] = Float.NaN;
+        e = TensorEntry.f32(e.name(), e.shape(), v);
+      }
+      entries.add(e);
+    }
+    SafeTensors.write(file, entries, f.metadata());
+    org.assertj.core.api.Assertions.assertThatThrownBy(() -> QuantExport.read(file, m))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessage(file + ": tensor layer1.2.conv2.weight_scale has NaN at index 7 (scales "
+            + "must be finite and positive)");
+  }
 }
