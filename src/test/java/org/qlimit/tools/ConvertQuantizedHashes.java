@@ -14,6 +14,7 @@ import java.util.Map;
 import org.qlimit.model.Architectures;
 import org.qlimit.nn.Layer;
 import org.qlimit.nn.Model;
+import org.qlimit.quant.QuantState;
 import org.qlimit.recon.QuantExport;
 import org.qlimit.util.Hashing;
 
@@ -39,9 +40,12 @@ import org.qlimit.util.Hashing;
  * java --add-modules jdk.incubator.vector -cp target/qlimit.jar:target/test-classes \
  *   org.qlimit.tools.ConvertQuantizedHashes ARCH=MODEL... -- hash ARCH ABITS V1HEX
  * java ... ConvertQuantizedHashes ARCH=MODEL... -- json FILE...
+ * java ... ConvertQuantizedHashes ARCH=MODEL... -- file ARCH QUANTIZED.safetensors
  * </pre>
  * {@code hash} prints the v2 hash; {@code json} rewrites the {@code quantized_sha256} of each
- * result file in place (text replacement, formatting kept) and prints "v1 v2 file" per file.
+ * result file in place (text replacement, formatting kept) and prints "v1 v2 file" per file;
+ * {@code file} prints "v1 v2" of an exported quantized model (to match a rerun against a
+ * published v1 hash).
  * Apply it once to files that hold v1 hashes: a v2 hash given as input is converted again.
  */
 public final class ConvertQuantizedHashes {
@@ -78,6 +82,12 @@ public final class ConvertQuantizedHashes {
     if (mode.equals("hash")) {
       System.out.println(convert(model(models, args[i + 2]), Integer.parseInt(args[i + 3]),
           args[i + 4]));
+      return;
+    }
+    if (mode.equals("file")) {
+      QuantState s = QuantExport.read(Path.of(args[i + 3]), model(models, args[i + 2]));
+      System.out.println(Hashing.hex(QuantExport.integerDigest(s)) + " "
+          + QuantExport.sha256(s));
       return;
     }
     ObjectMapper json = new ObjectMapper();
