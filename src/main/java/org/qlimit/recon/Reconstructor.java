@@ -569,6 +569,8 @@ public final class Reconstructor {
             total = Functions.addScalars(g, total, reg);
           }
         }
+        requireFiniteLoss(unit, phase, "at iteration " + t + " of " + iters,
+            rec.value().item() + roundLoss);
         g.backward(total);
         if (adamAlpha != null) {
           adamAlpha.step(cfg.lrAlpha());
@@ -576,8 +578,6 @@ public final class Reconstructor {
         if (adamSteps != null) {
           adamSteps.step((float) Schedules.cosineForIteration(lrSteps, t, iters));
         }
-        requireFiniteLoss(unit, phase, "at iteration " + t + " of " + iters,
-            rec.value().item() + roundLoss);
         listener.iteration(t, iters, rec.value().item() + roundLoss, rec.value().item(),
             roundLoss);
         ran = t;
