@@ -29,8 +29,8 @@ import org.qlimit.util.NumericsConfig;
  * loss that turns NaN mid-unit stops the run naming the unit and the iteration, the units done
  * before stay in the checkpoint, and resuming from it once the cause is gone ends with the bits
  * of an uninterrupted run; a non-finite activation reaching an observer names the site.
- * QDrop on the embedded ResNet-20 (W2A32 for the loss, W2A4 for the site), 8 images, 3
- * iterations per unit.
+ * The embedded ResNet-20, 4 images: BRECQ W2A32, 3 iterations per unit, for the loss; RTN W2A4
+ * for the site.
  */
 class NonFiniteLossTest extends QuietTest {
   private static final Kernels K = Kernels.of(NumericsConfig.defaults());
@@ -43,13 +43,13 @@ class NonFiniteLossTest extends QuietTest {
         Path.of("datasets/models/resnet20_fmnist.safetensors"));
     Datasets.Split d = Datasets.load("fashion-mnist", null);
     calib = Evaluator.batch(d.train(), Normalization.FASHION_MNIST,
-        CalibrationSampler.firstN(d.train(), 8));
+        CalibrationSampler.firstN(d.train(), 4));
   }
 
-  private static ReconConfig tiny(int abits) {
-    ReconConfig d = ReconConfig.defaults(Method.QDROP, 2, abits, 3);
-    return new ReconConfig(Method.QDROP, 2, abits, 3, 3, 4, 1005, d.dropProb(), d.roundLambda(),
-        d.warmup(), d.lrAlpha(), d.lrActBrecq(), d.lrActQdrop(), d.actLossP(), 8, 8);
+  private static ReconConfig tiny(Method m, int abits) {
+    ReconConfig d = ReconConfig.defaults(m, 2, abits, 3);
+    return new ReconConfig(m, 2, abits, 3, 3, 4, 1005, d.dropProb(), d.roundLambda(),
+        d.warmup(), d.lrAlpha(), d.lrActBrecq(), d.lrActQdrop(), d.actLossP(), 4, 4);
   }
 
   private static float[] bias(String layer) {
@@ -64,7 +64,8 @@ class NonFiniteLossTest extends QuietTest {
   @Test
   void aNanLossStopsTheRunNamingUnitAndIterationAndResumeContinues(@TempDir Path dir)
       throws Exception {
-    String clean = QuantExport.sha256(new Reconstructor(model, tiny(32), K, ReconListener.NONE)
+    ReconConfig cfg = tiny(Method.BRECQ, 32);
+    String clean = QuantExport.sha256(new Reconstructor(model, cfg, K, ReconListener.NONE)
         .run(calib).state());
 
     float[] b = bias("layer1.1.conv1");
@@ -88,7 +89,7 @@ class NonFiniteLossTest extends QuietTest {
         }
       }
     };
-    Reconstructor r = new Reconstructor(model, tiny(32), K, poison).checkpointEach(c -> {
+    Reconstructor r = new Reconstructor(model, cfg, K, poison).checkpointEach(c -> {
       try {
         QuantExport.write(file, c.state(), Map.of());
       } catch (IOException e) {
@@ -99,7 +100,7 @@ class NonFiniteLossTest extends QuietTest {
     try {
       assertThatThrownBy(() -> r.run(calib))
           .isInstanceOf(IllegalStateException.class)
-          .hasMessage("unit layer1.1 (joint): reconstruction loss is NaN at iteration 3 of 3; "
+          .hasMessage("unit layer1.1 (weights): reconstruction loss is NaN at iteration 3 of 3; "
               + "2 unit(s) finished before it");
     } finally {
       b[0] = saved;
@@ -107,7 +108,7 @@ class NonFiniteLossTest extends QuietTest {
     List<UnitRecord> done = saves.get(saves.size() - 1);
     assertThat(done).extracting(UnitRecord::unit).containsExactly("conv1", "layer1.0");
 
-    String resumed = QuantExport.sha256(new Reconstructor(model, tiny(32), K, ReconListener.NONE)
+    String resumed = QuantExport.sha256(new Reconstructor(model, cfg, K, ReconListener.NONE)
         .resumeFrom(new Reconstructor.Checkpoint(QuantExport.read(file, model), done))
         .run(calib).state());
     assertThat(resumed).isEqualTo(clean);
@@ -119,7 +120,8 @@ class NonFiniteLossTest extends QuietTest {
     float saved = b[1];
     b[1] = Float.POSITIVE_INFINITY;
     try {
-      assertThatThrownBy(() -> new Reconstructor(model, tiny(4), K, ReconListener.NONE)
+      assertThatThrownBy(() -> new Reconstructor(model, tiny(Method.RTN, 4), K,
+          ReconListener.NONE)
           .run(calib))
           .isInstanceOf(IllegalStateException.class)
           .hasMessageStartingWith("activation site layer2.0.conv1: value ")

@@ -76,7 +76,8 @@ public final class ConvertQuantizedHashes {
       models.put(kv[0], Architectures.load(kv[0], Path.of(kv[1])));
     }
     if (i + 1 >= args.length) {
-      throw new IllegalArgumentException("usage: ARCH=MODEL... -- hash ARCH ABITS V1 | json FILE...");
+      throw new IllegalArgumentException(
+          "usage: ARCH=MODEL... -- hash ARCH ABITS V1 | json FILE... | file ARCH QUANTIZED");
     }
     String mode = args[i + 1];
     if (mode.equals("hash")) {
