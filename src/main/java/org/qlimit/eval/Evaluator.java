@@ -73,6 +73,21 @@ public final class Evaluator {
     return out;
   }
 
+  /**
+   * Throws when a logit is NaN or ±Inf (an overflow inside the network): its argmax would be a
+   * silently wrong prediction. Reads only.
+   *
+   * @param logits (n, classes) for images from, from+1, ... of {@code set}. Not modified.
+   */
+  static void requireFinite(Tensor logits, Model model, LabeledImages set, int from) {
+    float[] d = logits.contiguous().data();
+    int bad = Check.firstNonFinite(d);
+    Check.state(bad < 0, "%s: output %d for image %d of %s is %s (the values overflowed inside "
+        + "the network)", model.arch(), bad < 0 ? 0 : bad % logits.dim(1),
+        bad < 0 ? 0 : from + bad / logits.dim(1), set.name(),
+        bad < 0 ? "" : Check.describe(d[bad]));
+  }
+
   /** Top-1 accuracy over the first {@code limit} images (all when limit ≤ 0). */
   public static Accuracy top1(Model model, ForwardContext ctx, Kernels k, LabeledImages set,
       Normalization norm, int batchSize, int limit, Progress progress) {
@@ -86,7 +101,9 @@ public final class Evaluator {
     int correct = 0;
     for (int from = 0; from < total; from += batchSize) {
       int to = Math.min(total, from + batchSize);
-      int[] pred = argmax(logits(model, ctx, k, set, norm, from, to));
+      Tensor y = logits(model, ctx, k, set, norm, from, to);
+      requireFinite(y, model, set, from);
+      int[] pred = argmax(y);
       for (int i = 0; i < pred.length; i++) {
         if (pred[i] == set.labels()[from + i]) {
           correct++;

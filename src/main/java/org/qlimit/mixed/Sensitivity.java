@@ -234,6 +234,12 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
       q.put(l, quant[i][c]);
       diag[i][c] = error(k1, units.get(u), in, fpOut[u], fisher[u], q, acts) - base[u];
     });
+    for (int i = 0; i < n; i++) {
+      for (int c = 0; c < nb; c++) {
+        Check.state(Double.isFinite(diag[i][c]), "sensitivity of layer %s (unit %s) at %d bits "
+            + "is %s", names.get(i), unitNames.get(i), bits[c], Check.describe(diag[i][c]));
+      }
+    }
 
     List<int[]> pairIdx = new ArrayList<>();
     for (int i = 0; i < n; i++) {
@@ -260,6 +266,15 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
     });
     List<PairTerm> pairs = new ArrayList<>();
     for (int p = 0; p < pairIdx.size(); p++) {
+      int i = pairIdx.get(p)[0];
+      int j = pairIdx.get(p)[1];
+      for (int ci = 0; ci < nb; ci++) {
+        for (int cj = 0; cj < nb; cj++) {
+          Check.state(Double.isFinite(off[p][ci][cj]), "sensitivity of layers %s and %s (unit "
+              + "%s) at %d and %d bits is %s", names.get(i), names.get(j), unitNames.get(i),
+              bits[ci], bits[cj], Check.describe(off[p][ci][cj]));
+        }
+      }
       pairs.add(new PairTerm(pairIdx.get(p)[0], pairIdx.get(p)[1], off[p]));
     }
     return new Sensitivity(bits, names, unitNames, diag, pairs);

@@ -75,13 +75,13 @@ public record QParams(float[] scale, float[] zeroPoint, QScheme scheme) {
     float[] s = new float[lo.length];
     float[] z = new float[lo.length];
     for (int c = 0; c < lo.length; c++) {
-      Check.arg(
-          !(lo[c] > hi[c]) && !Float.isNaN(lo[c]) && !Float.isNaN(hi[c]),
-          "fromRange: channel %d has range [%s, %s]",
-          c,
-          lo[c],
-          hi[c]);
+      String ch = lo.length == 1 ? "" : "channel " + c + ": ";
+      Check.arg(!Float.isNaN(lo[c]) && !Float.isNaN(hi[c]), "%sstep is NaN (range [%s, %s])",
+          ch, Check.describe(lo[c]), Check.describe(hi[c]));
+      Check.arg(!(lo[c] > hi[c]), "fromRange: %srange [%s, %s] has lo > hi", ch, lo[c], hi[c]);
       s[c] = scaleFor(lo[c], hi[c], scheme);
+      Check.arg(Float.isFinite(s[c]), "%sstep is %s (range [%s, %s])", ch,
+          Check.describe(s[c]), Check.describe(lo[c]), Check.describe(hi[c]));
       z[c] = zeroPointFor(lo[c], s[c], scheme);
     }
     return new QParams(s, z, scheme);

@@ -40,12 +40,86 @@ import org.qlimit.util.Hashing;
 public final class QuantExport {
   private QuantExport() {}
 
+  /** Domain tag that starts the hash input of {@link #sha256}; changes with its definition. */
+  public static final String HASH_VERSION = "qlimit-quantized-v2";
+
   /**
-   * SHA-256 over, in model order, every layer's name, bit width, integer levels, scales and zero
-   * points, then every activation site's name, bit width, step and zero point (little-endian raw
-   * bits). Identical results give identical hashes.
+   * {@code quantized_sha256}: a SHA-256 over every tensor {@link #write} exports and the metadata
+   * that gives them meaning, as hex. Two levels:
+   * <pre>
+   * D_int = {@link #integerDigest}(state)                       (32 bytes)
+   * hash  = SHA-256( "qlimit-quantized-v2" 0x00 ‖ arch 0x00 ‖ D_int
+   *                  ‖ per layer in network order: name 0x00 ‖ scheme 0x00 ‖ bias
+   *                  ‖ per activation site in site order: name 0x00 ‖ scheme 0x00 )
+   * </pre>
+   * where scheme is {@code asymmetric} or {@code symmetric}, and bias is the byte 0 (no bias) or
+   * the byte 1, the element count (int32 LE) and the FP32 values (raw bits, LE). Bit widths are
+   * in D_int. The two levels let a hash of the earlier definition (D_int alone, published before
+   * "qlimit-quantized-v2") be converted exactly given the model file: see
+   * {@code tools.ConvertQuantizedHashes} under src/test.
+   *
+   * @throws IllegalStateException when a layer still has soft rounding
    */
   public static String sha256(QuantState state) {
+    List<LayerPart> layers = new ArrayList<>();
+    for (Map.Entry<Layer, WeightQuantizer> e : state.weightsInOrder()) {
+      Layer l = e.getKey();
+      float[] bias = l.bias() == null ? null : l.bias().value().contiguous().data();
+      layers.add(new LayerPart(l.name(), e.getValue().params().scheme().symmetric(), bias));
+    }
+    List<SitePart> sites = new ArrayList<>();
+    for (ActQuantizer a : state.actsInOrder()) {
+      sites.add(new SitePart(a.site(), a.params().scheme().symmetric()));
+    }
+    return Hashing.hex(exportDigest(integerDigest(state), state.model().arch(), layers, sites));
+  }
+
+  /**
+   * One exported layer as the outer level of {@link #sha256} sees it.
+   *
+   * @param bias the FP32 bias (Cout), or null when the layer has none; not modified
+   */
+  public record LayerPart(String name, boolean symmetric, float[] bias) {}
+
+  /** One exported activation site as the outer level of {@link #sha256} sees it. */
+  public record SitePart(String name, boolean symmetric) {}
+
+  /**
+   * The outer level of {@link #sha256} over an integer digest (32 bytes) and the parts it does
+   * not cover, in the given order.
+   */
+  public static byte[] exportDigest(byte[] integerDigest, String arch, List<LayerPart> layers,
+      List<SitePart> sites) {
+    Check.arg(integerDigest.length == 32, "integer digest must have 32 bytes, has %d",
+        integerDigest.length);
+    MessageDigest md = Hashing.sha256();
+    Hashing.update(md, HASH_VERSION);
+    Hashing.update(md, arch);
+    md.update(integerDigest);
+    for (LayerPart l : layers) {
+      Hashing.update(md, l.name());
+      Hashing.update(md, l.symmetric() ? "symmetric" : "asymmetric");
+      if (l.bias() == null) {
+        md.update((byte) 0);
+      } else {
+        md.update((byte) 1);
+        Hashing.update(md, new int[] {l.bias().length});
+        Hashing.update(md, l.bias());
+      }
+    }
+    for (SitePart s : sites) {
+      Hashing.update(md, s.name());
+      Hashing.update(md, s.symmetric() ? "symmetric" : "asymmetric");
+    }
+    return md.digest();
+  }
+
+  /**
+   * D_int, the inner level of {@link #sha256} (and the whole of the earlier definition): SHA-256
+   * over, in model order, every layer's name, bit width, integer levels, scales and zero points,
+   * then every activation site's name, bit width, step and zero point (little-endian raw bits).
+   */
+  public static byte[] integerDigest(QuantState state) {
     MessageDigest md = Hashing.sha256();
     for (Map.Entry<Layer, WeightQuantizer> e : state.weightsInOrder()) {
       WeightQuantizer.Fixed f = fixed(e.getKey(), e.getValue());
@@ -63,7 +137,7 @@ public final class QuantExport {
       Hashing.update(md, scales(p));
       Hashing.update(md, zeroPoints(p));
     }
-    return Hashing.hex(md.digest());
+    return md.digest();
   }
 
   private static WeightQuantizer.Fixed fixed(Layer l, WeightQuantizer q) {
@@ -150,11 +224,22 @@ public final class QuantExport {
     return sch.equals("symmetric") ? QScheme.symmetric(bits) : QScheme.asymmetric(bits);
   }
 
+  /** A scale tensor of the file: every value finite and positive, else an error naming it. */
+  private static float[] scalesOf(SafeTensorsFile f, String name, int n) {
+    float[] s = f.require(name, n).asFloats();
+    for (int i = 0; i < s.length; i++) {
+      Check.arg(Float.isFinite(s[i]) && s[i] > 0f, "%s: tensor %s has %s at index %d (scales "
+          + "must be finite and positive)", f.source(), name, Check.describe(s[i]), i);
+    }
+    return s;
+  }
+
   /**
    * Reads a file written by {@link #write} back into a quantization of {@code model}: every layer
    * gets its fixed integer weight, every activation site in the file its quantizer. The file must
    * name the model's architecture and hold every layer; a tensor of the wrong shape, a level
-   * outside its bit width or an unknown site is an error naming it.
+   * outside its bit width, a scale that is not finite and positive, or an unknown site is an
+   * error naming it. (The FP biases are the model's own; the file's copies are not read.)
    */
   public static QuantState read(Path file, Model model) throws IOException {
     return read(SafeTensors.read(file), model);
@@ -172,7 +257,7 @@ public final class QuantExport {
     for (Layer l : model.layers()) {
       String n = l.name();
       int[] levels = f.require(n + ".weight_int", shape(l.weight().shape())).asInts();
-      float[] s = f.require(n + ".weight_scale", l.outChannels()).asFloats();
+      float[] s = scalesOf(f, n + ".weight_scale", l.outChannels());
       int[] z = f.require(n + ".weight_zero_point", l.outChannels()).asInts();
       QScheme sch = scheme(meta, n + ".weight_scheme", n + ".weight_bits");
       float[] zf = new float[z.length];
@@ -186,7 +271,7 @@ public final class QuantExport {
         String site = name.substring(0, name.length() - ".act_scale".length());
         Check.arg(model.actSites().contains(site), "%s: activation site %s is not part of %s",
             file, site, model.arch());
-        float s = f.require(name, 1).asFloats()[0];
+        float s = scalesOf(f, name, 1)[0];
         int z = f.require(site + ".act_zero_point", 1).asInts()[0];
         QScheme sch = scheme(meta, site + ".act_scheme", site + ".act_bits");
         state.setAct(site, new ActQuantizer(site, QParams.perTensor(s, z, sch), true));

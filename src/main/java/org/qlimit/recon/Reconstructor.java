@@ -287,8 +287,30 @@ public final class Reconstructor {
    */
   public static QParams observeWeight(Kernels k, Method method, Layer l, QScheme scheme) {
     float[] w = l.weight().value().contiguous().data();
-    return method == Method.QDROP ? Observers.gridLp(k, w, l.outChannels(), scheme)
-        : Observers.shrinkLp(k, w, l.outChannels(), scheme);
+    return observed("layer " + l.name() + " weight", w,
+        () -> method == Method.QDROP ? Observers.gridLp(k, w, l.outChannels(), scheme)
+            : Observers.shrinkLp(k, w, l.outChannels(), scheme));
+  }
+
+  /**
+   * Runs {@code observer} on {@code x} and names {@code what} (a layer or an activation site) in
+   * its failures: a NaN or ±Inf in x (an overflow in the layers before, or non-finite weights)
+   * or a range whose step is not finite. Reads x only, so the result is unchanged.
+   *
+   * @param x the observed values. Not modified.
+   * @throws IllegalStateException naming {@code what} and the cause
+   */
+  static QParams observed(String what, float[] x, java.util.function.Supplier<QParams> observer) {
+    int bad = Check.firstNonFinite(x);
+    if (bad >= 0) {
+      throw new IllegalStateException(what + ": value " + bad + " is " + Check.describe(x[bad])
+          + " (NaN or infinity reached the observer)");
+    }
+    try {
+      return observer.get();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalStateException(what + ": " + e.getMessage(), e);
+    }
   }
 
   private void initWeights() {
@@ -329,7 +351,9 @@ public final class Reconstructor {
       public Var activation(Graph g, String site, Var x) {
         if (state.act(site) == null) {
           QScheme s = QScheme.asymmetric(actBits(model, cfg.method(), site, cfg.abits()));
-          QParams p = Observers.shrinkLp(k, x.value().contiguous().data(), 1, s);
+          float[] v = x.value().contiguous().data();
+          QParams p = observed("activation site " + site, v,
+              () -> Observers.shrinkLp(k, v, 1, s));
           state.setAct(site, new ActQuantizer(site, p, true));
         }
         return full.activation(g, site, x);
@@ -364,8 +388,9 @@ public final class Reconstructor {
       public Var activation(Graph g, String site, Var x) {
         QScheme s = QScheme.asymmetric(actBits(model, method, site, abits));
         float[] v = x.value().contiguous().data();
-        found.put(site, method == Method.QDROP ? Observers.gridLp(k, v, 1, s)
-            : Observers.shrinkLp(k, v, 1, s));
+        found.put(site, observed("activation site " + site, v,
+            () -> method == Method.QDROP ? Observers.gridLp(k, v, 1, s)
+                : Observers.shrinkLp(k, v, 1, s)));
         return x;
       }
     };
@@ -491,6 +516,7 @@ public final class Reconstructor {
     Tensor probeIn = Batches.head(qIn, LOSS_PROBE);
     Tensor probeTarget = Batches.head(target, LOSS_PROBE);
     double before = probeLoss(unit, probeIn, probeTarget, ctx0, lossP);
+    requireFiniteLoss(unit, phase, "before reconstruction", before);
 
     List<WeightQuantizer.AdaRoundSoft> rounders = new ArrayList<>();
     if (learnRounding) {
@@ -561,6 +587,8 @@ public final class Reconstructor {
             total = Functions.addScalars(g, total, reg);
           }
         }
+        requireFiniteLoss(unit, phase, "at iteration " + t + " of " + iters,
+            rec.value().item() + roundLoss);
         g.backward(total);
         if (adamAlpha != null) {
           adamAlpha.step(cfg.lrAlpha());
@@ -574,14 +602,30 @@ public final class Reconstructor {
       }
     }
     for (WeightQuantizer.AdaRoundSoft r : rounders) {
+      float[] a = r.alpha().value().data();
+      int bad = Check.firstNonFinite(a);
+      Check.state(bad < 0, "unit %s (%s): layer %s: rounding variable %d is %s after %d "
+          + "iteration(s)", unit.name(), phase, r.layer().name(), bad,
+          bad < 0 ? "" : Check.describe(a[bad]), ran);
       state.setWeight(r.layer(), r.harden());
     }
     QuantContext after = ctx0;
     double afterLoss = probeLoss(unit, probeIn, probeTarget, after, lossP);
+    requireFiniteLoss(unit, phase, "after reconstruction", afterLoss);
     UnitRecord rec = new UnitRecord(unit.name(), phase, ran, before, afterLoss,
         (System.nanoTime() - t0) / 1e9);
     listener.unitEnd(rec);
     unitDone(rec);
+  }
+
+  /**
+   * Stops the run when a reconstruction loss is NaN or infinite, naming the unit, the phase and
+   * when (the units finished before it stay in the run's checkpoints).
+   */
+  private void requireFiniteLoss(Unit unit, String phase, String when, double loss) {
+    Check.state(Double.isFinite(loss), "unit %s (%s): reconstruction loss is %s %s; "
+        + "%d unit(s) finished before it", unit.name(), phase, Check.describe(loss), when,
+        records.size());
   }
 
   private static int phaseId(String phase) {

@@ -48,6 +48,38 @@ public final class Check {
     }
   }
 
+  /** Index of the first NaN or ±Inf of {@code a}, or −1 when all are finite (subnormals are). */
+  public static int firstNonFinite(float[] a) {
+    for (int i = 0; i < a.length; i++) {
+      if (!Float.isFinite(a[i])) {
+        return i;
+      }
+    }
+    return -1;
+  }
+
+  /** "NaN", "+Inf", "-Inf" for a non-finite value, else its decimal form. */
+  public static String describe(float v) {
+    if (Float.isNaN(v)) {
+      return "NaN";
+    }
+    if (Float.isInfinite(v)) {
+      return v > 0 ? "+Inf" : "-Inf";
+    }
+    return Float.toString(v);
+  }
+
+  /** "NaN", "+Inf", "-Inf" for a non-finite value, else its decimal form. */
+  public static String describe(double v) {
+    if (Double.isNaN(v)) {
+      return "NaN";
+    }
+    if (Double.isInfinite(v)) {
+      return v > 0 ? "+Inf" : "-Inf";
+    }
+    return Double.toString(v);
+  }
+
   public static String shape(int... dims) {
     return Arrays.toString(dims);
   }
