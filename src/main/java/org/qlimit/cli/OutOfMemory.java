@@ -61,7 +61,7 @@ final class OutOfMemory extends RuntimeException {
       if (estimate != null) {
         sb.append("; estimated need ").append(estimate.describe());
         if (mappedCaches) {
-          sb.append(" (caches were in memory-mapped files)");
+          sb.append(" (caches in memory-mapped files)");
         }
         sb.append(String.format(Locale.ROOT, "; lower --calib (now %d), use a smaller model, "
             + "or raise the heap, e.g. QLIMIT_JAVA_OPTS=-Xmx%s", calib,

@@ -117,7 +117,7 @@ class OutOfMemoryCommandTest extends QuietTest {
     assertOneLineOutOfMemory(r, 5000);
     assertThat(r.err()).contains("; estimated need ")
         .contains("caches 957.0 MiB (196.0 KiB per calibration image × 5000, peak at layer1.0)")
-        .contains("(caches were in memory-mapped files)")
+        .contains("(caches in memory-mapped files)")
         .contains("QLIMIT_JAVA_OPTS=-Xmx1536m");
     assertThat(r.out()).contains("memory: estimate ");
     assertThat(cacheFolders(out)).isEmpty();
