@@ -53,7 +53,10 @@ public interface ActivationCache extends AutoCloseable {
   @Override
   void close();
 
-  /** A heap cache over {@code t} (dense, rank ≥ 1; rows along dimension 0), not copied. */
+  /**
+   * A heap cache over the rows (dimension 0) of {@code t} (rank ≥ 1), sharing its storage when
+   * {@code t} is dense and copying it otherwise.
+   */
   static ActivationCache of(Tensor t) {
     return new HeapCache(t.contiguous());
   }
