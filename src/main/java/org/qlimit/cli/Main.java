@@ -8,7 +8,8 @@ import picocli.CommandLine.Command;
  * The qlimit command line. Every bad argument or file ends in a one-line error on stderr that
  * says what to do, and a non-zero exit code: 2 for usage errors (unknown or missing options,
  * option values out of range or not fitting the data: {@link Validated}, {@link UsageError}),
- * 1 for failures (files, data that does not fit the model, computation).
+ * 1 for failures (files, data that does not fit the model, computation). Running out of memory
+ * is a failure too: a one-line report ({@link OutOfMemory}), never a stack trace.
  */
 @Command(name = "qlimit", mixinStandardHelpOptions = true, version = "qlimit " + Main.VERSION,
     description = "Extreme low-bit post-training quantization (BRECQ, QDrop, mixed precision).",
@@ -42,7 +43,7 @@ public final class Main implements Runnable {
         return usageError(cmd, msg);
       }
       if (t instanceof IllegalArgumentException || t instanceof java.io.IOException
-          || t instanceof IllegalStateException) {
+          || t instanceof IllegalStateException || t instanceof OutOfMemory) {
         err.println("qlimit " + cmd.getCommandName() + ": error: " + msg);
       } else {
         err.println("qlimit " + cmd.getCommandName() + ": internal error: " + t);
@@ -53,7 +54,17 @@ public final class Main implements Runnable {
     });
     cl.setParameterExceptionHandler((ex, args2) -> usageError(ex.getCommandLine(),
         ex.getMessage()));
-    return cl.execute(args);
+    String command = args.length > 0 ? args[0] : "";
+    try {
+      return cl.execute(args);
+    } catch (OutOfMemoryError e) {
+      // the command's frames are gone, so what it allocated can be collected; drop the parser
+      // (it holds the command objects) before building the message
+      cl = null;
+      System.err.println("qlimit " + command + ": error: " + OutOfMemory.generic(command, e));
+      System.err.flush();
+      return 1;
+    }
   }
 
   /**

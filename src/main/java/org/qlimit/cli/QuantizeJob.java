@@ -23,6 +23,9 @@ import org.qlimit.model.Architectures;
 import org.qlimit.nn.ForwardContext;
 import org.qlimit.nn.Model;
 import org.qlimit.quant.QuantContext;
+import org.qlimit.recon.CacheStore;
+import org.qlimit.recon.MappedCacheStore;
+import org.qlimit.recon.MemoryEstimate;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.QuantExport;
 import org.qlimit.recon.ReconConfig;
@@ -69,6 +72,18 @@ final class QuantizeJob {
    */
   static Outcome run(Spec spec, PrintStream log, Double knownFpTop1,
       Map<String, Integer> layerBits) throws IOException {
+    OutOfMemory.Watch watch = new OutOfMemory.Watch();
+    watch.calib = spec.calib();
+    try {
+      return run(spec, log, knownFpTop1, layerBits, watch);
+    } catch (OutOfMemoryError e) {
+      // the run's frame is gone: everything it allocated can be collected before the report
+      throw watch.failure(e);
+    }
+  }
+
+  private static Outcome run(Spec spec, PrintStream log, Double knownFpTop1,
+      Map<String, Integer> layerBits, OutOfMemory.Watch watch) throws IOException {
     long t0 = System.nanoTime();
     if (!Files.isRegularFile(spec.modelFile())) {
       throw new IllegalArgumentException("model file not found: " + spec.modelFile());
@@ -104,7 +119,25 @@ final class QuantizeJob {
         }
       }
     }
-    ReconListener listener = spec.quiet() ? ReconListener.NONE : new CliListener(log);
+    MemoryEstimate mem = MemoryEstimate.of(model, rc, spec.calib(),
+        (long) train.pixels().length + data.test().pixels().length
+            + (long) calib.numel() * Float.BYTES, k);
+    long heap = Runtime.getRuntime().maxMemory();
+    boolean mapCaches = !mem.cachesFitHeap(heap);
+    watch.estimate = mem;
+    watch.mappedCaches = mapCaches;
+    watch.stage = "preparing the run";
+    if (mapCaches) {
+      checkDiskSpace(spec.out(), mem);
+    }
+    if (!spec.quiet()) {
+      log.printf(Locale.ROOT, "memory: estimate %s; heap %s (margin %s): %s%n", mem.describe(),
+          MemoryEstimate.bytes(heap), MemoryEstimate.bytes(MemoryEstimate.margin(heap)),
+          mapCaches ? "the caches do not fit, so they go to memory-mapped files under "
+              + spec.out() : mem.caches() == 0 ? "no caches" : "the caches fit in the heap");
+    }
+    ReconListener listener = watch.following(spec.quiet() ? ReconListener.NONE
+        : new CliListener(log));
     String modelSha = Hashing.sha256(spec.modelFile());
     RunCheckpoint checkpoint = new RunCheckpoint(spec.out(),
         checkpointKey(modelSha, spec, model, calib, layerBits));
@@ -123,7 +156,24 @@ final class QuantizeJob {
       log.printf(Locale.ROOT, "note: replacing the checkpoint in %s (pass --resume to continue "
           + "it instead)%n", spec.out());
     }
-    Reconstructor.Result result = recon.run(calib);
+    Reconstructor.Result result;
+    watch.stage = "reconstructing";
+    CacheStore store = mapCaches ? CacheStore.mapped(spec.out()) : CacheStore.HEAP;
+    try {
+      if (mapCaches && !spec.quiet()) {
+        log.printf(Locale.ROOT, "  activation caches: %s%n", store);
+      }
+      result = recon.cacheStore(store).run(calib);
+    } finally {
+      store.close();
+      if (mapCaches && !spec.quiet()) {
+        Path dir = ((MappedCacheStore) store).directory();
+        log.printf(Locale.ROOT, "  activation caches: %s%n", Files.exists(dir)
+            ? "could not delete " + dir + " now; it is deleted when qlimit exits"
+            : "deleted " + dir);
+      }
+    }
+    watch.stage = "evaluating";
     checkpoint.delete();
     String sha = QuantExport.sha256(result.state());
 
@@ -140,6 +190,7 @@ final class QuantizeJob {
         qb == null ? Evaluator.Progress.NONE : (d, t) -> qb.update(d, "")).percent();
     double seconds = (System.nanoTime() - t0) / 1e9;
 
+    watch.stage = "writing the results";
     Files.createDirectories(spec.out());
     Map<String, String> meta = new LinkedHashMap<>();
     meta.put("method", rc.method().cliName());
@@ -224,6 +275,28 @@ final class QuantizeJob {
           ProgressBar.time(seconds), sha, resultFile);
     }
     return new Outcome(fp, q, seconds, sha, resultFile, limit);
+  }
+
+  /**
+   * Fails (one line) when the file system of {@code out} has less room than the estimated caches
+   * of {@code mem} need as memory-mapped files.
+   */
+  private static void checkDiskSpace(Path out, MemoryEstimate mem) throws IOException {
+    long bytes = mem.caches();
+    Path p = out.toAbsolutePath();
+    while (p != null && !Files.exists(p)) {
+      p = p.getParent();
+    }
+    if (p == null) {
+      return;
+    }
+    long free = Files.getFileStore(p).getUsableSpace();
+    if (free < bytes) {
+      throw new IllegalArgumentException("the activation caches (" + MemoryEstimate.bytes(bytes)
+          + ") do not fit in the heap and need that much disk under " + out + ", which has "
+          + MemoryEstimate.bytes(free) + " free; lower --calib, free disk space, or raise the "
+          + "heap with QLIMIT_JAVA_OPTS=-Xmx" + OutOfMemory.suggestedHeap(mem.total()));
+    }
   }
 
   /**

@@ -15,23 +15,28 @@ final class Batches {
   static final int EVAL_BATCH = 64;
 
   /**
-   * Applies {@code f} to rows [from, to) of {@code in} in batches of {@link #EVAL_BATCH} and
-   * concatenates the outputs along dimension 0.
+   * Applies {@code f} to the rows of {@code in} in batches of {@link #EVAL_BATCH} and writes the
+   * outputs, row for row, to a new cache from {@code store}. Any batch size gives the same bits:
+   * rows are independent.
    */
-  static Tensor map(Kernels k, Tensor in, Function<Var, Var> f) {
-    int n = in.dim(0);
-    Tensor out = null;
-    int rowSize = 0;
-    for (int from = 0; from < n; from += EVAL_BATCH) {
-      int to = Math.min(n, from + EVAL_BATCH);
-      Tensor y = f.apply(Var.constant(in.slice(from, to).contiguous())).value();
-      if (out == null) {
-        int[] s = y.shape();
-        s[0] = n;
-        out = Tensor.zeros(s);
-        rowSize = y.numel() / (to - from);
+  static ActivationCache map(CacheStore store, ActivationCache in, Function<Var, Var> f) {
+    int n = in.rows();
+    ActivationCache out = null;
+    try {
+      for (int from = 0; from < n; from += EVAL_BATCH) {
+        int to = Math.min(n, from + EVAL_BATCH);
+        Tensor y = f.apply(Var.constant(in.rows(from, to))).value();
+        if (out == null) {
+          int[] s = y.shape();
+          out = store.allocate(n, java.util.Arrays.copyOfRange(s, 1, s.length));
+        }
+        out.write(from, y);
       }
-      System.arraycopy(y.data(), 0, out.data(), from * rowSize, (to - from) * rowSize);
+    } catch (RuntimeException | Error e) {
+      if (out != null) {
+        out.close();
+      }
+      throw e;
     }
     Check.state(out != null, "empty calibration set");
     return out;

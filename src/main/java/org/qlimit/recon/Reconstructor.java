@@ -76,6 +76,8 @@ public final class Reconstructor {
   public record Checkpoint(QuantState state, List<UnitRecord> records) {}
 
   private Consumer<Checkpoint> checkpointSink = c -> {};
+  /** Where the cached unit inputs and outputs are kept (the heap unless set). */
+  private CacheStore store = CacheStore.HEAP;
   /** Units already done by the run being resumed (0 for a fresh run). */
   private int resumeUnits;
   /** Units visited so far in this run (done, skipped as resumed, or recorded as not optimized). */
@@ -120,6 +122,15 @@ public final class Reconstructor {
    */
   public Reconstructor checkpointEach(Consumer<Checkpoint> sink) {
     this.checkpointSink = java.util.Objects.requireNonNull(sink, "checkpoint sink");
+    return this;
+  }
+
+  /**
+   * Keeps the cached unit inputs and outputs in {@code store} (default {@link CacheStore#HEAP});
+   * any store gives the same bits. The caller closes the store after {@link #run}. Returns this.
+   */
+  public Reconstructor cacheStore(CacheStore store) {
+    this.store = java.util.Objects.requireNonNull(store, "cache store");
     return this;
   }
 
@@ -175,6 +186,7 @@ public final class Reconstructor {
         in[1], in[2]);
     Check.arg(calib.dim(0) >= 1, "no calibration images");
     boolean resuming = resumeUnits > 0;
+    ActivationCache images = ActivationCache.of(calib);
     if (resuming) {
       listener.stage("resuming after " + resumeUnits + " unit(s)");
     } else {
@@ -188,26 +200,26 @@ public final class Reconstructor {
         }
       }
       case ADAROUND -> {
-        layerwiseAdaRound(calib);
+        layerwiseAdaRound(images);
         if (cfg.quantizeActivations()) {
           calibrateActsSequential(calib);
         }
       }
       case BRECQ -> {
-        brecqWeights(calib);
+        brecqWeights(images);
         if (cfg.quantizeActivations()) {
           calibrateActsSequential(calib);
-          brecqActivations(calib);
+          brecqActivations(images);
         }
       }
       case QDROP -> {
         if (cfg.quantizeActivations() && !resuming) {
-          Tensor images = Batches.head(calib, cfg.qdropActImages());
+          Tensor actImages = Batches.head(calib, cfg.qdropActImages());
           listener.stage("activation ranges (grid-Lp on FP activations, "
-              + imagesUsed(images, cfg.qdropActImages()) + ")");
-          calibrateActsFp(images);
+              + imagesUsed(actImages, cfg.qdropActImages()) + ")");
+          calibrateActsFp(actImages);
         }
-        qdrop(calib);
+        qdrop(images);
       }
       default -> throw new IllegalStateException("unhandled method " + cfg.method());
     }
@@ -403,13 +415,13 @@ public final class Reconstructor {
     return u.layers().size() == 1 && u.layers().get(0) == firstLayer();
   }
 
-  private void brecqWeights(Tensor calib) {
-    Tensor fpIn = calib;
-    Tensor qIn = calib;
+  private void brecqWeights(ActivationCache calib) {
+    ActivationCache fpIn = calib;
+    ActivationCache qIn = calib;
     List<Unit> units = model.units();
     for (int i = 0; i < units.size(); i++) {
       Unit u = units.get(i);
-      Tensor fpOut = runUnit(u, fpIn, ForwardContext.FP);
+      ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
       if (isFirstLayerUnit(u)) {
         if (!alreadyDone()) {
           skipped(UnitRecord.skipped(u.name(), "weights", FIRST_LAYER_SKIPPED));
@@ -418,54 +430,81 @@ public final class Reconstructor {
         optimize(i, units.size(), u, "weights", qIn, null, fpOut, true, false, 2.0, cfg.iters(),
             QuantContext.weightsOnly(state), false);
       }
-      qIn = runUnit(u, qIn, QuantContext.weightsOnly(state));
+      ActivationCache qOut = runUnit(u, qIn, QuantContext.weightsOnly(state));
+      release(qIn, calib);
+      release(fpIn, calib);
+      qIn = qOut;
       fpIn = fpOut;
     }
+    release(qIn, calib);
+    release(fpIn, calib);
   }
 
-  private void brecqActivations(Tensor calib) {
-    Tensor fpIn = calib;
+  private void brecqActivations(ActivationCache calib) {
+    ActivationCache fpIn = calib;
     List<Unit> units = model.units();
     for (int i = 0; i < units.size(); i++) {
       Unit u = units.get(i);
-      Tensor fpOut = runUnit(u, fpIn, ForwardContext.FP);
+      ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
       if (!isFirstLayerUnit(u) && !u.actSites().isEmpty()) {
         optimize(i, units.size(), u, "activations", fpIn, null, fpOut, false, true,
             cfg.actLossP(), cfg.itersAct(), QuantContext.full(state), false);
       }
+      release(fpIn, calib);
       fpIn = fpOut;
     }
+    release(fpIn, calib);
   }
 
-  private void qdrop(Tensor calib) {
-    Tensor fpIn = calib;
-    Tensor qIn = calib;
+  private void qdrop(ActivationCache calib) {
+    ActivationCache fpIn = calib;
+    ActivationCache qIn = calib;
     List<Unit> units = model.units();
     QuantContext base = cfg.quantizeActivations() ? QuantContext.full(state).withGradScale(-1f)
         : QuantContext.weightsOnly(state);
     for (int i = 0; i < units.size(); i++) {
       Unit u = units.get(i);
-      Tensor fpOut = runUnit(u, fpIn, ForwardContext.FP);
+      ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
       boolean mix = cfg.quantizeActivations() && cfg.dropProb() < 1f;
       optimize(i, units.size(), u, "joint", qIn, mix ? fpIn : null, fpOut, true,
           cfg.quantizeActivations(), 2.0, cfg.iters(), base, true);
-      qIn = runUnit(u, qIn, base);
+      ActivationCache qOut = runUnit(u, qIn, base);
+      release(qIn, calib);
+      release(fpIn, calib);
+      qIn = qOut;
       fpIn = fpOut;
+    }
+    release(qIn, calib);
+    release(fpIn, calib);
+  }
+
+  /** Closes {@code c} unless it is {@code keep} (the calibration images, owned by the caller). */
+  private static void release(ActivationCache c, ActivationCache keep) {
+    if (c != keep) {
+      c.close();
     }
   }
 
-  private Tensor prologue(Unit u, Tensor x) {
-    return u.prologue(Graph.inference(k), Var.constant(x)).value();
+  /**
+   * {@code x} with the unit's prologue applied row by row: a new cache, or {@code x} itself when
+   * the prologue is the identity.
+   */
+  private ActivationCache prologue(Unit u, ActivationCache x) {
+    Var first = Var.constant(x.rows(0, Math.min(x.rows(), Batches.EVAL_BATCH)));
+    if (u.prologue(Graph.inference(k), first) == first) {
+      return x;
+    }
+    return Batches.map(store, x, v -> u.prologue(Graph.inference(k), v));
   }
 
-  private void layerwiseAdaRound(Tensor calib) {
-    Tensor fpIn = calib;
-    Tensor qIn = calib;
+  private void layerwiseAdaRound(ActivationCache calib) {
+    ActivationCache fpIn = calib;
+    ActivationCache qIn = calib;
     List<Unit> units = model.units();
     int count = model.layers().size();
     int index = 0;
     for (Unit u : units) {
-      Map<Layer, Tensor> fpInputs = captureLayerInputs(u, fpIn, ForwardContext.FP);
+      Map<Layer, ActivationCache> fpInputs = captureLayerInputs(u, fpIn, ForwardContext.FP, null);
       for (Layer l : u.layers()) {
         if (l == firstLayer()) {
           if (!alreadyDone()) {
@@ -475,17 +514,28 @@ public final class Reconstructor {
           continue;
         }
         LayerUnit lu = new LayerUnit(l, u.activationAfter(l));
-        Tensor fpLayerIn = fpInputs.get(l);
-        Tensor target = runUnit(lu, fpLayerIn, ForwardContext.FP);
-        Tensor qLayerIn = captureLayerInputs(u, qIn, QuantContext.weightsOnly(state)).get(l);
+        ActivationCache fpLayerIn = fpInputs.get(l);
+        ActivationCache target = runUnit(lu, fpLayerIn, ForwardContext.FP);
+        ActivationCache qLayerIn = captureLayerInputs(u, qIn, QuantContext.weightsOnly(state), l)
+            .get(l);
         optimize(index, count, lu, "layer", qLayerIn, null, target, true, false, 2.0,
             cfg.iters(), QuantContext.weightsOnly(state), false);
+        qLayerIn.close();
+        target.close();
         index++;
       }
-      Tensor fpOut = runUnit(u, fpIn, ForwardContext.FP);
-      qIn = runUnit(u, qIn, QuantContext.weightsOnly(state));
+      for (ActivationCache c : fpInputs.values()) {
+        release(c, fpIn);
+      }
+      ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
+      ActivationCache qOut = runUnit(u, qIn, QuantContext.weightsOnly(state));
+      release(qIn, calib);
+      release(fpIn, calib);
+      qIn = qOut;
       fpIn = fpOut;
     }
+    release(qIn, calib);
+    release(fpIn, calib);
   }
 
   // ------------------------------------------------------------------ the optimisation loop
@@ -501,20 +551,35 @@ public final class Reconstructor {
    * @param ctx0 the forward context (dropping is added per step when {@code qdropMasks})
    * @param qdropMasks QDrop: uniform sampling with replacement, dropping at the unit's sites
    */
-  private void optimize(int index, int count, Unit unit, String phase, Tensor qIn, Tensor fpIn,
-      Tensor target, boolean learnRounding, boolean learnSteps, double lossP, int iters,
-      QuantContext ctx0, boolean qdropMasks) {
+  private void optimize(int index, int count, Unit unit, String phase, ActivationCache qIn,
+      ActivationCache fpIn, ActivationCache target, boolean learnRounding, boolean learnSteps,
+      double lossP, int iters, QuantContext ctx0, boolean qdropMasks) {
     if (alreadyDone()) {
       return;
     }
-    long t0 = System.nanoTime();
-    listener.unitStart(index, count, unit.name(), phase, iters);
     // the unit's input as its first layer sees it (a head's pooled features), computed once:
     // that is what the references cache, and what QDrop mixes
-    qIn = prologue(unit, qIn);
-    fpIn = fpIn == null ? null : prologue(unit, fpIn);
-    Tensor probeIn = Batches.head(qIn, LOSS_PROBE);
-    Tensor probeTarget = Batches.head(target, LOSS_PROBE);
+    ActivationCache q = prologue(unit, qIn);
+    ActivationCache f = fpIn == null ? null : prologue(unit, fpIn);
+    try {
+      optimizeCached(index, count, unit, phase, q, f, target, learnRounding, learnSteps, lossP,
+          iters, ctx0, qdropMasks);
+    } finally {
+      release(q, qIn);
+      if (f != null) {
+        release(f, fpIn);
+      }
+    }
+  }
+
+  /** {@link #optimize} on inputs to which the unit's prologue has been applied. */
+  private void optimizeCached(int index, int count, Unit unit, String phase, ActivationCache qIn,
+      ActivationCache fpIn, ActivationCache target, boolean learnRounding, boolean learnSteps,
+      double lossP, int iters, QuantContext ctx0, boolean qdropMasks) {
+    long t0 = System.nanoTime();
+    listener.unitStart(index, count, unit.name(), phase, iters);
+    Tensor probeIn = qIn.rows(0, Math.min(LOSS_PROBE, qIn.rows()));
+    Tensor probeTarget = target.rows(0, Math.min(LOSS_PROBE, target.rows()));
     double before = probeLoss(unit, probeIn, probeTarget, ctx0, lossP);
     requireFiniteLoss(unit, phase, "before reconstruction", before);
 
@@ -547,7 +612,7 @@ public final class Reconstructor {
     Adam adamSteps = steps.isEmpty() ? null : Adam.withDefaults(steps);
     float lrSteps = cfg.method() == Method.QDROP ? cfg.lrActQdrop() : cfg.lrActBrecq();
 
-    int n = qIn.dim(0);
+    int n = qIn.rows();
     int batch = Math.min(cfg.batchSize(), n);
     SplittableRandom rng = Streams.MINIBATCH.random(cfg.seed(), (long) index * 8 + phaseId(phase));
     int[] perm = new int[n];
@@ -559,9 +624,9 @@ public final class Reconstructor {
       for (int t = 1; t <= iters; t++) {
         int[] idx = qdropMasks ? sampleWithReplacement(rng, n, batch)
             : sampleWithoutReplacement(rng, perm, batch);
-        Tensor x = Batches.gather(qIn, idx);
+        Tensor x = qIn.gather(idx);
         if (fpIn != null) {
-          Tensor xf = Batches.gather(fpIn, idx);
+          Tensor xf = fpIn.gather(idx);
           float[] xd = x.data();
           float[] xfd = xf.data();
           long site = QDropMask.site(index, 0);
@@ -570,7 +635,7 @@ public final class Reconstructor {
           Parallel.forRange(k.config().threads(), xd.length, (from, to) ->
               QDropMask.mixRange(xd, xd, xfd, from, to, cfg.seed(), site, step, cfg.dropProb()));
         }
-        Tensor y = Batches.gather(target, idx);
+        Tensor y = target.gather(idx);
         QuantContext ctx = qdropMasks && cfg.quantizeActivations() && cfg.dropProb() < 1f
             ? ctx0.withDrop(new Dropping(cfg.seed(), index, t, cfg.dropProb()), unit.actSites())
             : ctx0;
@@ -669,13 +734,18 @@ public final class Reconstructor {
   }
 
   // ------------------------------------------------------------------ cache passes
-  private Tensor runUnit(Unit u, Tensor in, ForwardContext ctx) {
-    return Batches.map(k, in, x -> u.forward(Graph.inference(k), x, ctx));
+  private ActivationCache runUnit(Unit u, ActivationCache in, ForwardContext ctx) {
+    return Batches.map(store, in, x -> u.forward(Graph.inference(k), x, ctx));
   }
 
-  /** The input every layer of {@code u} receives, over all rows of {@code in}. */
-  private Map<Layer, Tensor> captureLayerInputs(Unit u, Tensor in, ForwardContext base) {
-    Map<Layer, List<Tensor>> parts = new LinkedHashMap<>();
+  /**
+   * The input that each layer of {@code u} (or only {@code only}, when not null) receives, over
+   * all rows of {@code in}, one cache per layer in execution order.
+   */
+  private Map<Layer, ActivationCache> captureLayerInputs(Unit u, ActivationCache in,
+      ForwardContext base, Layer only) {
+    Map<Layer, ActivationCache> out = new LinkedHashMap<>();
+    int[] at = {0};
     ForwardContext ctx = new ForwardContext() {
       @Override
       public Var weight(Graph g, Layer layer) {
@@ -689,30 +759,30 @@ public final class Reconstructor {
 
       @Override
       public void layerInput(Layer layer, Var x) {
-        parts.computeIfAbsent(layer, l -> new ArrayList<>()).add(x.value().contiguous());
+        if (only != null && layer != only) {
+          return;
+        }
+        Tensor v = x.value();
+        ActivationCache c = out.get(layer);
+        if (c == null) {
+          int[] s = v.shape();
+          c = store.allocate(in.rows(), java.util.Arrays.copyOfRange(s, 1, s.length));
+          out.put(layer, c);
+        }
+        c.write(at[0], v);
       }
     };
-    runUnit(u, in, ctx);
-    Map<Layer, Tensor> out = new LinkedHashMap<>();
-    for (Map.Entry<Layer, List<Tensor>> e : parts.entrySet()) {
-      out.put(e.getKey(), concat(e.getValue()));
-    }
-    return out;
-  }
-
-  private static Tensor concat(List<Tensor> parts) {
-    int n = 0;
-    for (Tensor t : parts) {
-      n += t.dim(0);
-    }
-    int[] s = parts.get(0).shape();
-    int row = parts.get(0).numel() / s[0];
-    s[0] = n;
-    Tensor out = Tensor.zeros(s);
-    int at = 0;
-    for (Tensor t : parts) {
-      System.arraycopy(t.data(), 0, out.data(), at, t.numel());
-      at += t.numel();
+    try {
+      for (int from = 0; from < in.rows(); from += Batches.EVAL_BATCH) {
+        int to = Math.min(in.rows(), from + Batches.EVAL_BATCH);
+        at[0] = from;
+        u.forward(Graph.inference(k), Var.constant(in.rows(from, to)), ctx);
+      }
+    } catch (RuntimeException | Error e) {
+      for (ActivationCache c : out.values()) {
+        c.close();
+      }
+      throw e;
     }
     return out;
   }

@@ -1,0 +1,110 @@
+package org.qlimit.cli;
+
+import java.util.Locale;
+import org.qlimit.recon.MemoryEstimate;
+import org.qlimit.recon.ReconListener;
+import org.qlimit.recon.UnitRecord;
+
+/**
+ * The one-line report of a command that ran out of memory (an {@link OutOfMemoryError}), printed
+ * by {@link Main} as {@code qlimit <command>: error: <message>} with exit code 1. It says what ran
+ * out, during which stage, the run's memory estimate when one was made, and what to lower.
+ */
+final class OutOfMemory extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+
+  private OutOfMemory(String message) {
+    super(message, null, false, false);
+  }
+
+  /**
+   * What a run records as it goes, so that the report can name the stage and the estimate after
+   * the run's own objects are gone.
+   */
+  static final class Watch {
+    String stage = "loading the model and data";
+    MemoryEstimate estimate;
+    boolean mappedCaches;
+    int calib;
+
+    /** {@code l}, also recording the stage and unit it is told about as the run's stage. */
+    ReconListener following(ReconListener l) {
+      return new ReconListener() {
+        @Override
+        public void stage(String description) {
+          stage = "reconstructing (" + description + ")";
+          l.stage(description);
+        }
+
+        @Override
+        public void unitStart(int index, int count, String unit, String phase, int iters) {
+          stage = "reconstructing unit " + unit + " (" + phase + ")";
+          l.unitStart(index, count, unit, phase, iters);
+        }
+
+        @Override
+        public void iteration(int t, int iters, double loss, double rec, double round) {
+          l.iteration(t, iters, loss, rec, round);
+        }
+
+        @Override
+        public void unitEnd(UnitRecord r) {
+          l.unitEnd(r);
+        }
+      };
+    }
+
+    /** The report for {@code e} at this point of the run. */
+    OutOfMemory failure(OutOfMemoryError e) {
+      long heap = Runtime.getRuntime().maxMemory();
+      StringBuilder sb = new StringBuilder(ranOut(e, heap)).append(" while ").append(stage);
+      if (estimate != null) {
+        sb.append("; estimated need ").append(estimate.describe());
+        if (mappedCaches) {
+          sb.append(" (caches in memory-mapped files)");
+        }
+        sb.append(String.format(Locale.ROOT, "; lower --calib (now %d), use a smaller model, "
+            + "or raise the heap, e.g. QLIMIT_JAVA_OPTS=-Xmx%s", calib,
+            suggestedHeap(estimate.total())));
+      } else {
+        sb.append(String.format(Locale.ROOT, " (before the memory estimate); lower --calib "
+            + "(now %d), use a smaller model or data set, or raise the heap with "
+            + "QLIMIT_JAVA_OPTS=-Xmx<size>", calib));
+      }
+      return new OutOfMemory(sb.toString());
+    }
+  }
+
+  /** "out of memory (Java heap space; heap 300.0 MiB)". */
+  static String ranOut(OutOfMemoryError e, long maxHeap) {
+    String what = e.getMessage() == null || e.getMessage().isBlank() ? "Java heap"
+        : e.getMessage();
+    return "out of memory (" + what + "; heap " + MemoryEstimate.bytes(maxHeap) + ")";
+  }
+
+  /**
+   * A heap for which {@code need} plus the margin of {@link MemoryEstimate#margin} fits, in whole
+   * 256 MiB, as an -Xmx value ("2560m", "4g").
+   */
+  static String suggestedHeap(long need) {
+    long h = Math.max(need + MemoryEstimate.MIN_MARGIN, need + need / 4);
+    long quantum = 256L << 20;
+    long mib = ((h + quantum - 1) / quantum) * 256;
+    return mib % 1024 == 0 ? (mib / 1024) + "g" : mib + "m";
+  }
+
+  /**
+   * The report for an {@link OutOfMemoryError} that reached the command line without a run's
+   * report (commands other than quantize, demo and mixed reconstruction).
+   */
+  static String generic(String command, OutOfMemoryError e) {
+    String lower = switch (command) {
+      case "train" -> "lower --batch";
+      case "eval" -> "lower --limit";
+      default -> "lower --calib or --eval-limit";
+    };
+    return ranOut(e, Runtime.getRuntime().maxMemory()) + " (no memory estimate for this "
+        + "command); " + lower + ", use a smaller model or data set, or raise the heap with "
+        + "QLIMIT_JAVA_OPTS=-Xmx<size>";
+  }
+}
