@@ -43,7 +43,8 @@ public final class Main implements Runnable {
         return usageError(cmd, msg);
       }
       if (t instanceof IllegalArgumentException || t instanceof java.io.IOException
-          || t instanceof IllegalStateException || t instanceof OutOfMemory) {
+          || t instanceof java.io.UncheckedIOException || t instanceof IllegalStateException
+          || t instanceof OutOfMemory) {
         err.println("qlimit " + cmd.getCommandName() + ": error: " + msg);
       } else {
         err.println("qlimit " + cmd.getCommandName() + ": internal error: " + t);

@@ -44,4 +44,17 @@ class QuantizeResumeCommandTest extends QuietTest {
     assertThat(foreign.err().strip()).doesNotContain("\n")
         .contains("was written by a run with other options");
   }
+
+  @Test
+  void aCheckpointThatCannotBeWrittenIsAOneLineFailure(@TempDir Path dir) throws Exception {
+    Path out = dir.resolve("out");
+    // a folder where the checkpoint's temporary file goes makes every checkpoint write fail
+    Files.createDirectories(out.resolve(RunCheckpoint.FILE + ".tmp").resolve("x"));
+    CliRun r = run(out);
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err().strip()).doesNotContain("\n").doesNotContain("internal error")
+        .startsWith("qlimit quantize: error: cannot write checkpoint");
+    assertThat(out.resolve("result.json")).doesNotExist();
+    assertThat(out.resolve("quantized.safetensors")).doesNotExist();
+  }
 }
