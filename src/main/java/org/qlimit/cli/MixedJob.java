@@ -31,6 +31,7 @@ import org.qlimit.mixed.Sensitivity;
 import org.qlimit.mixed.SensitivityCache;
 import org.qlimit.model.Architectures;
 import org.qlimit.nn.Model;
+import org.qlimit.recon.MemoryEstimate;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
 import org.qlimit.tensor.Tensor;
@@ -110,6 +111,13 @@ final class MixedJob {
     for (int i = 0; i < idx.length; i++) {
       labels[i] = train.labels()[idx[i]];
     }
+    // the reconstruction's memory, stated before the sensitivity measurement starts (the
+    // reconstruction run prints it again with its decision on mapped caches)
+    MemoryEstimate mem = MemoryEstimate.of(model, o.reconConfig(o.choices()[0]), o.calib,
+        (long) train.pixels().length + data.test().pixels().length
+            + (long) calib.numel() * Float.BYTES, k);
+    log.printf(Locale.ROOT, "  memory: reconstruction estimate %s; heap %s%n", mem.describe(),
+        MemoryEstimate.bytes(Runtime.getRuntime().maxMemory()));
     Method m = o.parsedMethod();
     int[] bits = o.choices();
     Sensitivity.Options so = o.sensitivityOptions();

@@ -48,6 +48,10 @@ class MixedCommandTest extends QuietTest {
         .isEqualTo(j.get("search").get("check_dp_diagonal_only").asDouble());
     assertThat(Files.size(out.resolve("bits.png"))).isPositive();
     assertThat(r.out()).contains("layer3.2.conv2").contains("wrote");
+    // the memory estimate comes before the sensitivity measurement, the first long work
+    assertThat(r.out()).contains("memory: reconstruction estimate");
+    assertThat(r.out().indexOf("memory: reconstruction estimate"))
+        .isLessThan(r.out().indexOf("sensitivities: measuring"));
     // the second run reads the cached sensitivities
     CliRun again = CliRun.of("mixed", "--model", "datasets/models/resnet20_fmnist.safetensors",
         "--arch", "resnet20-fmnist", "--data", "fashion-mnist", "--method", "brecq",
