@@ -169,47 +169,6 @@ public final class Functions {
     return out;
   }
 
-  /**
-   * y[i] = mask[i] ? a[i] : b[i] (element-wise selection; QDrop's mix of quantized and FP values).
-   * Backward: da += dy where mask, db += dy elsewhere.
-   */
-  public static Var select(Graph g, boolean[] mask, Var a, Var b) {
-    Check.arg(a.value().sameShape(b.value()), "select: shapes %s and %s differ",
-        Arrays.toString(a.shape()), Arrays.toString(b.shape()));
-    float[] ad = d(a);
-    float[] bd = d(b);
-    Check.arg(mask.length == ad.length, "select: mask has %d elements, tensors %d", mask.length,
-        ad.length);
-    Tensor y = Tensor.zeros(a.shape());
-    float[] yd = y.data();
-    for (int i = 0; i < yd.length; i++) {
-      yd[i] = mask[i] ? ad[i] : bd[i];
-    }
-    Var out = result(g, y, a, b);
-    if (out.requiresGrad()) {
-      g.record("select", out, () -> {
-        float[] dy = out.grad().data();
-        if (a.requiresGrad()) {
-          float[] da = a.grad().data();
-          for (int i = 0; i < dy.length; i++) {
-            if (mask[i]) {
-              da[i] += dy[i];
-            }
-          }
-        }
-        if (b.requiresGrad()) {
-          float[] db = b.grad().data();
-          for (int i = 0; i < dy.length; i++) {
-            if (!mask[i]) {
-              db[i] += dy[i];
-            }
-          }
-        }
-      });
-    }
-    return out;
-  }
-
   /** y = a + b for scalars (loss terms). Backward: da += dy; db += dy. */
   public static Var addScalars(Graph g, Var a, Var b) {
     Check.arg(a.value().numel() == 1 && b.value().numel() == 1, "addScalars: needs two scalars");

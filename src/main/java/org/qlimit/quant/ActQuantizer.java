@@ -99,14 +99,13 @@ public final class ActQuantizer {
     int qmin = scheme.qmin();
     int qmax = scheme.qmax();
     byte[] keep = drop == null ? null : new byte[n];
-    // Elementwise, so any split of [0, n) gives the same bits: y = fakeQuant(x), and with
-    // dropping y = keep ? fakeQuant(x) : x, keep from QDropMask.mask (counter = flat index).
+    // Forward, elementwise over any split of [0, n): y = fakeQuant(x); with dropping, the mask
+    // keep (counter = flat index) selects y where 1 and x where 0.
     Parallel.forRange(threads, n, (from, to) -> {
+      FakeQuant.fakeQuantRange(yd, xd, s, z, qmin, qmax, from, to);
       if (keep != null) {
         QDropMask.mask(keep, from, to, drop.seed(), drop.site(), drop.step(), drop.prob());
-      }
-      for (int i = from; i < to; i++) {
-        yd[i] = keep != null && keep[i] == 0 ? xd[i] : FakeQuant.fakeQuant1(xd[i], s, z, qmin, qmax);
+        QDropMask.apply(yd, yd, xd, keep, from, to);
       }
     });
     float gs = gradScale >= 0 ? gradScale : FakeQuant.lsqGradScale(n, scheme.qmax());
@@ -115,33 +114,19 @@ public final class ActQuantizer {
       float[] dx = x.requiresGrad() ? x.grad().data() : null;
       float[] ds = scale.requiresGrad() ? scale.grad().data() : null;
       double[] terms = ds == null ? null : terms(n);
-      // Per element, in the order of FakeQuant.backward preceded by the dropped pass-through:
-      // dropped elements pass dy straight to x; kept ones get the STE gradient; the LSQ terms
-      // dy_q · ∂x̂/∂s (dy_q = 0 where dropped) go to a buffer that is summed in index order below.
+      float[] dyq = keep == null ? dyd : dyQuantized(n);
+      // Backward of the two steps above, in reverse: the mix sends dy of dropped elements
+      // straight to x and that of kept ones to the quantizer (dyq, 0 where dropped); the
+      // quantizer's STE gradient goes to x and its LSQ terms to a buffer summed in index order.
       Parallel.forRange(threads, n, (from, to) -> {
-        for (int i = from; i < to; i++) {
-          boolean kept = keep == null || keep[i] != 0;
-          float dq = kept ? dyd[i] : 0f;
-          if (!kept && dx != null) {
-            dx[i] += dyd[i];
-          }
-          if (dx != null) {
-            float u = (float) Math.rint(xd[i] / s) + z;
-            if (u >= qmin && u <= qmax) {
-              dx[i] += dq;
-            }
-          }
-          if (terms != null) {
-            terms[i] = (double) dq * FakeQuant.dScale1(xd[i], s, z, qmin, qmax);
-          }
+        if (keep != null) {
+          java.util.Arrays.fill(dyq, from, to, 0f);
+          QDropMask.mixBackward(dyq, dx, dyd, keep, from, to);
         }
+        FakeQuant.backwardRange(dx, terms, dyq, xd, s, z, qmin, qmax, from, to);
       });
       if (ds != null) {
-        double acc = 0.0;
-        for (int i = 0; i < n; i++) {
-          acc += terms[i];
-        }
-        ds[0] += (float) (gs * acc);
+        ds[0] += FakeQuant.scaleGrad(terms, 0, n, gs);
       }
     });
   }
@@ -157,6 +142,16 @@ public final class ActQuantizer {
       termsScratch = new double[n];
     }
     return termsScratch;
+  }
+
+  /** Scratch for the gradient reaching the kept (quantized) elements, as {@link #terms}. */
+  private float[] dyQuantizedScratch = new float[0];
+
+  private float[] dyQuantized(int n) {
+    if (dyQuantizedScratch.length < n) {
+      dyQuantizedScratch = new float[n];
+    }
+    return dyQuantizedScratch;
   }
 
   /** Overwrites the step (Modified), e.g. when loading a checkpoint. */

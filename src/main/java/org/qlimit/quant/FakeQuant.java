@@ -88,15 +88,26 @@ public final class FakeQuant {
   public static void fakeQuant(float[] y, float[] x, QParams p, int channelSize) {
     int n = checkSizes("fakeQuant", x, p, channelSize);
     Check.length("fakeQuant", "y", y, n);
-    int qmin = p.scheme().qmin();
-    int qmax = p.scheme().qmax();
     for (int c = 0; c < p.channels(); c++) {
-      float s = p.scale(c);
-      float z = p.zeroPoint(c);
       int off = c * channelSize;
-      for (int i = off; i < off + channelSize; i++) {
-        y[i] = (level(x[i], s, z, qmin, qmax) - z) * s;
-      }
+      fakeQuantRange(y, x, p.scale(c), p.zeroPoint(c), p.scheme().qmin(), p.scheme().qmax(), off,
+          off + channelSize);
+    }
+  }
+
+  /**
+   * {@link #fakeQuant} of one channel (step s, zero point z) over the flat range [from, to):
+   * y[i] = (clamp(⌊x_i/s⌉ + z, qmin, qmax) − z) · s. Elementwise, so disjoint ranges may run on
+   * any threads with the same result ({@link ActQuantizer} splits a tensor this way). {@code y}
+   * may alias {@code x}.
+   *
+   * @param y output, at least {@code to} elements. Modified in [from, to).
+   * @param x input, at least {@code to} elements. Not modified (unless aliased by y).
+   */
+  public static void fakeQuantRange(float[] y, float[] x, float s, float z, int qmin, int qmax,
+      int from, int to) {
+    for (int i = from; i < to; i++) {
+      y[i] = fakeQuant1(x[i], s, z, qmin, qmax);
     }
   }
 
@@ -109,29 +120,6 @@ public final class FakeQuant {
   /** One element: (clamp(⌊x/s⌉ + z, qmin, qmax) − z) · s in float32. */
   static float fakeQuant1(float x, float s, float z, int qmin, int qmax) {
     return (level(x, s, z, qmin, qmax) - z) * s;
-  }
-
-  /**
-   * Straight-through mask: {@code mask[i] = 1} where the clamp is inactive, {@code qmin ≤ ⌊x/s⌉
-   * + z ≤ qmax} (bounds included, as torch.clamp's backward), else 0.
-   *
-   * @param mask output, n elements. Modified.
-   * @param x input. Not modified.
-   */
-  public static void steMask(byte[] mask, float[] x, QParams p, int channelSize) {
-    int n = checkSizes("steMask", x, p, channelSize);
-    Check.arg(mask != null && mask.length >= n, "steMask: mask needs %d elements", n);
-    int qmin = p.scheme().qmin();
-    int qmax = p.scheme().qmax();
-    for (int c = 0; c < p.channels(); c++) {
-      float s = p.scale(c);
-      float z = p.zeroPoint(c);
-      int off = c * channelSize;
-      for (int i = off; i < off + channelSize; i++) {
-        float u = (float) Math.rint(x[i] / s) + z;
-        mask[i] = (byte) (u >= qmin && u <= qmax ? 1 : 0);
-      }
-    }
   }
 
   /**
@@ -148,26 +136,6 @@ public final class FakeQuant {
       return (double) qmax - z;
     }
     return ((double) u - z) - (double) x / (double) s;
-  }
-
-  /**
-   * Per-element ∂x̂/∂s, written out (for tests and for autograd engines that reduce themselves).
-   *
-   * @param out output, n elements. Modified.
-   * @param x input. Not modified.
-   */
-  public static void scaleGradTerms(float[] out, float[] x, QParams p, int channelSize) {
-    int n = checkSizes("scaleGradTerms", x, p, channelSize);
-    Check.length("scaleGradTerms", "out", out, n);
-    Check.noAlias("scaleGradTerms", out, x, "x");
-    int qmin = p.scheme().qmin();
-    int qmax = p.scheme().qmax();
-    for (int c = 0; c < p.channels(); c++) {
-      int off = c * channelSize;
-      for (int i = off; i < off + channelSize; i++) {
-        out[i] = (float) dScale1(x[i], p.scale(c), p.zeroPoint(c), qmin, qmax);
-      }
-    }
   }
 
   /**
@@ -203,27 +171,61 @@ public final class FakeQuant {
     if (dScaleAccum != null) {
       Check.length("backward", "dScaleAccum", dScaleAccum, p.channels());
     }
-    int qmin = p.scheme().qmin();
-    int qmax = p.scheme().qmax();
+    double[] terms = dScaleAccum == null ? null : new double[n];
     for (int c = 0; c < p.channels(); c++) {
-      float s = p.scale(c);
-      float z = p.zeroPoint(c);
       int off = c * channelSize;
-      double acc = 0.0;
-      for (int i = off; i < off + channelSize; i++) {
-        float u = (float) Math.rint(x[i] / s) + z;
-        boolean inside = u >= qmin && u <= qmax;
-        if (dx != null && inside) {
-          dx[i] += dy[i];
-        }
-        if (dScaleAccum != null) {
-          acc += (double) dy[i] * dScale1(x[i], s, z, qmin, qmax);
-        }
-      }
+      backwardRange(dx, terms, dy, x, p.scale(c), p.zeroPoint(c), p.scheme().qmin(),
+          p.scheme().qmax(), off, off + channelSize);
       if (dScaleAccum != null) {
-        dScaleAccum[c] += (float) (gradScale * acc);
+        dScaleAccum[c] += scaleGrad(terms, off, off + channelSize, gradScale);
       }
     }
+  }
+
+  /**
+   * {@link #backward} of one channel (step s, zero point z) over the flat range [from, to), with
+   * the step's per-element terms written out instead of summed:
+   *
+   * <pre>
+   *   dx[i]    += dy[i] · [qmin ≤ ⌊x_i/s⌉ + z ≤ qmax]     (STE)
+   *   terms[i]  = dy[i] · ∂x̂_i/∂s                        (LSQ, in double)
+   * </pre>
+   *
+   * Elementwise, so disjoint ranges may run on any threads with the same result; the step's
+   * gradient is then {@link #scaleGrad} of the terms, one sum in index order. This is the code
+   * that runs for every activation quantizer ({@link ActQuantizer}).
+   *
+   * @param dx gradient w.r.t. x, or null when not needed. Modified (accumulated) in [from, to).
+   * @param terms the LSQ terms, or null when not needed. Modified (overwritten) in [from, to).
+   * @param dy upstream gradient. Not modified.
+   * @param x forward input. Not modified.
+   */
+  public static void backwardRange(float[] dx, double[] terms, float[] dy, float[] x, float s,
+      float z, int qmin, int qmax, int from, int to) {
+    for (int i = from; i < to; i++) {
+      if (dx != null) {
+        float u = (float) Math.rint(x[i] / s) + z;
+        if (u >= qmin && u <= qmax) {
+          dx[i] += dy[i];
+        }
+      }
+      if (terms != null) {
+        terms[i] = (double) dy[i] * dScale1(x[i], s, z, qmin, qmax);
+      }
+    }
+  }
+
+  /**
+   * The step's gradient from the terms of {@link #backwardRange}: (float) (g · Σ terms[i]), the
+   * sum over i in [from, to) in increasing order in double, multiplied by g in double and rounded
+   * once to float. Independent of threads and vector width.
+   */
+  public static float scaleGrad(double[] terms, int from, int to, float gradScale) {
+    double acc = 0.0;
+    for (int i = from; i < to; i++) {
+      acc += terms[i];
+    }
+    return (float) (gradScale * acc);
   }
 
   /**

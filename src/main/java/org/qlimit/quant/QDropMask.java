@@ -99,6 +99,25 @@ public final class QDropMask {
   }
 
   /**
+   * The mix for [from, to) with a mask already drawn by {@link #mask}: out[i] = keep[i] ? xq[i] :
+   * xfp[i] (the same values as {@link #mixRange} with the mask's parameters). {@code out} may alias
+   * either input.
+   *
+   * @param out output. Modified in [from, to).
+   * @param keep mask from {@link #mask}. Not modified.
+   */
+  public static void apply(float[] out, float[] xq, float[] xfp, byte[] keep, int from, int to) {
+    Check.arg(keep != null && keep.length >= to, "apply: keep needs %d elements", to);
+    Check.arg(0 <= from && from <= to, "apply: bad range [%d, %d)", from, to);
+    Check.length("apply", "xq", xq, to);
+    Check.length("apply", "xfp", xfp, to);
+    Check.length("apply", "out", out, to);
+    for (int i = from; i < to; i++) {
+      out[i] = keep[i] != 0 ? xq[i] : xfp[i];
+    }
+  }
+
+  /**
    * Backward of the mix for [from, to); accumulates: dxq[i] += keep[i]·dy[i],
    * dxfp[i] += (1 − keep[i])·dy[i]. Either output may be null (not needed).
    *

@@ -42,10 +42,12 @@ class FakeQuantTest {
     float[] y = new float[x.length];
     FakeQuant.fakeQuant(y, x, p, x.length);
     assertThat(y).containsExactly(1f, -0.5f, 1f, -0.5f, -0.5f, 1f);
-    byte[] m = new byte[x.length];
-    FakeQuant.steMask(m, x, p, x.length);
+    // the straight-through gradient passes where the clamp is inactive:
     // u = 11, −9, 3, 0, ⌊−1.5⌉+1 = −1, ⌊2.0002⌉+1 = 3
-    assertThat(m).containsExactly(0, 0, 1, 1, 0, 1);
+    float[] dx = new float[x.length];
+    float[] ones = {1f, 1f, 1f, 1f, 1f, 1f};
+    FakeQuant.backward(dx, null, ones, x, p, x.length, 1f);
+    assertThat(dx).containsExactly(0f, 0f, 1f, 1f, 0f, 1f);
   }
 
   @Test
@@ -107,8 +109,7 @@ class FakeQuantTest {
     float s0 = 0.37f;
     float z = 3f;
     QParams p = QParams.perTensor(s0, z, sch);
-    float[] terms = new float[n];
-    FakeQuant.scaleGradTerms(terms, x, p, n);
+    double[] terms = terms(x, p);
     double h = 1e-6;
     double fd = 0;
     for (int i = 0; i < n; i++) {
@@ -120,10 +121,20 @@ class FakeQuantTest {
       double plus = surrogate(x[i], s0 + h, s0, r, z, sch);
       double minus = surrogate(x[i], s0 - h, s0, r, z, sch);
       double d = (plus - minus) / (2 * h);
-      assertThat((double) terms[i]).as("element %d", i).isCloseTo(d, within(1e-5));
+      assertThat(terms[i]).as("element %d", i).isCloseTo(d, within(1e-5));
       fd += dy[i] * d;
     }
     assertThat(fd).isNotZero();
+  }
+
+  /** Per-element ∂x̂/∂s of a per-tensor quantizer (the LSQ terms with dy = 1). */
+  private static double[] terms(float[] x, QParams p) {
+    float[] ones = new float[x.length];
+    java.util.Arrays.fill(ones, 1f);
+    double[] t = new double[x.length];
+    FakeQuant.backwardRange(null, t, ones, x, p.scale(0), p.zeroPoint(0), p.scheme().qmin(),
+        p.scheme().qmax(), 0, x.length);
+    return t;
   }
 
   private static double surrogate(float x, double s, float s0, double r, float z, QScheme sch) {
@@ -137,15 +148,14 @@ class FakeQuantTest {
   void clampedScaleGradientIsExact() {
     QParams p = QParams.perTensor(0.5f, 1f, A2);
     float[] x = {9f, -9f};
-    float[] t = new float[2];
-    FakeQuant.scaleGradTerms(t, x, p, 2);
+    double[] t = terms(x, p);
     double h = 1e-3;
     for (int i = 0; i < 2; i++) {
       float[] yp = new float[1];
       float[] ym = new float[1];
       FakeQuant.fakeQuant(yp, new float[] {x[i]}, QParams.perTensor(0.5f + (float) h, 1f, A2), 1);
       FakeQuant.fakeQuant(ym, new float[] {x[i]}, QParams.perTensor(0.5f - (float) h, 1f, A2), 1);
-      assertThat((double) t[i]).isCloseTo((yp[0] - ym[0]) / (2 * h), within(1e-4));
+      assertThat(t[i]).isCloseTo((yp[0] - ym[0]) / (2 * h), within(1e-4));
     }
   }
 
