@@ -2,20 +2,43 @@ package org.qlimit.optim;
 
 import org.qlimit.util.Check;
 
-/** Learning-rate and temperature schedules as pure functions of the step. */
+/**
+ * The learning-rate schedule, as a pure function of the step: cosine annealing, used by training
+ * ({@code qlimit train}) and by the activation steps of reconstruction (ALGORITHMS.md §4.1 step 2
+ * and §4.2). AdaRound's β schedule is {@code quant.AdaRound#beta}.
+ */
 public final class Schedules {
   private Schedules() {}
 
   /**
-   * Cosine annealing to 0 (PyTorch's CosineAnnealingLR with eta_min = 0, closed form):
-   * lr(t) = lr0·(1 + cos(π·t/T))/2, for the t-th scheduler state, t = 0..T. The references
-   * apply the step-t value at iteration t + 1 (the scheduler steps after each optimiser step).
+   * Cosine annealing to 0 (Loshchilov and Hutter, SGDR, ICLR 2017; PyTorch
+   * {@code CosineAnnealingLR(T_max = T, eta_min = 0)}), closed form in double with StrictMath.cos:
+   *
+   * <pre>
+   *   lr(e) = lr0 · (1 + cos(π·e/T)) / 2,   e = 0..T;  0 for e ≥ T
+   * </pre>
+   *
+   * {@code e} is the number of scheduler steps already taken. PyTorch evaluates the schedule
+   * recursively, which agrees with this closed form up to float rounding.
+   *
+   * @throws IllegalArgumentException when T &lt; 1 or e &lt; 0
    */
-  public static float cosine(float lr0, int t, int total) {
-    Check.arg(total > 0 && t >= 0, "cosine: t=%d total=%d", t, total);
-    if (t >= total) {
-      return 0f;
+  public static double cosine(double lr0, long e, long iters) {
+    Check.arg(iters >= 1 && e >= 0, "cosine: e=%d, T=%d", e, iters);
+    if (e >= iters) {
+      return 0.0;
     }
-    return (float) (lr0 * (1 + StrictMath.cos(StrictMath.PI * t / total)) / 2);
+    return lr0 * (1.0 + StrictMath.cos(Math.PI * e / iters)) / 2.0;
+  }
+
+  /**
+   * The learning rate used by the update of iteration t (counted from 1): cosine(lr0, t − 1, T).
+   * Both references call {@code optimizer.step()} before {@code scheduler.step()} (BRECQ
+   * block_recon.py l.97–99; QDrop recon.py l.163–164), so iteration t updates with lr(t − 1): the
+   * first update uses lr0 and the last (t = T) uses lr0·(1 + cos(π(T−1)/T))/2.
+   */
+  public static double cosineForIteration(double lr0, long t, long iters) {
+    Check.arg(t >= 1, "cosineForIteration: t=%d (iterations count from 1)", t);
+    return cosine(lr0, t - 1, iters);
   }
 }

@@ -11,7 +11,7 @@
  *   <li>{@link org.qlimit.quant.Observers}, {@link org.qlimit.quant.QRange}: min-max, BRECQ's
  *       shrink-Lp and QDrop's grid-Lp range searches (§2).
  *   <li>{@link org.qlimit.quant.AdaRound}: rectified sigmoid, soft/hard weights, rounding
- *       regulariser and β schedule (§3); {@link org.qlimit.quant.Schedules}: cosine LR (§4).
+ *       regulariser and β schedule (§3; the cosine LR of §4 is {@code optim.Schedules}).
  *   <li>{@link org.qlimit.quant.QDropMask}: counter-based element-wise dropping (§4.2, §7).
  * </ul>
  *

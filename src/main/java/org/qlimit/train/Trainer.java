@@ -141,7 +141,7 @@ public final class Trainer {
 
   /** The learning rate of iteration t (0-based) of a run of {@code total} iterations. */
   public static float learningRate(TrainConfig cfg, int t, int total) {
-    return Schedules.cosine(cfg.lr(), t, total);
+    return (float) Schedules.cosine(cfg.lr(), t, total);
   }
 
   /**

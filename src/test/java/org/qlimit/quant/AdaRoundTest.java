@@ -184,14 +184,4 @@ class AdaRoundTest {
     assertThat(AdaRound.regularizerActive(4000, 20000, 0.2)).isTrue();
     assertThat(AdaRound.beta(20000, 20000)).isEqualTo(2.0);
   }
-
-  @Test
-  void cosineSchedule() {
-    assertThat(Schedules.cosine(4e-4, 0, 500)).isEqualTo(4e-4);
-    assertThat(Schedules.cosine(4e-4, 250, 500)).isCloseTo(2e-4, within(1e-18));
-    assertThat(Schedules.cosine(4e-4, 500, 500)).isZero();
-    assertThat(Schedules.cosineForIteration(4e-4, 1, 500)).isEqualTo(4e-4);
-    assertThat(Schedules.cosineForIteration(4e-4, 500, 500))
-        .isCloseTo(4e-4 * (1 + Math.cos(Math.PI * 499 / 500)) / 2, within(1e-18));
-  }
 }
