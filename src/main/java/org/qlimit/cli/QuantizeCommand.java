@@ -42,10 +42,11 @@ final class QuantizeCommand implements Callable<Integer>, Validated {
   @Option(names = "--seed", defaultValue = "1005", description = "run seed (default ${DEFAULT-VALUE})")
   long seed;
 
-  @Option(names = "--drop-prob", defaultValue = "0.5",
-      description = "QDrop: probability of keeping an activation quantized; 1.0 = no drop "
-          + "(default ${DEFAULT-VALUE})")
-  float dropProb;
+  @Option(names = {"--keep-prob", "--drop-prob"}, defaultValue = "0.5",
+      description = "QDrop: probability that an activation element keeps its quantized value "
+          + "(the reference's drop_prob, whose name says the opposite; --drop-prob is accepted "
+          + "as an alias); 1.0 = never drop (default ${DEFAULT-VALUE})")
+  float keepProb;
 
   @Mixin
   RoundWeightOption roundWeight;
@@ -90,7 +91,7 @@ final class QuantizeCommand implements Callable<Integer>, Validated {
     }
     return ReconConfig.defaults(m, wbits, abits, iters)
         .withIters(iters, itersAct == null ? Math.max(1, iters / 4) : itersAct)
-        .withSeed(seed).withDropProb(dropProb)
+        .withSeed(seed).withKeepProb(keepProb)
         .withRoundLambda(roundWeight.lambda(input.arch));
   }
 
@@ -99,8 +100,8 @@ final class QuantizeCommand implements Callable<Integer>, Validated {
     ReconConfig rc = reconConfig();
     // options given that the method does not use: say so rather than ignore them silently
     boolean brecqActPhase = rc.method() == Method.BRECQ && rc.quantizeActivations();
-    if (!QuantizeJob.qdropDropping(rc) && given("--drop-prob")) {
-      System.out.println("note: --drop-prob is used by qdrop with quantized activations only "
+    if (!QuantizeJob.qdropDropping(rc) && given("--keep-prob")) {
+      System.out.println("note: --keep-prob is used by qdrop with quantized activations only "
           + "(--abits below 32); ignored");
     }
     if (!brecqActPhase && given("--iters-act")) {

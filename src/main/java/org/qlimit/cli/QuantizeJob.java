@@ -212,7 +212,7 @@ final class QuantizeJob {
     r.put("calib", spec.calib());
     r.put("seed", rc.seed());
     if (qdropDropping(rc)) {
-      r.put("drop_prob", rc.dropProb());
+      r.put("keep_prob", rc.keepProb());
     }
     r.put("eval_images", limit);
     r.put("model_classes", model.numClasses());
@@ -310,7 +310,7 @@ final class QuantizeJob {
     Hashing.update(md, modelSha);
     Hashing.update(md, model.arch());
     Hashing.update(md, calib.contiguous().data());
-    Hashing.update(md, spec.recon().toString());
+    spec.recon().updateDigest(md);
     Hashing.update(md, layerBits.toString());
     return Hashing.hex(md.digest());
   }
@@ -318,7 +318,7 @@ final class QuantizeJob {
   /**
    * The iterations a configuration runs, as the banner states them: none for RTN, per layer for
    * AdaRound, per unit for BRECQ (plus its activation phase when activations are quantized) and
-   * QDrop (with its drop probability when activations are quantized, the only case that drops).
+   * QDrop (with its keep probability when activations are quantized, the only case that drops).
    */
   static String iterations(ReconConfig rc) {
     return switch (rc.method()) {
@@ -326,8 +326,8 @@ final class QuantizeJob {
       case ADAROUND -> rc.iters() + " iters/layer";
       case BRECQ -> brecqActivationPhase(rc) ? rc.iters() + " iters/unit + " + rc.itersAct()
           + " activation iters/unit" : rc.iters() + " iters/unit";
-      case QDROP -> rc.iters() + " iters/unit" + (qdropDropping(rc) ? ", drop prob "
-          + rc.dropProb() : ", no dropping (activations not quantized)");
+      case QDROP -> rc.iters() + " iters/unit" + (qdropDropping(rc) ? ", keep prob "
+          + rc.keepProb() : ", no dropping (activations not quantized)");
     };
   }
 

@@ -15,7 +15,7 @@ import org.qlimit.util.Check;
 public record Dropping(long seed, int unit, long step, float prob) {
 
   public Dropping {
-    Check.arg(prob >= 0f && prob <= 1f, "drop probability must be in [0, 1], got %s", prob);
+    Check.arg(prob >= 0f && prob <= 1f, "keep probability must be in [0, 1], got %s", prob);
   }
 
   /** Mask parameters for mixing point {@code point} of the unit (0 = the unit's input). */

@@ -465,7 +465,7 @@ public final class Reconstructor {
     for (int i = 0; i < units.size(); i++) {
       Unit u = units.get(i);
       ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
-      boolean mix = cfg.quantizeActivations() && cfg.dropProb() < 1f;
+      boolean mix = cfg.quantizeActivations() && cfg.keepProb() < 1f;
       optimize(i, units.size(), u, "joint", qIn, mix ? fpIn : null, fpOut, true,
           cfg.quantizeActivations(), 2.0, cfg.iters(), base, true);
       ActivationCache qOut = runUnit(u, qIn, base);
@@ -633,11 +633,11 @@ public final class Reconstructor {
           long step = t;
           // elementwise (counter = flat index), so any split gives the same bits
           Parallel.forRange(k.config().threads(), xd.length, (from, to) ->
-              QDropMask.mixRange(xd, xd, xfd, from, to, cfg.seed(), site, step, cfg.dropProb()));
+              QDropMask.mixRange(xd, xd, xfd, from, to, cfg.seed(), site, step, cfg.keepProb()));
         }
         Tensor y = target.gather(idx);
-        QuantContext ctx = qdropMasks && cfg.quantizeActivations() && cfg.dropProb() < 1f
-            ? ctx0.withDrop(new Dropping(cfg.seed(), index, t, cfg.dropProb()), unit.actSites())
+        QuantContext ctx = qdropMasks && cfg.quantizeActivations() && cfg.keepProb() < 1f
+            ? ctx0.withDrop(new Dropping(cfg.seed(), index, t, cfg.keepProb()), unit.actSites())
             : ctx0;
         Graph g = Graph.training(k);
         Var out = unit.forward(g, Var.constant(x), ctx);

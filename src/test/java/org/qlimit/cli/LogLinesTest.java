@@ -54,7 +54,7 @@ class LogLinesTest extends QuietTest {
     assertThat(second.get("loss_before").isNumber()).isTrue();
     assertThat(json.get("iters").asInt()).isEqualTo(1);
     assertThat(json.get("iters_act").asInt()).isEqualTo(1);
-    assertThat(json.has("drop_prob")).isFalse();
+    assertThat(json.has("keep_prob")).isFalse();
   }
 
   @Test
@@ -62,12 +62,12 @@ class LogLinesTest extends QuietTest {
     Path out = dir.resolve("qdrop");
     CliRun r = quantize(out, "qdrop", "8", "4");
     assertThat(r.code()).as(r.err()).isZero();
-    assertThat(r.out()).contains("W2A4, 1 iters/unit, drop prob 0.5, λ 0.01")
+    assertThat(r.out()).contains("W2A4, 1 iters/unit, keep prob 0.5, λ 0.01")
         .contains("  activation ranges (grid-Lp on FP activations, 8 images (all there are; the "
             + "method uses up to 256))\n")
         .doesNotContain("256 images");
     JsonNode json = result(out);
-    assertThat(json.get("drop_prob").asDouble()).isEqualTo(0.5);
+    assertThat(json.get("keep_prob").asDouble()).isEqualTo(0.5);
     assertThat(json.has("iters_act")).isFalse();
   }
 
@@ -93,12 +93,12 @@ class LogLinesTest extends QuietTest {
         "4", "--abits", "32", "--iters", "1", "--calib", "4", "--eval-limit", "4", "--drop-prob",
         "0.3", "--iters-act", "7", "--threads", "2", "--out", out.toString());
     assertThat(r.code()).as(r.err()).isZero();
-    assertThat(r.out()).contains("note: --drop-prob is used by qdrop with quantized activations "
+    assertThat(r.out()).contains("note: --keep-prob is used by qdrop with quantized activations "
             + "only (--abits below 32); ignored\n")
         .contains("note: --iters-act is used by brecq's activation phase only (brecq with "
             + "--abits below 32); ignored\n")
         .contains("W4A32, 1 iters/unit, no dropping (activations not quantized), λ 0.01");
-    assertThat(result(out).has("drop_prob")).isFalse();
+    assertThat(result(out).has("keep_prob")).isFalse();
   }
 
   @Test

@@ -29,9 +29,8 @@ class AllFamiliesSmokeTest extends org.qlimit.testing.QuietTest {
     Model model = spec.build(spec.fresh(new SplittableRandom(3)), true);
     Tensor calib = Tensor.of(Rand.normal(5, 8 * 28 * 28), 8, 1, 28, 28);
     for (Method m : Method.values()) {
-      ReconConfig d = ReconConfig.defaults(m, 4, 4, 2);
-      ReconConfig c = new ReconConfig(m, 4, 4, 2, 2, 4, 1, d.dropProb(), 0.1, d.warmup(),
-          d.lrAlpha(), d.lrActBrecq(), d.lrActQdrop(), d.actLossP(), 4, 4);
+      ReconConfig c = ReconConfig.builder(m, 4, 4).iters(2).itersAct(2).batchSize(4).seed(1)
+          .roundLambda(0.1).brecqActImages(4).qdropActImages(4).build();
       Reconstructor.Result r = new Reconstructor(model, c, K, ReconListener.NONE).run(calib);
       assertThat(r.state().weightsInOrder()).hasSize(model.layers().size());
       assertThat(QuantExport.sha256(r.state())).hasSize(64);

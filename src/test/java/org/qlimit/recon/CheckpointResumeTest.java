@@ -42,9 +42,8 @@ class CheckpointResumeTest extends QuietTest {
   }
 
   private static ReconConfig tiny(Method m) {
-    ReconConfig d = ReconConfig.defaults(m, 2, 4, 4);
-    return new ReconConfig(m, 2, 4, 4, 3, 8, 1005, d.dropProb(), d.roundLambda(), d.warmup(),
-        d.lrAlpha(), d.lrActBrecq(), d.lrActQdrop(), d.actLossP(), 8, 8);
+    return ReconConfig.builder(m, 2, 4).iters(4).itersAct(3).batchSize(8).seed(1005)
+        .brecqActImages(8).qdropActImages(8).build();
   }
 
   /** Thrown by the checkpoint sink to simulate a run killed right after a unit. */

@@ -43,9 +43,8 @@ class MethodsEndToEndTest extends QuietTest {
   }
 
   static ReconConfig tiny(Method m, int w, int a) {
-    ReconConfig d = ReconConfig.defaults(m, w, a, 40);
-    return new ReconConfig(m, w, a, 40, 20, 8, 1005, d.dropProb(), d.roundLambda(), d.warmup(),
-        d.lrAlpha(), d.lrActBrecq(), d.lrActQdrop(), d.actLossP(), 16, 16);
+    return ReconConfig.builder(m, w, a).iters(40).itersAct(20).batchSize(8).seed(1005)
+        .brecqActImages(16).qdropActImages(16).build();
   }
 
   static double top1(Reconstructor.Result r) {

@@ -47,9 +47,8 @@ class NonFiniteLossTest extends QuietTest {
   }
 
   private static ReconConfig tiny(Method m, int abits) {
-    ReconConfig d = ReconConfig.defaults(m, 2, abits, 3);
-    return new ReconConfig(m, 2, abits, 3, 3, 4, 1005, d.dropProb(), d.roundLambda(),
-        d.warmup(), d.lrAlpha(), d.lrActBrecq(), d.lrActQdrop(), d.actLossP(), 4, 4);
+    return ReconConfig.builder(m, 2, abits).iters(3).itersAct(3).batchSize(4).seed(1005)
+        .brecqActImages(4).qdropActImages(4).build();
   }
 
   private static float[] bias(String layer) {

@@ -43,10 +43,8 @@ class QuantHashTest extends QuietTest {
   }
 
   private static QuantState rtn(Model m, int wbits, int abits) {
-    ReconConfig d = ReconConfig.defaults(Method.RTN, wbits, abits, 1);
-    ReconConfig c = new ReconConfig(Method.RTN, wbits, abits, 1, 1, 8, 1005, d.dropProb(),
-        d.roundLambda(), d.warmup(), d.lrAlpha(), d.lrActBrecq(), d.lrActQdrop(), d.actLossP(),
-        8, 8);
+    ReconConfig c = ReconConfig.builder(Method.RTN, wbits, abits).iters(1).itersAct(1)
+        .batchSize(8).seed(1005).brecqActImages(8).qdropActImages(8).build();
     return new Reconstructor(m, c, K, ReconListener.NONE).run(calib).state();
   }
 

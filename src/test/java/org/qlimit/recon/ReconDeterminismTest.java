@@ -43,9 +43,7 @@ class ReconDeterminismTest extends QuietTest {
    */
   static ReconConfig tinyQdrop() {
     ReconConfig d = ReconConfig.defaults(Method.QDROP, 2, 4, 2);
-    return new ReconConfig(d.method(), d.wbits(), d.abits(), d.iters(), d.itersAct(), 4,
-        d.seed(), d.dropProb(), d.roundLambda(), d.warmup(), d.lrAlpha(), d.lrActBrecq(),
-        d.lrActQdrop(), d.actLossP(), 16, 16);
+    return d.toBuilder().batchSize(4).brecqActImages(16).qdropActImages(16).build();
   }
 
   static String run(ReconConfig cfg, int vectorBits, int threads, Tensor images)
