@@ -424,11 +424,11 @@ public final class Reconstructor {
       ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
       if (isFirstLayerUnit(u)) {
         if (!alreadyDone()) {
-          skipped(UnitRecord.skipped(u.name(), "weights", FIRST_LAYER_SKIPPED));
+          skipped(UnitRecord.skipped(u.name(), Phase.WEIGHTS.label, FIRST_LAYER_SKIPPED));
         }
       } else {
-        optimize(i, units.size(), u, "weights", qIn, null, fpOut, true, false, 2.0, cfg.iters(),
-            QuantContext.weightsOnly(state), false);
+        optimize(i, units.size(), u, Phase.WEIGHTS, qIn, null, fpOut,
+            QuantContext.weightsOnly(state));
       }
       ActivationCache qOut = runUnit(u, qIn, QuantContext.weightsOnly(state));
       release(qIn, calib);
@@ -447,8 +447,8 @@ public final class Reconstructor {
       Unit u = units.get(i);
       ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
       if (!isFirstLayerUnit(u) && !u.actSites().isEmpty()) {
-        optimize(i, units.size(), u, "activations", fpIn, null, fpOut, false, true,
-            cfg.actLossP(), cfg.itersAct(), QuantContext.full(state), false);
+        optimize(i, units.size(), u, Phase.ACTIVATIONS, fpIn, null, fpOut,
+            QuantContext.full(state));
       }
       release(fpIn, calib);
       fpIn = fpOut;
@@ -466,8 +466,7 @@ public final class Reconstructor {
       Unit u = units.get(i);
       ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
       boolean mix = cfg.quantizeActivations() && cfg.keepProb() < 1f;
-      optimize(i, units.size(), u, "joint", qIn, mix ? fpIn : null, fpOut, true,
-          cfg.quantizeActivations(), 2.0, cfg.iters(), base, true);
+      optimize(i, units.size(), u, Phase.JOINT, qIn, mix ? fpIn : null, fpOut, base);
       ActivationCache qOut = runUnit(u, qIn, base);
       release(qIn, calib);
       release(fpIn, calib);
@@ -508,7 +507,7 @@ public final class Reconstructor {
       for (Layer l : u.layers()) {
         if (l == firstLayer()) {
           if (!alreadyDone()) {
-            skipped(UnitRecord.skipped(l.name(), "layer", FIRST_LAYER_SKIPPED));
+            skipped(UnitRecord.skipped(l.name(), Phase.LAYER.label, FIRST_LAYER_SKIPPED));
           }
           index++;
           continue;
@@ -518,8 +517,8 @@ public final class Reconstructor {
         ActivationCache target = runUnit(lu, fpLayerIn, ForwardContext.FP);
         ActivationCache qLayerIn = captureLayerInputs(u, qIn, QuantContext.weightsOnly(state), l)
             .get(l);
-        optimize(index, count, lu, "layer", qLayerIn, null, target, true, false, 2.0,
-            cfg.iters(), QuantContext.weightsOnly(state), false);
+        optimize(index, count, lu, Phase.LAYER, qLayerIn, null, target,
+            QuantContext.weightsOnly(state));
         qLayerIn.close();
         target.close();
         index++;
@@ -551,9 +550,8 @@ public final class Reconstructor {
    * @param ctx0 the forward context (dropping is added per step when {@code qdropMasks})
    * @param qdropMasks QDrop: uniform sampling with replacement, dropping at the unit's sites
    */
-  private void optimize(int index, int count, Unit unit, String phase, ActivationCache qIn,
-      ActivationCache fpIn, ActivationCache target, boolean learnRounding, boolean learnSteps,
-      double lossP, int iters, QuantContext ctx0, boolean qdropMasks) {
+  private void optimize(int index, int count, Unit unit, Phase phase, ActivationCache qIn,
+      ActivationCache fpIn, ActivationCache target, QuantContext ctx0) {
     if (alreadyDone()) {
       return;
     }
@@ -562,8 +560,7 @@ public final class Reconstructor {
     ActivationCache q = prologue(unit, qIn);
     ActivationCache f = fpIn == null ? null : prologue(unit, fpIn);
     try {
-      optimizeCached(index, count, unit, phase, q, f, target, learnRounding, learnSteps, lossP,
-          iters, ctx0, qdropMasks);
+      optimizeCached(index, count, unit, phase, q, f, target, ctx0);
     } finally {
       release(q, qIn);
       if (f != null) {
@@ -573,18 +570,19 @@ public final class Reconstructor {
   }
 
   /** {@link #optimize} on inputs to which the unit's prologue has been applied. */
-  private void optimizeCached(int index, int count, Unit unit, String phase, ActivationCache qIn,
-      ActivationCache fpIn, ActivationCache target, boolean learnRounding, boolean learnSteps,
-      double lossP, int iters, QuantContext ctx0, boolean qdropMasks) {
+  private void optimizeCached(int index, int count, Unit unit, Phase phase, ActivationCache qIn,
+      ActivationCache fpIn, ActivationCache target, QuantContext ctx0) {
+    int iters = phase.iterations(cfg);
+    double lossP = phase.lossExponent(cfg);
     long t0 = System.nanoTime();
-    listener.unitStart(index, count, unit.name(), phase, iters);
+    listener.unitStart(index, count, unit.name(), phase.label, iters);
     Tensor probeIn = qIn.rows(0, Math.min(LOSS_PROBE, qIn.rows()));
     Tensor probeTarget = target.rows(0, Math.min(LOSS_PROBE, target.rows()));
     double before = probeLoss(unit, probeIn, probeTarget, ctx0, lossP);
     requireFiniteLoss(unit, phase, "before reconstruction", before);
 
     List<WeightQuantizer.AdaRoundSoft> rounders = new ArrayList<>();
-    if (learnRounding) {
+    if (phase.learnsRounding()) {
       for (Layer l : unit.layers()) {
         WeightQuantizer.AdaRoundSoft r = WeightQuantizer.AdaRoundSoft.init(l,
             state.weight(l.name()).params());
@@ -593,7 +591,7 @@ public final class Reconstructor {
       }
     }
     List<ActQuantizer> acts = new ArrayList<>();
-    if (learnSteps) {
+    if (phase.learnsSteps(cfg)) {
       for (String s : unit.actSites()) {
         if (state.act(s) != null) {
           acts.add(state.act(s));
@@ -614,7 +612,8 @@ public final class Reconstructor {
 
     int n = qIn.rows();
     int batch = Math.min(cfg.batchSize(), n);
-    SplittableRandom rng = Streams.MINIBATCH.random(cfg.seed(), (long) index * 8 + phaseId(phase));
+    SplittableRandom rng = Streams.MINIBATCH.random(cfg.seed(),
+        (long) index * 8 + phase.streamId);
     int[] perm = new int[n];
     for (int i = 0; i < n; i++) {
       perm[i] = i;
@@ -622,7 +621,7 @@ public final class Reconstructor {
     int ran = 0;
     if (adamAlpha != null || adamSteps != null) {
       for (int t = 1; t <= iters; t++) {
-        int[] idx = qdropMasks ? sampleWithReplacement(rng, n, batch)
+        int[] idx = phase.qdropSampling() ? sampleWithReplacement(rng, n, batch)
             : sampleWithoutReplacement(rng, perm, batch);
         Tensor x = qIn.gather(idx);
         if (fpIn != null) {
@@ -636,7 +635,7 @@ public final class Reconstructor {
               QDropMask.mixRange(xd, xd, xfd, from, to, cfg.seed(), site, step, cfg.keepProb()));
         }
         Tensor y = target.gather(idx);
-        QuantContext ctx = qdropMasks && cfg.quantizeActivations() && cfg.keepProb() < 1f
+        QuantContext ctx = phase.qdropSampling() && cfg.quantizeActivations() && cfg.keepProb() < 1f
             ? ctx0.withDrop(new Dropping(cfg.seed(), index, t, cfg.keepProb()), unit.actSites())
             : ctx0;
         Graph g = Graph.training(k);
@@ -670,14 +669,14 @@ public final class Reconstructor {
       float[] a = r.alpha().value().data();
       int bad = Check.firstNonFinite(a);
       Check.state(bad < 0, "unit %s (%s): layer %s: rounding variable %d is %s after %d "
-          + "iteration(s)", unit.name(), phase, r.layer().name(), bad,
+          + "iteration(s)", unit.name(), phase.label, r.layer().name(), bad,
           bad < 0 ? "" : Check.describe(a[bad]), ran);
       state.setWeight(r.layer(), r.harden());
     }
     QuantContext after = ctx0;
     double afterLoss = probeLoss(unit, probeIn, probeTarget, after, lossP);
     requireFiniteLoss(unit, phase, "after reconstruction", afterLoss);
-    UnitRecord rec = new UnitRecord(unit.name(), phase, ran, before, afterLoss,
+    UnitRecord rec = new UnitRecord(unit.name(), phase.label, ran, before, afterLoss,
         (System.nanoTime() - t0) / 1e9);
     listener.unitEnd(rec);
     unitDone(rec);
@@ -687,19 +686,10 @@ public final class Reconstructor {
    * Stops the run when a reconstruction loss is NaN or infinite, naming the unit, the phase and
    * when (the units finished before it stay in the run's checkpoints).
    */
-  private void requireFiniteLoss(Unit unit, String phase, String when, double loss) {
+  private void requireFiniteLoss(Unit unit, Phase phase, String when, double loss) {
     Check.state(Double.isFinite(loss), "unit %s (%s): reconstruction loss is %s %s; "
-        + "%d unit(s) finished before it", unit.name(), phase, Check.describe(loss), when,
+        + "%d unit(s) finished before it", unit.name(), phase.label, Check.describe(loss), when,
         records.size());
-  }
-
-  private static int phaseId(String phase) {
-    return switch (phase) {
-      case "weights" -> 1;
-      case "activations" -> 2;
-      case "joint" -> 3;
-      default -> 4;
-    };
   }
 
   private double probeLoss(Unit unit, Tensor in, Tensor target, QuantContext ctx, double p) {
