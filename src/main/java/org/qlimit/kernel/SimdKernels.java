@@ -12,13 +12,19 @@ import org.qlimit.util.VectorWidth;
  * <ul>
  *   <li>GEMM: packed, register-blocked 6 × (2 vectors) micro-kernel ({@link SimdOps}); B is read in
  *       place (not packed) when it is not transposed and m ≤ {@link SimdOps#PACK_B_MIN_M}.
- *   <li>conv2d forward: per batch item and group, im2col then GEMM (1×1 stride-1 unpadded convs use
- *       x directly); depthwise convs use a direct kernel vectorised along the output row. Parallel
- *       over batch items (or inside the GEMM when the batch is smaller than the thread count).
- *       Depthwise backward passes are direct loops too (same order as the reference).
- *   <li>conv2d backward-data: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im.
- *   <li>conv2d backward-weight: per group, per batch item in order, dwᵀ += col·dyᵀ (GEMM,
- *       accumulating into a transposed copy of dw); threads split dw's elements, never the batch.
+ *   <li>conv2d forward, stride 1 (not 1×1 unpadded), batch ≥ threads: an implicit GEMM on a
+ *       zero-padded copy of each input item, no im2col ({@link SimdOps#convForwardPadded}):
+ *       weights packed once per call into 6-row panels, outputs computed on the padded-width grid
+ *       two vectors at a time and copied out. Other shapes: per batch item and group, im2col then
+ *       GEMM (1×1 stride-1 unpadded convs use x directly). Depthwise convs use a direct kernel
+ *       vectorised along the output row. Parallel over batch items (or inside the GEMM when the
+ *       batch is smaller than the thread count). Depthwise backward passes are direct loops too
+ *       (same order as the reference).
+ *   <li>conv2d backward-data: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im, which
+ *       adds each dcol row to dx as vector runs.
+ *   <li>conv2d backward-weight: per group, dw_g += dy_g · colᵀ (GEMM, accumulating into dw) with
+ *       the transposed im2col rows (colᵀ, K along the vector lanes) of several batch items stacked
+ *       in batch order; threads split dw's elements, never the batch.
  *   <li>Reductions: 16 logical lanes in 1, 2 or 4 vector accumulators, combined by
  *       {@link Lanes#sumInOrder}; never {@code reduceLanes(ADD)}.
  *   <li>rint, floor, exp, log, sigmoid, softmax and the bias additions stay scalar loops, shared
@@ -120,6 +126,10 @@ public final class SimdKernels implements Kernels {
       depthwiseForward(y, x, w, bias, s);
       return;
     }
+    if (s.stride() == 1 && !pointwise(s) && s.n() >= cfg.threads()) {
+      paddedForward(y, x, w, bias, s);
+      return;
+    }
     final int cinG = s.cinPerGroup(), coutG = s.coutPerGroup();
     final int kk = cinG * s.kh() * s.kw();
     final int plane = s.ho() * s.wo();
@@ -149,6 +159,34 @@ public final class SimdKernels implements Kernels {
               ops.addScalar(y, yOff + cl * plane, plane, bias[g * coutG + cl]);
             }
           }
+        }
+      }
+    });
+  }
+
+  /**
+   * Stride-1 forward without im2col ({@link SimdOps#convForwardPadded}): the weights are packed
+   * once per call, threads split the batch items, each on its own zero-padded input copy.
+   */
+  private void paddedForward(float[] y, float[] x, float[] w, float[] bias, ConvShape s) {
+    final int kk = s.cinPerGroup() * s.kh() * s.kw();
+    SimdOps.Scratch caller = SimdOps.SCRATCH.get();
+    caller.packW = SimdOps.Scratch.grow(caller.packW,
+        (long) s.groups() * ((s.coutPerGroup() + SimdOps.MR - 1) / SimdOps.MR) * SimdOps.MR * kk);
+    final float[] pw = caller.packW;
+    SimdOps.packConvWeights(pw, w, s);
+    Parallel.forRange(cfg.threads(), s.n(), (n0, n1) -> {
+      SimdOps.Scratch sc = SimdOps.SCRATCH.get();
+      long xpLen = ops.paddedInputFloats(s);
+      sc.plane = SimdOps.Scratch.grow(sc.plane, xpLen);
+      sc.ybuf = SimdOps.Scratch.grow(sc.ybuf, ops.paddedOutputFloats(s));
+      if (sc.koff.length < kk) {
+        sc.koff = new int[kk];
+      }
+      java.util.Arrays.fill(sc.plane, 0, (int) xpLen, 0f);
+      for (int nb = n0; nb < n1; nb++) {
+        for (int g = 0; g < s.groups(); g++) {
+          ops.convForwardPadded(y, x, pw, bias, s, nb, g, sc.plane, sc.koff, sc.ybuf);
         }
       }
     });
@@ -217,7 +255,7 @@ public final class SimdKernels implements Kernels {
           // dcol (K × P) = W_gᵀ · dy_g, W_g (coutG × K), dy_g (coutG × P)
           ops.gemm(sc.col, 0, w, g * coutG * kk, true, dy, (nb * s.cout() + g * coutG) * plane,
               false, kk, coutG, plane, false, inner);
-          SimdOps.col2imAdd(dx, sc.col, nb, g, s);
+          ops.col2imAdd(dx, sc.col, nb, g, s);
         }
       }
     });
@@ -311,50 +349,45 @@ public final class SimdKernels implements Kernels {
       biasGrad(db, dy, s);
       return;
     }
-    final int cinG = s.cinPerGroup(), coutG = s.coutPerGroup();
-    final int kk = cinG * s.kh() * s.kw();
+    final int coutG = s.coutPerGroup();
+    final int kk = s.cinPerGroup() * s.kh() * s.kw();
     final int plane = s.ho() * s.wo();
-    // Computed transposed, dwᵀ_g (K × coutG) += col (K × P) · dy_gᵀ, so that the large operand
-    // (col) is packed along its rows and the small one (dy_g) is the transposed B. The columns of
-    // several batch items sit side by side (col: K × items·P, dy_gᵀ copied to coutG × items·P),
-    // so one GEMM covers them: each dw element is still one fma chain over (batch item, position)
-    // in increasing order, starting from its current value, exactly as item-by-item GEMMs give.
+    // dw_g (coutG × K) += dy_g (coutG × items·P) · colᵀ (items·P × K): the transposed im2col rows
+    // of several batch items are stacked (colᵀ) and their dy rows laid side by side (dy_g), so one
+    // GEMM covers them. Each dw element is one fma chain over (batch item, position) in increasing
+    // order, starting from its current value, exactly as item-by-item GEMMs give; with dw as the
+    // GEMM's output and colᵀ as its B, the wide K dimension runs along the vector lanes.
     final int items = (int) Math.max(1, Math.min(s.n(), backwardWeightColFloats
         / Math.max(1L, (long) kk * plane)));
     SimdOps.Scratch sc = SimdOps.SCRATCH.get();
-    sc.plane = SimdOps.Scratch.grow(sc.plane, (long) kk * coutG);
-    float[] dwT = sc.plane;
     for (int g = 0; g < s.groups(); g++) {
       final int grp = g;
-      int wg = g * coutG * kk;
-      for (int co = 0; co < coutG; co++) {
-        for (int j = 0; j < kk; j++) {
-          dwT[j * coutG + co] = dw[wg + co * kk + j];
-        }
-      }
       for (int n0 = 0; n0 < s.n(); n0 += items) {
         final int first = n0;
         final int cnt = Math.min(items, s.n() - n0);
         final int kTotal = cnt * plane;
         sc.col = SimdOps.Scratch.grow(sc.col, (long) kk * kTotal);
         sc.dyT = SimdOps.Scratch.grow(sc.dyT, (long) coutG * kTotal);
-        final float[] col = sc.col;
-        final float[] dyT = sc.dyT;
+        final float[] colT = sc.col;
+        final float[] dyG = sc.dyT;
         Parallel.forRange(cfg.threads(), cnt, (i0, i1) -> {
+          SimdOps.Scratch ws = SimdOps.SCRATCH.get();
+          long xpLen = SimdOps.paddedPlanesFloats(s);
+          ws.plane = SimdOps.Scratch.grow(ws.plane, xpLen);
+          if (ws.koff.length < kk) {
+            ws.koff = new int[kk];
+          }
+          java.util.Arrays.fill(ws.plane, 0, (int) xpLen, 0f);
           for (int i = i0; i < i1; i++) {
-            SimdOps.im2col(col, i * plane, kTotal, x, first + i, grp, s);
+            SimdOps.im2colT(colT, i * plane, x, first + i, grp, s, ws.plane, ws.koff);
             for (int co = 0; co < coutG; co++) {
-              System.arraycopy(dy, ((first + i) * s.cout() + grp * coutG + co) * plane, dyT,
+              System.arraycopy(dy, ((first + i) * s.cout() + grp * coutG + co) * plane, dyG,
                   co * kTotal + i * plane, plane);
             }
           }
         });
-        ops.gemm(dwT, 0, col, 0, false, dyT, 0, true, kk, kTotal, coutG, true, cfg.threads());
-      }
-      for (int co = 0; co < coutG; co++) {
-        for (int j = 0; j < kk; j++) {
-          dw[wg + co * kk + j] = dwT[j * coutG + co];
-        }
+        ops.gemm(dw, g * coutG * kk, dyG, 0, false, colT, 0, false, coutG, kTotal, kk, true,
+            cfg.threads());
       }
     }
     biasGrad(db, dy, s);
