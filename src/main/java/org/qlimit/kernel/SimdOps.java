@@ -12,8 +12,9 @@ import org.qlimit.util.Parallel;
  * A(i,p) = a[aOff + i*k + p] (or a[aOff + p*m + i] when transA) and B(p,j) = b[bOff + p*n + j]
  * (or b[bOff + j*k + p] when transB). Each c element accumulates its k products in increasing p with
  * fma; k is cut into blocks of {@link #KC}, and between blocks the partial sum is stored in c and
- * reloaded, which does not change any bit. Work is split across threads by column chunks and, when
- * there are too few of those, by row ranges: outputs only, never the reduction.
+ * reloaded, which does not change any bit. Work is split across threads by column chunks (evened
+ * out, and a multiple of the thread count when there are enough column panels) and otherwise by
+ * row ranges: outputs only, never the reduction.
  *
  * <p>Scratch space (packed panels, im2col columns) comes from per-thread buffers that grow on
  * demand and are reused, so steady-state calls allocate nothing.
@@ -134,7 +135,13 @@ abstract class SimdOps {
     }
     final boolean packB = transB || m > PACK_B_MIN_M;
     final int nPanels = (n + nr - 1) / nr;
-    final int panelsPerChunk = NC / nr;
+    // Column chunks of at most NC columns, as even as the panels allow, and a multiple of the
+    // thread count when there are enough panels (a 18-panel n no longer splits 16 + 2).
+    int chunks = (nPanels + NC / nr - 1) / (NC / nr);
+    if (threads > 1 && nPanels >= threads) {
+      chunks = Math.min(nPanels, (chunks + threads - 1) / threads * threads);
+    }
+    final int panelsPerChunk = (nPanels + chunks - 1) / chunks;
     final int colChunks = (nPanels + panelsPerChunk - 1) / panelsPerChunk;
     final int mPanels = (m + MR - 1) / MR;
     final int rowSplit = (threads > 1 && colChunks < threads) ? Math.min(mPanels, threads) : 1;
