@@ -22,9 +22,10 @@ import org.qlimit.util.VectorWidth;
  *       (same order as the reference).
  *   <li>conv2d backward-data: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im, which
  *       adds each dcol row to dx as vector runs.
- *   <li>conv2d backward-weight: per group, dw_g += dy_g · colᵀ (GEMM, accumulating into dw) with
- *       the transposed im2col rows (colᵀ, K along the vector lanes) of several batch items stacked
- *       in batch order; threads split dw's elements, never the batch.
+ *   <li>conv2d backward-weight: threads split dw's columns (K) at vector-panel boundaries; each,
+ *       per group and batch item in order, builds its columns of the transposed im2col colᵀ
+ *       (P × K-slice, cache-sized) and accumulates dw_g += dy_g · colᵀ with a one-thread GEMM (K
+ *       along the vector lanes); never the batch.
  *   <li>Reductions: 16 logical lanes in 1, 2 or 4 vector accumulators, combined by
  *       {@link Lanes#sumInOrder}; never {@code reduceLanes(ADD)}.
  *   <li>rint, floor, exp, log, sigmoid, softmax and the bias additions stay scalar loops, shared
@@ -36,12 +37,8 @@ public final class SimdKernels implements Kernels {
     registerPreferredWidth();
   }
 
-  /** Largest im2col matrix (floats) that backward-weight builds for several batch items at once. */
-  static final long BACKWARD_WEIGHT_COL_FLOATS = 1L << 22;
-
   private final NumericsConfig cfg;
   private final SimdOps ops;
-  private long backwardWeightColFloats = BACKWARD_WEIGHT_COL_FLOATS;
   /**
    * The ops for {@link #lpSum}: the configured width, capped at the CPU's preferred width. The Lp
    * sum is defined by its 16 logical lanes, so every width gives the same bits (tested at 128, 256
@@ -69,13 +66,6 @@ public final class SimdKernels implements Kernels {
     int hw = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize();
     this.lpOps = !capLpWidth || cfg.vectorBits() <= hw ? ops
         : hw >= 256 ? new SimdOps256() : new SimdOps128();
-  }
-
-  /** Kernels whose backward-weight im2col holds at most {@code floats} (twin tests of chunking). */
-  static SimdKernels withColumnBudget(NumericsConfig cfg, long floats) {
-    SimdKernels k = new SimdKernels(cfg);
-    k.backwardWeightColFloats = floats;
-    return k;
   }
 
   /** Kernels whose Lp sum also runs at the configured width, emulated or not (twin tests). */
@@ -352,44 +342,44 @@ public final class SimdKernels implements Kernels {
     final int coutG = s.coutPerGroup();
     final int kk = s.cinPerGroup() * s.kh() * s.kw();
     final int plane = s.ho() * s.wo();
-    // dw_g (coutG × K) += dy_g (coutG × items·P) · colᵀ (items·P × K): the transposed im2col rows
-    // of several batch items are stacked (colᵀ) and their dy rows laid side by side (dy_g), so one
-    // GEMM covers them. Each dw element is one fma chain over (batch item, position) in increasing
-    // order, starting from its current value, exactly as item-by-item GEMMs give; with dw as the
-    // GEMM's output and colᵀ as its B, the wide K dimension runs along the vector lanes.
-    final int items = (int) Math.max(1, Math.min(s.n(), backwardWeightColFloats
-        / Math.max(1L, (long) kk * plane)));
-    SimdOps.Scratch sc = SimdOps.SCRATCH.get();
-    for (int g = 0; g < s.groups(); g++) {
-      final int grp = g;
-      for (int n0 = 0; n0 < s.n(); n0 += items) {
-        final int first = n0;
-        final int cnt = Math.min(items, s.n() - n0);
-        final int kTotal = cnt * plane;
-        sc.col = SimdOps.Scratch.grow(sc.col, (long) kk * kTotal);
-        sc.dyT = SimdOps.Scratch.grow(sc.dyT, (long) coutG * kTotal);
-        final float[] colT = sc.col;
-        final float[] dyG = sc.dyT;
-        Parallel.forRange(cfg.threads(), cnt, (i0, i1) -> {
-          SimdOps.Scratch ws = SimdOps.SCRATCH.get();
-          long xpLen = SimdOps.paddedPlanesFloats(s);
-          ws.plane = SimdOps.Scratch.grow(ws.plane, xpLen);
-          if (ws.koff.length < kk) {
-            ws.koff = new int[kk];
-          }
-          java.util.Arrays.fill(ws.plane, 0, (int) xpLen, 0f);
-          for (int i = i0; i < i1; i++) {
-            SimdOps.im2colT(colT, i * plane, x, first + i, grp, s, ws.plane, ws.koff);
-            for (int co = 0; co < coutG; co++) {
-              System.arraycopy(dy, ((first + i) * s.cout() + grp * coutG + co) * plane, dyG,
-                  co * kTotal + i * plane, plane);
-            }
-          }
-        });
-        ops.gemm(dw, g * coutG * kk, dyG, 0, false, colT, 0, false, coutG, kTotal, kk, true,
-            cfg.threads());
+    // Threads split dw's columns (K) at vector-panel boundaries; each thread, for each batch item
+    // in order, builds its columns of the transposed im2col colᵀ (P × kS, small enough to stay in
+    // cache) and runs dwS (coutG × kS) += dy_g,item (coutG × P, read in place) · colᵀ on one
+    // thread, on a copy dwS of its columns of dw. Each dw element is one fma chain over (batch
+    // item, position) in increasing order, starting from its current value.
+    final int panelsK = (kk + ops.nr - 1) / ops.nr;
+    final int parts = Math.max(1, Math.min(cfg.threads(), panelsK));
+    Parallel.forRange(parts, parts, (t0, t1) -> {
+      SimdOps.Scratch ws = SimdOps.SCRATCH.get();
+      long xpLen = SimdOps.paddedPlanesFloats(s);
+      ws.plane = SimdOps.Scratch.grow(ws.plane, xpLen);
+      if (ws.koff.length < kk) {
+        ws.koff = new int[kk];
       }
-    }
+      java.util.Arrays.fill(ws.plane, 0, (int) xpLen, 0f);
+      for (int t = t0; t < t1; t++) {
+        int j0 = Math.min(kk, (int) ((long) t * panelsK / parts) * ops.nr);
+        int j1 = Math.min(kk, (int) ((long) (t + 1) * panelsK / parts) * ops.nr);
+        int ks = j1 - j0;
+        ws.col = SimdOps.Scratch.grow(ws.col, (long) plane * ks);
+        ws.dyT = SimdOps.Scratch.grow(ws.dyT, (long) coutG * ks);
+        float[] dwS = ws.dyT;
+        for (int g = 0; g < s.groups(); g++) {
+          int wg = g * coutG * kk;
+          for (int co = 0; co < coutG; co++) {
+            System.arraycopy(dw, wg + co * kk + j0, dwS, co * ks, ks);
+          }
+          for (int nb = 0; nb < s.n(); nb++) {
+            SimdOps.im2colT(ws.col, x, nb, g, s, ws.plane, ws.koff, j0, j1);
+            ops.gemm(dwS, 0, dy, (nb * s.cout() + g * coutG) * plane, false, ws.col, 0, false,
+                coutG, plane, ks, true, 1);
+          }
+          for (int co = 0; co < coutG; co++) {
+            System.arraycopy(dwS, co * ks, dw, wg + co * kk + j0, ks);
+          }
+        }
+      }
+    });
     biasGrad(db, dy, s);
   }
 

@@ -452,20 +452,21 @@ abstract class SimdOps {
   }
 
   /**
-   * The transposed im2col of batch item nb, group g, as rows row0 .. row0+P of colT (· × K):
-   * colT[(row0 + oy*wo + ox)*K + (ci*kh + ky)*kw + kx] = x[nb, g*cinG + ci, oy*stride − pad + ky,
-   * ox*stride − pad + kx], or 0 in the padding. Any stride.
+   * Columns [j0, j1) of the transposed im2col of batch item nb, group g, as the P = ho·wo rows of
+   * colT (P × (j1 − j0)): colT[(oy*wo + ox)*(j1 − j0) + k − j0] = x[nb, g*cinG + ci,
+   * oy*stride − pad + ky, ox*stride − pad + kx] for k = (ci*kh + ky)*kw + kx, or 0 in the
+   * padding. Any stride.
    *
    * @param xp scratch of {@link #paddedPlanesFloats} floats, zero outside the interiors this method
    *     writes (the caller zeroes it once; interiors are overwritten per call). Modified.
    * @param koff scratch of at least K ints. Modified.
    */
-  static void im2colT(float[] colT, int row0, float[] x, int nb, int g, ConvShape s, float[] xp,
-      int[] koff) {
+  static void im2colT(float[] colT, float[] x, int nb, int g, ConvShape s, float[] xp, int[] koff,
+      int j0, int j1) {
     final int cinG = s.cinPerGroup(), kh = s.kh(), kw = s.kw(), h = s.h(), w = s.w();
     final int pad = s.pad(), st = s.stride(), ho = s.ho(), wo = s.wo();
     final int wp = w + 2 * pad, planeP = (h + 2 * pad) * wp;
-    final int kk = cinG * kh * kw;
+    final int ks = j1 - j0;
     for (int ci = 0; ci < cinG; ci++) {
       int src = (nb * s.cin() + g * cinG + ci) * h * w;
       int dst = ci * planeP + pad * wp + pad;
@@ -483,8 +484,8 @@ abstract class SimdOps {
     for (int oy = 0; oy < ho; oy++) {
       for (int ox = 0; ox < wo; ox++) {
         int base = oy * st * wp + ox * st;
-        int d = (row0 + oy * wo + ox) * kk;
-        for (int p = 0; p < kk; p++) {
+        int d = (oy * wo + ox) * ks - j0;
+        for (int p = j0; p < j1; p++) {
           colT[d + p] = xp[base + koff[p]];
         }
       }

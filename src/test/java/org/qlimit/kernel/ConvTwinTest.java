@@ -171,23 +171,28 @@ class ConvTwinTest {
     }
   }
 
-  /** Batch items in chunks of 1, 2 and 3 (small im2col budgets) give the same bits. */
+  /**
+   * Backward-weight with 1 to 5 threads at every width: threads split dw's K columns at panel
+   * boundaries (K = 4·9 = 36 and 33·9 = 297 columns: one to several panels per thread, and more
+   * threads than panels), each dw element still one chain over (item, position).
+   */
   @Test
-  void backwardWeightChunksOfBatchItems() {
-    ConvShape s = new ConvShape(7, 4, 9, 9, 6, 3, 3, 1, 1, 2);
-    float[] dy = random(11, (int) s.outputSize());
-    float[] x = random(12, (int) s.inputSize());
-    float[] dw0 = random(13, (int) s.weightSize());
-    float[] want = dw0.clone();
-    REF.conv2dBackwardWeight(want, null, dy, x, s);
-    long perItem = (long) s.cinPerGroup() * 9 * s.ho() * s.wo();
-    for (long items : new long[] {1, 2, 3}) {
-      for (int threads : new int[] {1, 2}) {
-        Kernels k = SimdKernels.withColumnBudget(new NumericsConfig(256, threads), items * perItem);
-        float[] got = dw0.clone();
-        k.conv2dBackwardWeight(got, null, dy, x, s);
-        assertThat(bits(got)).as("%d items per GEMM, %d threads", items, threads)
-            .isEqualTo(bits(want));
+  void backwardWeightColumnSplits() {
+    for (ConvShape s : List.of(new ConvShape(7, 8, 9, 9, 6, 3, 3, 1, 1, 2),
+        new ConvShape(3, 33, 6, 5, 7, 3, 3, 1, 1, 1))) {
+      float[] dy = random(11, (int) s.outputSize());
+      float[] x = random(12, (int) s.inputSize());
+      float[] dw0 = random(13, (int) s.weightSize());
+      float[] want = dw0.clone();
+      REF.conv2dBackwardWeight(want, null, dy, x, s);
+      for (int bitsWidth : new int[] {128, 256, 512}) {
+        for (int threads = 1; threads <= 5; threads++) {
+          Kernels k = new SimdKernels(new NumericsConfig(bitsWidth, threads));
+          float[] got = dw0.clone();
+          k.conv2dBackwardWeight(got, null, dy, x, s);
+          assertThat(bits(got)).as("%s %d bits, %d threads", s, bitsWidth, threads)
+              .isEqualTo(bits(want));
+        }
       }
     }
   }
