@@ -12,13 +12,20 @@ import org.qlimit.util.VectorWidth;
  * <ul>
  *   <li>GEMM: packed, register-blocked 6 × (2 vectors) micro-kernel ({@link SimdOps}); B is read in
  *       place (not packed) when it is not transposed and m ≤ {@link SimdOps#PACK_B_MIN_M}.
- *   <li>conv2d forward: per batch item and group, im2col then GEMM (1×1 stride-1 unpadded convs use
- *       x directly); depthwise convs use a direct kernel vectorised along the output row. Parallel
- *       over batch items (or inside the GEMM when the batch is smaller than the thread count).
- *       Depthwise backward passes are direct loops too (same order as the reference).
- *   <li>conv2d backward-data: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im.
- *   <li>conv2d backward-weight: per group, per batch item in order, dwᵀ += col·dyᵀ (GEMM,
- *       accumulating into a transposed copy of dw); threads split dw's elements, never the batch.
+ *   <li>conv2d forward, stride 1 (not 1×1 unpadded), batch ≥ threads: an implicit GEMM on a
+ *       zero-padded copy of each input item, no im2col ({@link SimdOps#convForwardPadded}):
+ *       weights packed once per call into 6-row panels, outputs computed on the padded-width grid
+ *       two vectors at a time and copied out. Other shapes: per batch item and group, im2col then
+ *       GEMM (1×1 stride-1 unpadded convs use x directly). Depthwise convs use a direct kernel
+ *       vectorised along the output row. Parallel over batch items (or inside the GEMM when the
+ *       batch is smaller than the thread count). Depthwise backward passes are direct loops too
+ *       (same order as the reference).
+ *   <li>conv2d backward-data: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im, which
+ *       adds each dcol row to dx as vector runs.
+ *   <li>conv2d backward-weight: threads split dw's columns (K) at vector-panel boundaries; each,
+ *       per group and batch item in order, builds its columns of the transposed im2col colᵀ
+ *       (P × K-slice, cache-sized) and accumulates dw_g += dy_g · colᵀ with a one-thread GEMM (K
+ *       along the vector lanes); never the batch.
  *   <li>Reductions: 16 logical lanes in 1, 2 or 4 vector accumulators, combined by
  *       {@link Lanes#sumInOrder}; never {@code reduceLanes(ADD)}.
  *   <li>rint, floor, exp, log, sigmoid, softmax and the bias additions stay scalar loops, shared
@@ -30,12 +37,8 @@ public final class SimdKernels implements Kernels {
     registerPreferredWidth();
   }
 
-  /** Largest im2col matrix (floats) that backward-weight builds for several batch items at once. */
-  static final long BACKWARD_WEIGHT_COL_FLOATS = 1L << 22;
-
   private final NumericsConfig cfg;
   private final SimdOps ops;
-  private long backwardWeightColFloats = BACKWARD_WEIGHT_COL_FLOATS;
   /**
    * The ops for {@link #lpSum}: the configured width, capped at the CPU's preferred width. The Lp
    * sum is defined by its 16 logical lanes, so every width gives the same bits (tested at 128, 256
@@ -63,13 +66,6 @@ public final class SimdKernels implements Kernels {
     int hw = jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize();
     this.lpOps = !capLpWidth || cfg.vectorBits() <= hw ? ops
         : hw >= 256 ? new SimdOps256() : new SimdOps128();
-  }
-
-  /** Kernels whose backward-weight im2col holds at most {@code floats} (twin tests of chunking). */
-  static SimdKernels withColumnBudget(NumericsConfig cfg, long floats) {
-    SimdKernels k = new SimdKernels(cfg);
-    k.backwardWeightColFloats = floats;
-    return k;
   }
 
   /** Kernels whose Lp sum also runs at the configured width, emulated or not (twin tests). */
@@ -120,6 +116,10 @@ public final class SimdKernels implements Kernels {
       depthwiseForward(y, x, w, bias, s);
       return;
     }
+    if (s.stride() == 1 && !pointwise(s) && s.n() >= cfg.threads()) {
+      paddedForward(y, x, w, bias, s);
+      return;
+    }
     final int cinG = s.cinPerGroup(), coutG = s.coutPerGroup();
     final int kk = cinG * s.kh() * s.kw();
     final int plane = s.ho() * s.wo();
@@ -149,6 +149,34 @@ public final class SimdKernels implements Kernels {
               ops.addScalar(y, yOff + cl * plane, plane, bias[g * coutG + cl]);
             }
           }
+        }
+      }
+    });
+  }
+
+  /**
+   * Stride-1 forward without im2col ({@link SimdOps#convForwardPadded}): the weights are packed
+   * once per call, threads split the batch items, each on its own zero-padded input copy.
+   */
+  private void paddedForward(float[] y, float[] x, float[] w, float[] bias, ConvShape s) {
+    final int kk = s.cinPerGroup() * s.kh() * s.kw();
+    SimdOps.Scratch caller = SimdOps.SCRATCH.get();
+    caller.packW = SimdOps.Scratch.grow(caller.packW,
+        (long) s.groups() * ((s.coutPerGroup() + SimdOps.MR - 1) / SimdOps.MR) * SimdOps.MR * kk);
+    final float[] pw = caller.packW;
+    SimdOps.packConvWeights(pw, w, s);
+    Parallel.forRange(cfg.threads(), s.n(), (n0, n1) -> {
+      SimdOps.Scratch sc = SimdOps.SCRATCH.get();
+      long xpLen = ops.paddedInputFloats(s);
+      sc.plane = SimdOps.Scratch.grow(sc.plane, xpLen);
+      sc.ybuf = SimdOps.Scratch.grow(sc.ybuf, ops.paddedOutputFloats(s));
+      if (sc.koff.length < kk) {
+        sc.koff = new int[kk];
+      }
+      java.util.Arrays.fill(sc.plane, 0, (int) xpLen, 0f);
+      for (int nb = n0; nb < n1; nb++) {
+        for (int g = 0; g < s.groups(); g++) {
+          ops.convForwardPadded(y, x, pw, bias, s, nb, g, sc.plane, sc.koff, sc.ybuf);
         }
       }
     });
@@ -217,7 +245,7 @@ public final class SimdKernels implements Kernels {
           // dcol (K × P) = W_gᵀ · dy_g, W_g (coutG × K), dy_g (coutG × P)
           ops.gemm(sc.col, 0, w, g * coutG * kk, true, dy, (nb * s.cout() + g * coutG) * plane,
               false, kk, coutG, plane, false, inner);
-          SimdOps.col2imAdd(dx, sc.col, nb, g, s);
+          ops.col2imAdd(dx, sc.col, nb, g, s);
         }
       }
     });
@@ -311,52 +339,47 @@ public final class SimdKernels implements Kernels {
       biasGrad(db, dy, s);
       return;
     }
-    final int cinG = s.cinPerGroup(), coutG = s.coutPerGroup();
-    final int kk = cinG * s.kh() * s.kw();
+    final int coutG = s.coutPerGroup();
+    final int kk = s.cinPerGroup() * s.kh() * s.kw();
     final int plane = s.ho() * s.wo();
-    // Computed transposed, dwᵀ_g (K × coutG) += col (K × P) · dy_gᵀ, so that the large operand
-    // (col) is packed along its rows and the small one (dy_g) is the transposed B. The columns of
-    // several batch items sit side by side (col: K × items·P, dy_gᵀ copied to coutG × items·P),
-    // so one GEMM covers them: each dw element is still one fma chain over (batch item, position)
-    // in increasing order, starting from its current value, exactly as item-by-item GEMMs give.
-    final int items = (int) Math.max(1, Math.min(s.n(), backwardWeightColFloats
-        / Math.max(1L, (long) kk * plane)));
-    SimdOps.Scratch sc = SimdOps.SCRATCH.get();
-    sc.plane = SimdOps.Scratch.grow(sc.plane, (long) kk * coutG);
-    float[] dwT = sc.plane;
-    for (int g = 0; g < s.groups(); g++) {
-      final int grp = g;
-      int wg = g * coutG * kk;
-      for (int co = 0; co < coutG; co++) {
-        for (int j = 0; j < kk; j++) {
-          dwT[j * coutG + co] = dw[wg + co * kk + j];
-        }
+    // Threads split dw's columns (K) at vector-panel boundaries; each thread, for each batch item
+    // in order, builds its columns of the transposed im2col colᵀ (P × kS, small enough to stay in
+    // cache) and runs dwS (coutG × kS) += dy_g,item (coutG × P, read in place) · colᵀ on one
+    // thread, on a copy dwS of its columns of dw. Each dw element is one fma chain over (batch
+    // item, position) in increasing order, starting from its current value.
+    final int panelsK = (kk + ops.nr - 1) / ops.nr;
+    final int parts = Math.max(1, Math.min(cfg.threads(), panelsK));
+    Parallel.forRange(parts, parts, (t0, t1) -> {
+      SimdOps.Scratch ws = SimdOps.SCRATCH.get();
+      long xpLen = SimdOps.paddedPlanesFloats(s);
+      ws.plane = SimdOps.Scratch.grow(ws.plane, xpLen);
+      if (ws.koff.length < kk) {
+        ws.koff = new int[kk];
       }
-      for (int n0 = 0; n0 < s.n(); n0 += items) {
-        final int first = n0;
-        final int cnt = Math.min(items, s.n() - n0);
-        final int kTotal = cnt * plane;
-        sc.col = SimdOps.Scratch.grow(sc.col, (long) kk * kTotal);
-        sc.dyT = SimdOps.Scratch.grow(sc.dyT, (long) coutG * kTotal);
-        final float[] col = sc.col;
-        final float[] dyT = sc.dyT;
-        Parallel.forRange(cfg.threads(), cnt, (i0, i1) -> {
-          for (int i = i0; i < i1; i++) {
-            SimdOps.im2col(col, i * plane, kTotal, x, first + i, grp, s);
-            for (int co = 0; co < coutG; co++) {
-              System.arraycopy(dy, ((first + i) * s.cout() + grp * coutG + co) * plane, dyT,
-                  co * kTotal + i * plane, plane);
-            }
+      java.util.Arrays.fill(ws.plane, 0, (int) xpLen, 0f);
+      for (int t = t0; t < t1; t++) {
+        int j0 = Math.min(kk, (int) ((long) t * panelsK / parts) * ops.nr);
+        int j1 = Math.min(kk, (int) ((long) (t + 1) * panelsK / parts) * ops.nr);
+        int ks = j1 - j0;
+        ws.col = SimdOps.Scratch.grow(ws.col, (long) plane * ks);
+        ws.dyT = SimdOps.Scratch.grow(ws.dyT, (long) coutG * ks);
+        float[] dwS = ws.dyT;
+        for (int g = 0; g < s.groups(); g++) {
+          int wg = g * coutG * kk;
+          for (int co = 0; co < coutG; co++) {
+            System.arraycopy(dw, wg + co * kk + j0, dwS, co * ks, ks);
           }
-        });
-        ops.gemm(dwT, 0, col, 0, false, dyT, 0, true, kk, kTotal, coutG, true, cfg.threads());
-      }
-      for (int co = 0; co < coutG; co++) {
-        for (int j = 0; j < kk; j++) {
-          dw[wg + co * kk + j] = dwT[j * coutG + co];
+          for (int nb = 0; nb < s.n(); nb++) {
+            SimdOps.im2colT(ws.col, x, nb, g, s, ws.plane, ws.koff, j0, j1);
+            ops.gemm(dwS, 0, dy, (nb * s.cout() + g * coutG) * plane, false, ws.col, 0, false,
+                coutG, plane, ks, true, 1);
+          }
+          for (int co = 0; co < coutG; co++) {
+            System.arraycopy(dwS, co * ks, dw, wg + co * kk + j0, ks);
+          }
         }
       }
-    }
+    });
     biasGrad(db, dy, s);
   }
 

@@ -12,8 +12,9 @@ import org.qlimit.util.Parallel;
  * A(i,p) = a[aOff + i*k + p] (or a[aOff + p*m + i] when transA) and B(p,j) = b[bOff + p*n + j]
  * (or b[bOff + j*k + p] when transB). Each c element accumulates its k products in increasing p with
  * fma; k is cut into blocks of {@link #KC}, and between blocks the partial sum is stored in c and
- * reloaded, which does not change any bit. Work is split across threads by column chunks and, when
- * there are too few of those, by row ranges: outputs only, never the reduction.
+ * reloaded, which does not change any bit. Work is split across threads by column chunks (evened
+ * out, and a multiple of the thread count when there are enough column panels) and otherwise by
+ * row ranges: outputs only, never the reduction.
  *
  * <p>Scratch space (packed panels, im2col columns) comes from per-thread buffers that grow on
  * demand and are reused, so steady-state calls allocate nothing.
@@ -46,6 +47,13 @@ abstract class SimdOps {
   abstract void microKernel(int kc, float[] pa, int paOff, float[] b, int bOff, int ldb, float[] c,
       int cOff, int ldc, boolean loadC);
 
+  /**
+   * The register tile of {@link #convForwardPadded}: c[cOff + r*ldc + j] (r &lt; MR, j &lt; nr) =
+   * fma-chain over p &lt; kc of pa[paOff + p*MR + r] · b[bBase + koff[p] + j], starting from 0.
+   */
+  abstract void microKernelGather(int kc, float[] pa, int paOff, float[] b, int bBase, int[] koff,
+      float[] c, int cOff, int ldc);
+
   /** dst[dOff + p*nr + j] = src[sOff + p*lds + j] for p &lt; kc, j &lt; nr (one full B panel). */
   abstract void copyPanel(float[] dst, int dOff, float[] src, int sOff, int lds, int kc);
 
@@ -71,6 +79,9 @@ abstract class SimdOps {
   /** dx[dOff + i] += fma(wv, dy[yOff + i], 0) for i &lt; len. */
   abstract void addProductRow(float[] dx, int dOff, float[] dy, int yOff, float wv, int len);
 
+  /** y[yOff + i] += x[xOff + i] for i &lt; len (one add per element). */
+  abstract void addRow(float[] y, int yOff, float[] x, int xOff, int len);
+
   abstract void addScalar(float[] y, int off, int len, float v);
 
   /**
@@ -93,6 +104,9 @@ abstract class SimdOps {
     float[] plane = new float[0];
     float[] rows = new float[0];
     float[] dyT = new float[0];
+    float[] packW = new float[0];
+    float[] ybuf = new float[0];
+    int[] koff = new int[0];
 
     static float[] grow(float[] a, long need) {
       if (need > Integer.MAX_VALUE - 8) {
@@ -121,7 +135,13 @@ abstract class SimdOps {
     }
     final boolean packB = transB || m > PACK_B_MIN_M;
     final int nPanels = (n + nr - 1) / nr;
-    final int panelsPerChunk = NC / nr;
+    // Column chunks of at most NC columns, as even as the panels allow, and a multiple of the
+    // thread count when there are enough panels (a 18-panel n no longer splits 16 + 2).
+    int chunks = (nPanels + NC / nr - 1) / (NC / nr);
+    if (threads > 1 && nPanels >= threads) {
+      chunks = Math.min(nPanels, (chunks + threads - 1) / threads * threads);
+    }
+    final int panelsPerChunk = (nPanels + chunks - 1) / chunks;
     final int colChunks = (nPanels + panelsPerChunk - 1) / panelsPerChunk;
     final int mPanels = (m + MR - 1) / MR;
     final int rowSplit = (threads > 1 && colChunks < threads) ? Math.min(mPanels, threads) : 1;
@@ -276,6 +296,107 @@ abstract class SimdOps {
     }
   }
 
+  // ---------------------------------------------------------------- direct convolution
+
+  /**
+   * Packs the weights of every group for {@link #convForwardPadded}: for group g and row panel
+   * rp, pw[(g*panels + rp)*MR*K + p*MR + r] = w[(g*coutG + rp*MR + r)*K + p] with K = cinG·kh·kw,
+   * zero for rows past coutG. pw holds groups · ceil(coutG/MR)·MR · K floats. w: Not modified.
+   */
+  static void packConvWeights(float[] pw, float[] w, ConvShape s) {
+    int coutG = s.coutPerGroup();
+    int kk = s.cinPerGroup() * s.kh() * s.kw();
+    int panels = (coutG + MR - 1) / MR;
+    for (int g = 0; g < s.groups(); g++) {
+      for (int rp = 0; rp < panels; rp++) {
+        int d = (g * panels + rp) * MR * kk;
+        for (int r = 0; r < MR; r++) {
+          int co = rp * MR + r;
+          if (co < coutG) {
+            int src = (g * coutG + co) * kk;
+            for (int p = 0; p < kk; p++) {
+              pw[d + p * MR + r] = w[src + p];
+            }
+          } else {
+            for (int p = 0; p < kk; p++) {
+              pw[d + p * MR + r] = 0f;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /** Floats of the zero-padded input of one group: cinG planes of (h+2·pad)·(w+2·pad), + slack. */
+  final long paddedInputFloats(ConvShape s) {
+    return (long) s.cinPerGroup() * (s.h() + 2 * s.pad()) * (s.w() + 2 * s.pad()) + nr + s.kw();
+  }
+
+  /** Floats of {@link #convForwardPadded}'s output buffer: ceil(coutG/MR)·MR rows of qPad. */
+  final long paddedOutputFloats(ConvShape s) {
+    int wp = s.w() + 2 * s.pad();
+    long qPad = ((long) s.ho() * wp + nr - 1) / nr * nr;
+    return (s.coutPerGroup() + MR - 1) / MR * MR * qPad;
+  }
+
+  /**
+   * Stride-1 convolution of batch item nb, group g, as an implicit GEMM on the zero-padded input
+   * (no im2col): y[nb, g*coutG + co, oy, ox] = fma chain over p = (ci, ky, kx) in lexicographic
+   * order, from 0, of w[co, p] · xp[ci, oy + ky, ox + kx], where xp is x with pad zeros on every
+   * side (hp × wp planes). That is exactly the chain of im2col + GEMM, padded positions included.
+   *
+   * <p>The output is computed on the padded-width grid q = oy·wp + ox, ox &lt; wp (so the B row of
+   * p is the contiguous run xp[koff[p] + q], koff[p] = ci·hp·wp + ky·wp + kx), into ybuf; the
+   * columns ox ≥ wo are discarded when the rows are copied into y. The bias is added last
+   * (y = acc + bias), as in {@link Kernels#conv2dForward}.
+   *
+   * @param xp scratch of {@link #paddedInputFloats} floats, all zero outside the interior rows this
+   *     method writes (the caller zeroes it once; interiors are overwritten per call)
+   * @param pw the weights packed by {@link #packConvWeights}. Not modified.
+   * @param koff scratch of at least cinG·kh·kw ints
+   * @param ybuf scratch of {@link #paddedOutputFloats} floats
+   */
+  final void convForwardPadded(float[] y, float[] x, float[] pw, float[] bias, ConvShape s, int nb,
+      int g, float[] xp, int[] koff, float[] ybuf) {
+    final int cinG = s.cinPerGroup(), coutG = s.coutPerGroup(), kh = s.kh(), kw = s.kw();
+    final int h = s.h(), w = s.w(), pad = s.pad(), ho = s.ho(), wo = s.wo();
+    final int wp = w + 2 * pad, hp = h + 2 * pad, planeP = hp * wp;
+    final int kk = cinG * kh * kw;
+    final int qTiles = (ho * wp + nr - 1) / nr;
+    final int qPad = qTiles * nr;
+    final int panels = (coutG + MR - 1) / MR;
+    for (int ci = 0; ci < cinG; ci++) {
+      int src = (nb * s.cin() + g * cinG + ci) * h * w;
+      int dst = ci * planeP + pad * wp + pad;
+      for (int iy = 0; iy < h; iy++) {
+        System.arraycopy(x, src + iy * w, xp, dst + iy * wp, w);
+      }
+    }
+    for (int ci = 0, p = 0; ci < cinG; ci++) {
+      for (int ky = 0; ky < kh; ky++) {
+        for (int kx = 0; kx < kw; kx++, p++) {
+          koff[p] = ci * planeP + ky * wp + kx;
+        }
+      }
+    }
+    for (int rp = 0; rp < panels; rp++) {
+      int paOff = (g * panels + rp) * MR * kk;
+      for (int qt = 0; qt < qTiles; qt++) {
+        microKernelGather(kk, pw, paOff, xp, qt * nr, koff, ybuf, rp * MR * qPad + qt * nr, qPad);
+      }
+    }
+    final int plane = ho * wo;
+    for (int co = 0; co < coutG; co++) {
+      int yc = (nb * s.cout() + g * coutG + co) * plane;
+      for (int oy = 0; oy < ho; oy++) {
+        System.arraycopy(ybuf, co * qPad + oy * wp, y, yc + oy * wo, wo);
+      }
+      if (bias != null) {
+        addScalar(y, yc, plane, bias[g * coutG + co]);
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- im2col / col2im
 
   /**
@@ -325,11 +446,60 @@ abstract class SimdOps {
     }
   }
 
+  /** Floats of one group's zero-padded input planes for {@link #im2colT}: cinG·(h+2·pad)·(w+2·pad). */
+  static long paddedPlanesFloats(ConvShape s) {
+    return (long) s.cinPerGroup() * (s.h() + 2 * s.pad()) * (s.w() + 2 * s.pad());
+  }
+
+  /**
+   * Columns [j0, j1) of the transposed im2col of batch item nb, group g, as the P = ho·wo rows of
+   * colT (P × (j1 − j0)): colT[(oy*wo + ox)*(j1 − j0) + k − j0] = x[nb, g*cinG + ci,
+   * oy*stride − pad + ky, ox*stride − pad + kx] for k = (ci*kh + ky)*kw + kx, or 0 in the
+   * padding. Any stride.
+   *
+   * @param xp scratch of {@link #paddedPlanesFloats} floats, zero outside the interiors this method
+   *     writes (the caller zeroes it once; interiors are overwritten per call). Modified.
+   * @param koff scratch of at least K ints. Modified.
+   */
+  static void im2colT(float[] colT, float[] x, int nb, int g, ConvShape s, float[] xp, int[] koff,
+      int j0, int j1) {
+    final int cinG = s.cinPerGroup(), kh = s.kh(), kw = s.kw(), h = s.h(), w = s.w();
+    final int pad = s.pad(), st = s.stride(), ho = s.ho(), wo = s.wo();
+    final int wp = w + 2 * pad, planeP = (h + 2 * pad) * wp;
+    final int ks = j1 - j0;
+    for (int ci = 0; ci < cinG; ci++) {
+      int src = (nb * s.cin() + g * cinG + ci) * h * w;
+      int dst = ci * planeP + pad * wp + pad;
+      for (int iy = 0; iy < h; iy++) {
+        System.arraycopy(x, src + iy * w, xp, dst + iy * wp, w);
+      }
+    }
+    for (int ci = 0, p = 0; ci < cinG; ci++) {
+      for (int ky = 0; ky < kh; ky++) {
+        for (int kx = 0; kx < kw; kx++, p++) {
+          koff[p] = ci * planeP + ky * wp + kx;
+        }
+      }
+    }
+    for (int oy = 0; oy < ho; oy++) {
+      for (int ox = 0; ox < wo; ox++) {
+        int base = oy * st * wp + ox * st;
+        int d = (oy * wo + ox) * ks - j0;
+        for (int p = j0; p < j1; p++) {
+          colT[d + p] = xp[base + koff[p]];
+        }
+      }
+    }
+  }
+
   /**
    * dx[nb, g*cinG + ci, iy, ix] += col[(ci*kh + ky)*kw + kx][oy*wo + ox] for every in-bounds
-   * (iy, ix), visiting (ci, ky, kx, oy, ox) in lexicographic order.
+   * (iy, ix), visiting (ci, ky, kx) in lexicographic order; within one (ci, ky, kx) row every dx
+   * element receives at most one value, so the rows are added as vector runs (stride 1: one run
+   * per output row, or one run over all valid output rows when the row is fully inside the image
+   * and wo = w).
    */
-  static void col2imAdd(float[] dx, float[] col, int nb, int g, ConvShape s) {
+  final void col2imAdd(float[] dx, float[] col, int nb, int g, ConvShape s) {
     int cinG = s.cinPerGroup(), kh = s.kh(), kw = s.kw(), h = s.h(), w = s.w();
     int ho = s.ho(), wo = s.wo(), st = s.stride(), pad = s.pad();
     int plane = ho * wo;
@@ -338,6 +508,22 @@ abstract class SimdOps {
       for (int ky = 0; ky < kh; ky++) {
         for (int kx = 0; kx < kw; kx++) {
           int row = ((ci * kh + ky) * kw + kx) * plane;
+          if (st == 1) {
+            // iy = oy - pad + ky is inside [0, h) for oy in [oyLo, oyHi); ix likewise for ox
+            int oyLo = Math.min(ho, Math.max(0, pad - ky));
+            int oyHi = Math.max(oyLo, Math.min(ho, h + pad - ky));
+            int lo = Math.min(wo, Math.max(0, pad - kx));
+            int hi = Math.max(lo, Math.min(wo, w + pad - kx));
+            if (lo == 0 && hi == wo && wo == w) {
+              addRow(dx, (xc + oyLo - pad + ky) * w, col, row + oyLo * wo, (oyHi - oyLo) * wo);
+              continue;
+            }
+            for (int oy = oyLo; oy < oyHi; oy++) {
+              addRow(dx, (xc + oy - pad + ky) * w - pad + kx + lo, col, row + oy * wo + lo,
+                  hi - lo);
+            }
+            continue;
+          }
           for (int oy = 0; oy < ho; oy++) {
             int iy = oy * st - pad + ky;
             if (iy < 0 || iy >= h) {
@@ -345,15 +531,6 @@ abstract class SimdOps {
             }
             int xr = (xc + iy) * w;
             int d = row + oy * wo;
-            if (st == 1) {
-              int lo = Math.min(wo, Math.max(0, pad - kx));
-              int hi = Math.max(lo, Math.min(wo, w + pad - kx));
-              int shift = xr - pad + kx;
-              for (int ox = lo; ox < hi; ox++) {
-                dx[shift + ox] += col[d + ox];
-              }
-              continue;
-            }
             for (int ox = 0; ox < wo; ox++) {
               int ix = ox * st - pad + kx;
               if (ix >= 0 && ix < w) {

@@ -88,6 +88,59 @@ final class SimdOps128 extends SimdOps {
   }
 
   @Override
+  void microKernelGather(int kc, float[] pa, int paOff, float[] b, int bBase, int[] koff,
+      float[] c, int cOff, int ldc) {
+    FloatVector c00 = FloatVector.zero(S);
+    FloatVector c01 = FloatVector.zero(S);
+    FloatVector c10 = FloatVector.zero(S);
+    FloatVector c11 = FloatVector.zero(S);
+    FloatVector c20 = FloatVector.zero(S);
+    FloatVector c21 = FloatVector.zero(S);
+    FloatVector c30 = FloatVector.zero(S);
+    FloatVector c31 = FloatVector.zero(S);
+    FloatVector c40 = FloatVector.zero(S);
+    FloatVector c41 = FloatVector.zero(S);
+    FloatVector c50 = FloatVector.zero(S);
+    FloatVector c51 = FloatVector.zero(S);
+    int ai = paOff;
+    for (int p = 0; p < kc; p++, ai += MR) {
+      int bi = bBase + koff[p];
+      FloatVector b0 = FloatVector.fromArray(S, b, bi);
+      FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+      FloatVector a = FloatVector.broadcast(S, pa[ai]);
+      c00 = a.fma(b0, c00);
+      c01 = a.fma(b1, c01);
+      a = FloatVector.broadcast(S, pa[ai + 1]);
+      c10 = a.fma(b0, c10);
+      c11 = a.fma(b1, c11);
+      a = FloatVector.broadcast(S, pa[ai + 2]);
+      c20 = a.fma(b0, c20);
+      c21 = a.fma(b1, c21);
+      a = FloatVector.broadcast(S, pa[ai + 3]);
+      c30 = a.fma(b0, c30);
+      c31 = a.fma(b1, c31);
+      a = FloatVector.broadcast(S, pa[ai + 4]);
+      c40 = a.fma(b0, c40);
+      c41 = a.fma(b1, c41);
+      a = FloatVector.broadcast(S, pa[ai + 5]);
+      c50 = a.fma(b0, c50);
+      c51 = a.fma(b1, c51);
+    }
+    c00.intoArray(c, cOff);
+    c01.intoArray(c, cOff + L);
+    c10.intoArray(c, cOff + ldc);
+    c11.intoArray(c, cOff + ldc + L);
+    c20.intoArray(c, cOff + 2 * ldc);
+    c21.intoArray(c, cOff + 2 * ldc + L);
+    c30.intoArray(c, cOff + 3 * ldc);
+    c31.intoArray(c, cOff + 3 * ldc + L);
+    c40.intoArray(c, cOff + 4 * ldc);
+    c41.intoArray(c, cOff + 4 * ldc + L);
+    c50.intoArray(c, cOff + 5 * ldc);
+    c51.intoArray(c, cOff + 5 * ldc + L);
+  }
+
+  @Override
   void copyPanel(float[] dst, int dOff, float[] src, int sOff, int lds, int kc) {
     for (int p = 0; p < kc; p++) {
       int s = sOff + p * lds;
@@ -382,6 +435,18 @@ final class SimdOps128 extends SimdOps {
     }
     for (; i < len; i++) {
       dx[dOff + i] += Math.fma(wv, dy[yOff + i], 0f);
+    }
+  }
+
+  @Override
+  void addRow(float[] y, int yOff, float[] x, int xOff, int len) {
+    int i = 0;
+    for (int up = S.loopBound(len); i < up; i += L) {
+      FloatVector.fromArray(S, y, yOff + i).add(FloatVector.fromArray(S, x, xOff + i))
+          .intoArray(y, yOff + i);
+    }
+    for (; i < len; i++) {
+      y[yOff + i] += x[xOff + i];
     }
   }
 

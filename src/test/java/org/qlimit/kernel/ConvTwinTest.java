@@ -85,23 +85,114 @@ class ConvTwinTest {
     }
   }
 
-  /** Batch items in chunks of 1, 2 and 3 (small im2col budgets) give the same bits. */
+  /**
+   * Stride-1 shapes that take the implicit-GEMM forward (batch ≥ threads): output channels that
+   * are not a multiple of the 6-row tile, padded widths whose grid ends mid-tile, kh ≠ kw, no
+   * padding, wide padding, groups, and K = cin·kh·kw above the GEMM's 256-deep k block.
+   */
+  static final List<ConvShape> STRIDE_ONE = List.of(
+      new ConvShape(4, 3, 7, 6, 13, 3, 3, 1, 1, 1),
+      new ConvShape(5, 2, 9, 11, 7, 3, 5, 1, 2, 1),
+      new ConvShape(4, 5, 6, 5, 1, 2, 2, 1, 0, 1),
+      new ConvShape(4, 6, 8, 8, 10, 3, 3, 1, 1, 2),
+      new ConvShape(4, 33, 7, 7, 33, 3, 3, 1, 1, 1),
+      new ConvShape(4, 4, 3, 3, 6, 3, 3, 1, 0, 1),
+      new ConvShape(6, 16, 28, 28, 16, 3, 3, 1, 1, 1));
+
+  /** Each STRIDE_ONE shape twice on the same kernels: reused scratch must not leak between calls. */
   @Test
-  void backwardWeightChunksOfBatchItems() {
-    ConvShape s = new ConvShape(7, 4, 9, 9, 6, 3, 3, 1, 1, 2);
-    float[] dy = random(11, (int) s.outputSize());
-    float[] x = random(12, (int) s.inputSize());
-    float[] dw0 = random(13, (int) s.weightSize());
-    float[] want = dw0.clone();
-    REF.conv2dBackwardWeight(want, null, dy, x, s);
-    long perItem = (long) s.cinPerGroup() * 9 * s.ho() * s.wo();
-    for (long items : new long[] {1, 2, 3}) {
-      for (int threads : new int[] {1, 2}) {
-        Kernels k = SimdKernels.withColumnBudget(new NumericsConfig(256, threads), items * perItem);
-        float[] got = dw0.clone();
-        k.conv2dBackwardWeight(got, null, dy, x, s);
-        assertThat(bits(got)).as("%d items per GEMM, %d threads", items, threads)
-            .isEqualTo(bits(want));
+  void forwardStrideOneImplicitGemm() {
+    for (ConvShape s : STRIDE_ONE) {
+      for (Kernels k : KernelTestData.simdVariants()) {
+        for (int rep = 0; rep < 2; rep++) {
+          float[] x = random(21 + rep, (int) s.inputSize());
+          float[] w = random(22 + rep, (int) s.weightSize());
+          float[] bias = rep == 0 ? null : random(23, s.cout());
+          float[] want = new float[(int) s.outputSize()];
+          REF.conv2dForward(want, x, w, bias, s);
+          float[] got = random(24, (int) s.outputSize());
+          k.conv2dForward(got, x, w, bias, s);
+          assertThat(bits(got)).as("%s bias=%s %s", s, bias != null, k.config())
+              .isEqualTo(bits(want));
+        }
+      }
+    }
+  }
+
+  /**
+   * Backward-data on the stride-1 shapes: col2im adds vector runs per output row, or one run over
+   * all rows for the kernel columns that stay inside the image when wo = w.
+   */
+  @Test
+  void backwardDataStrideOneRuns() {
+    for (ConvShape s : STRIDE_ONE) {
+      float[] dy = random(41, (int) s.outputSize());
+      float[] w = random(42, (int) s.weightSize());
+      float[] dx0 = random(43, (int) s.inputSize());
+      float[] want = dx0.clone();
+      REF.conv2dBackwardData(want, dy, w, s);
+      for (Kernels k : KernelTestData.simdVariants()) {
+        float[] got = dx0.clone();
+        k.conv2dBackwardData(got, dy, w, s);
+        assertThat(bits(got)).as("%s %s", s, k.config()).isEqualTo(bits(want));
+      }
+    }
+  }
+
+  /**
+   * Backward-weight as dw_g += dy_g · colᵀ on shapes whose K = cinG·kh·kw is not a multiple of
+   * any tile width (6, 50, 20, 54, 297 and 36 columns) and whose cout is not a multiple of the
+   * 6-row tile, stride 1 and 2, with the 64@8-style 64-channel case that packs B.
+   */
+  @Test
+  void backwardWeightOddTiles() {
+    List<ConvShape> shapes = List.of(
+        new ConvShape(3, 2, 7, 6, 13, 1, 3, 1, 1, 1),
+        new ConvShape(2, 2, 9, 11, 7, 5, 5, 2, 2, 1),
+        new ConvShape(3, 5, 6, 5, 1, 2, 2, 1, 0, 1),
+        new ConvShape(2, 12, 8, 8, 10, 3, 3, 1, 1, 2),
+        new ConvShape(2, 33, 7, 7, 33, 3, 3, 1, 1, 1),
+        new ConvShape(3, 4, 9, 9, 64, 3, 3, 2, 1, 1));
+    for (ConvShape s : shapes) {
+      float[] dy = random(31, (int) s.outputSize());
+      float[] x = random(32, (int) s.inputSize());
+      float[] dw0 = random(33, (int) s.weightSize());
+      float[] db0 = random(34, s.cout());
+      float[] wantW = dw0.clone();
+      float[] wantB = db0.clone();
+      REF.conv2dBackwardWeight(wantW, wantB, dy, x, s);
+      for (Kernels k : KernelTestData.simdVariants()) {
+        float[] gotW = dw0.clone();
+        float[] gotB = db0.clone();
+        k.conv2dBackwardWeight(gotW, gotB, dy, x, s);
+        assertThat(bits(gotW)).as("dw %s %s", s, k.config()).isEqualTo(bits(wantW));
+        assertThat(bits(gotB)).as("db %s %s", s, k.config()).isEqualTo(bits(wantB));
+      }
+    }
+  }
+
+  /**
+   * Backward-weight with 1 to 5 threads at every width: threads split dw's K columns at panel
+   * boundaries (K = 4·9 = 36 and 33·9 = 297 columns: one to several panels per thread, and more
+   * threads than panels), each dw element still one chain over (item, position).
+   */
+  @Test
+  void backwardWeightColumnSplits() {
+    for (ConvShape s : List.of(new ConvShape(7, 8, 9, 9, 6, 3, 3, 1, 1, 2),
+        new ConvShape(3, 33, 6, 5, 7, 3, 3, 1, 1, 1))) {
+      float[] dy = random(11, (int) s.outputSize());
+      float[] x = random(12, (int) s.inputSize());
+      float[] dw0 = random(13, (int) s.weightSize());
+      float[] want = dw0.clone();
+      REF.conv2dBackwardWeight(want, null, dy, x, s);
+      for (int bitsWidth : new int[] {128, 256, 512}) {
+        for (int threads = 1; threads <= 5; threads++) {
+          Kernels k = new SimdKernels(new NumericsConfig(bitsWidth, threads));
+          float[] got = dw0.clone();
+          k.conv2dBackwardWeight(got, null, dy, x, s);
+          assertThat(bits(got)).as("%s %d bits, %d threads", s, bitsWidth, threads)
+              .isEqualTo(bits(want));
+        }
       }
     }
   }

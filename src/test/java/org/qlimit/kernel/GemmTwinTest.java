@@ -10,10 +10,15 @@ import org.junit.jupiter.api.Test;
 class GemmTwinTest {
   private static final Kernels REF = new ScalarKernels(1);
 
-  /** {m, k, n}: edges of the 6-row tile, of the 2-vector column tile, of KC=256, NC=512, m=48. */
+  /**
+   * {m, k, n}: edges of the 6-row tile, of the 2-vector column tile, of KC=256, NC=512, m=48, and
+   * the convolution weight-gradient shapes whose column panels are split evenly across threads
+   * (16×144, 64×576).
+   */
   private static final int[][] SHAPES = {
       {0, 3, 4}, {3, 0, 5}, {1, 1, 1}, {1, 7, 3}, {5, 8, 7}, {6, 16, 32}, {7, 17, 33},
       {13, 29, 15}, {48, 31, 64}, {49, 9, 65}, {17, 300, 41}, {61, 257, 530}, {3, 5, 1100},
+      {16, 40, 144}, {64, 21, 576},
   };
 
   interface Gemm {
