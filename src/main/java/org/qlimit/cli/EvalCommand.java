@@ -46,6 +46,10 @@ final class EvalCommand implements Callable<Integer>, Validated {
     Datasets.Split d = Datasets.load(input.data, input.dataDir);
     LabeledImages set = split.equals("train") ? d.train() : d.test();
     int total = limit <= 0 ? set.n() : Math.min(limit, set.n());
+    if (limit > set.n()) {
+      System.out.printf(Locale.ROOT, "note: --limit %d exceeds the %d images of %s; evaluating "
+          + "all %d%n", limit, set.n(), set.name(), set.n());
+    }
     ClassCoverage coverage = ClassCoverage.check(m, set, total);
     ProgressBar bar = new ProgressBar(System.out, "eval " + input.arch, total);
     Evaluator.Accuracy acc = Evaluator.top1(m, ForwardContext.FP, Kernels.of(options.numerics()),

@@ -45,7 +45,7 @@ public final class Main implements Runnable {
       if (t instanceof IllegalArgumentException || t instanceof java.io.IOException
           || t instanceof java.io.UncheckedIOException || t instanceof IllegalStateException
           || t instanceof OutOfMemory) {
-        err.println("qlimit " + cmd.getCommandName() + ": error: " + msg);
+        err.println("qlimit " + cmd.getCommandName() + ": error: " + withFileCause(t, msg));
       } else {
         err.println("qlimit " + cmd.getCommandName() + ": internal error: " + t);
         t.printStackTrace(err);
@@ -95,6 +95,26 @@ public final class Main implements Runnable {
     if (spec.userObject() instanceof Validated v) {
       v.validate();
     }
+  }
+
+  /**
+   * The JDK reports some file-system failures with the path alone as the message (a missing
+   * folder: {@code NoSuchFileException: /x}); this adds what went wrong when a failure in the
+   * cause chain is such a one, so the line says why as well as where.
+   */
+  static String withFileCause(Throwable t, String msg) {
+    for (Throwable c = t; c != null; c = c.getCause()) {
+      if (c instanceof java.nio.file.FileSystemException fs && fs.getReason() == null) {
+        String why = fs instanceof java.nio.file.NoSuchFileException ? "no such file or folder"
+            : fs instanceof java.nio.file.AccessDeniedException ? "permission denied"
+            : fs instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
+            : fs instanceof java.nio.file.NotDirectoryException ? "not a folder"
+            : fs instanceof java.nio.file.DirectoryNotEmptyException ? "folder not empty"
+            : "file system error (" + fs.getClass().getSimpleName() + ")";
+        return msg + " (" + why + ")";
+      }
+    }
+    return msg;
   }
 
   /** A usage error: one line on stderr, exit code 2. */

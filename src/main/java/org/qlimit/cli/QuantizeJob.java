@@ -74,11 +74,31 @@ final class QuantizeJob {
       Map<String, Integer> layerBits) throws IOException {
     OutOfMemory.Watch watch = new OutOfMemory.Watch();
     watch.calib = spec.calib();
+    boolean outExisted = Files.exists(spec.out());
+    boolean done = false;
     try {
-      return run(spec, log, knownFpTop1, layerBits, watch);
+      Outcome o = run(spec, log, knownFpTop1, layerBits, watch);
+      done = true;
+      return o;
     } catch (OutOfMemoryError e) {
       // the run's frame is gone: everything it allocated can be collected before the report
       throw watch.failure(e);
+    } finally {
+      if (!done && !outExisted) {
+        deleteIfEmpty(spec.out());
+      }
+    }
+  }
+
+  /** A failed run leaves no empty output folder behind (a kept checkpoint keeps it). */
+  private static void deleteIfEmpty(Path dir) {
+    try (java.util.stream.Stream<Path> entries = Files.isDirectory(dir) ? Files.list(dir)
+        : java.util.stream.Stream.empty()) {
+      if (Files.isDirectory(dir) && entries.findAny().isEmpty()) {
+        Files.delete(dir);
+      }
+    } catch (IOException e) {
+      // best effort: the run's own error is what the user needs to see
     }
   }
 
@@ -117,6 +137,10 @@ final class QuantizeJob {
         if (!c.complete()) {
           log.println("note: " + c.describe());
         }
+      }
+      if (spec.evalLimit() > test.n()) {
+        log.printf(Locale.ROOT, "note: --eval-limit %d exceeds the %d images of %s; evaluating "
+            + "all %d%n", spec.evalLimit(), test.n(), test.name(), test.n());
       }
     }
     MemoryEstimate mem = MemoryEstimate.of(model, rc, spec.calib(),

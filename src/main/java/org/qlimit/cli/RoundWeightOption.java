@@ -1,6 +1,7 @@
 package org.qlimit.cli;
 
 import org.qlimit.model.Architectures;
+import org.qlimit.recon.ReconConfig;
 import org.qlimit.util.Check;
 import picocli.CommandLine.Option;
 
@@ -17,8 +18,9 @@ final class RoundWeightOption implements Validated {
 
   @Override
   public void validate() {
-    Check.arg(value == null || (Double.isFinite(value) && value >= 0),
-        "--round-weight must be a finite number >= 0, got %s", value);
+    Check.arg(value == null || (value >= 0 && value <= ReconConfig.MAX_ROUND_LAMBDA),
+        "--round-weight must be in [0, %s] (the papers use 0.01 to 0.2), got %s",
+        (int) ReconConfig.MAX_ROUND_LAMBDA, value);
   }
 
   /** λ for architecture {@code arch}: the option when given, else the architecture's default. */

@@ -69,6 +69,7 @@ final class TrainCommand implements Callable<Integer>, Validated {
   @Override
   public void validate() {
     Validated.requireFile("--out", out);
+    Validated.requireWritableTarget("--out", out);
     config();
   }
 
@@ -95,10 +96,6 @@ final class TrainCommand implements Callable<Integer>, Validated {
           + "images used (" + split.train().name() + (cfg.trainLimit() == 0 ? ""
           : ", --train-limit " + cfg.trainLimit()) + "); lower --batch");
     }
-    Path parent = out.toAbsolutePath().getParent();
-    if (parent != null) {
-      Files.createDirectories(parent);
-    }
     PrintStream log = System.out;
     log.printf(Locale.ROOT, "qlimit train: %s on %s (%s), %s; %d thread(s), %d-bit vectors%n",
         input.arch, split.train().name(), spec.dataset(), cfg.recipe(), numerics.threads(),
@@ -124,6 +121,11 @@ final class TrainCommand implements Callable<Integer>, Validated {
     meta.put("recipe", cfg.recipe());
     meta.put("fp32_test_top1", Double.isNaN(top1) ? "not evaluated" : fmt(top1));
     meta.put("trained_with", "qlimit train " + Main.VERSION);
+    // the folders are made only now, so a run that fails leaves nothing behind
+    Path parent = out.toAbsolutePath().getParent();
+    if (parent != null) {
+      Files.createDirectories(parent);
+    }
     Checkpoints.write(out, result.state(), meta);
 
     ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);

@@ -26,6 +26,27 @@ interface Validated {
   }
 
   /** {@code option} names a file to write: absent or a regular file (it is replaced). */
+  /**
+   * The file {@code p} can be created: its nearest existing ancestor is a writable folder (the
+   * folders in between are made when the file is written). Checked before the work, so a long
+   * run does not end in a write error.
+   */
+  static void requireWritableTarget(String option, Path p) {
+    if (p == null) {
+      return;
+    }
+    Path a = p.toAbsolutePath().getParent();
+    while (a != null && !Files.exists(a)) {
+      a = a.getParent();
+    }
+    if (a != null && !Files.isDirectory(a)) {
+      throw new IllegalArgumentException(option + " " + p + ": " + a + " is a file, not a folder");
+    }
+    if (a != null && !Files.isWritable(a)) {
+      throw new IllegalArgumentException(option + " " + p + ": folder " + a + " is not writable");
+    }
+  }
+
   static void requireFile(String option, Path p) {
     if (p != null && Files.isDirectory(p)) {
       throw new IllegalArgumentException(option + " " + p + " is a folder; name the file to "

@@ -43,13 +43,20 @@ public record ReconConfig(Method method, int wbits, int abits, int iters, int it
         itersAct);
     Check.arg(batchSize >= 1, "batch size must be >= 1, got %d", batchSize);
     Check.arg(keepProb >= 0 && keepProb <= 1, "--keep-prob must be in [0, 1], got %s", keepProb);
-    Check.arg(Double.isFinite(roundLambda) && roundLambda >= 0,
-        "--round-weight must be a finite number >= 0, got %s", roundLambda);
+    Check.arg(roundLambda >= 0 && roundLambda <= MAX_ROUND_LAMBDA,
+        "--round-weight must be in [0, %s] (the papers use 0.01 to 0.2), got %s",
+        (int) MAX_ROUND_LAMBDA, roundLambda);
     Check.arg(warmup >= 0 && warmup < 1, "warm-up must be in [0, 1), got %s", warmup);
     Check.arg(lrAlpha > 0 && lrActBrecq > 0 && lrActQdrop > 0, "learning rates must be positive");
     Check.arg(actLossP >= 1, "activation loss exponent must be >= 1, got %s", actLossP);
     Check.arg(brecqActImages >= 1 && qdropActImages >= 1, "calibration image counts must be >= 1");
   }
+
+  /**
+   * The largest rounding weight λ accepted: beyond it λ·Σ(1 − |2h − 1|^β) overflows float32
+   * on large layers long before any useful setting (the papers use 0.01 to 0.2).
+   */
+  public static final double MAX_ROUND_LAMBDA = 1000;
 
   /** The defaults of ALGORITHMS.md for a method and bit widths, with {@code iters} per unit. */
   public static ReconConfig defaults(Method method, int wbits, int abits, int iters) {

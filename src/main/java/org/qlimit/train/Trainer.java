@@ -203,6 +203,8 @@ public final class Trainer {
         System.arraycopy(order, s * cfg.batch(), idx, 0, cfg.batch());
         lr = learningRate(cfg, e * steps + s, total);
         StepResult r = step(train, norm, idx, lr, aug);
+        Check.state(Double.isFinite(r.loss()), "training loss is %s at epoch %d, step %d of %d "
+            + "(learning rate %s); lower --lr", Check.describe(r.loss()), e + 1, s + 1, steps, lr);
         lossSum += r.loss();
         correct += r.correct();
         listener.step(e, s + 1, steps, r.loss(), lr);

@@ -120,9 +120,8 @@ class OutOfMemoryCommandTest extends QuietTest {
         .contains("(caches in memory-mapped files)")
         .contains("QLIMIT_JAVA_OPTS=-Xmx1536m");
     assertThat(r.out()).contains("memory: estimate ");
-    assertThat(cacheFolders(out)).isEmpty();
-    assertThat(out.resolve("result.json")).doesNotExist();
-    assertThat(out.resolve("quantized.safetensors")).doesNotExist();
+    // the run made the folder for its mapped caches; failing, it leaves none of it behind
+    assertThat(out).doesNotExist();
   }
 
   @Test
