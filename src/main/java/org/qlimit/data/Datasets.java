@@ -131,6 +131,9 @@ public final class Datasets {
   private static Split imageFolder(Path dir) throws IOException {
     Path val = java.nio.file.Files.isDirectory(dir.resolve("val")) ? dir.resolve("val")
         : dir.resolve("test");
+    if (!java.nio.file.Files.isDirectory(dir)) {
+      throw new FileNotFoundException("--data-dir " + dir + ": folder not found");
+    }
     if (!java.nio.file.Files.isDirectory(val)) {
       throw new FileNotFoundException(dir + ": no val/ or test/ folder of class sub-folders");
     }

@@ -73,6 +73,7 @@ public final class ImageFolder {
     List<Path> files = new ArrayList<>();
     List<Integer> labelList = new ArrayList<>();
     for (int c = 0; c < dirs.size(); c++) {
+      int before = files.size();
       for (Path f : list(dirs.get(c))) {
         String lower = f.getFileName().toString().toLowerCase(Locale.ROOT);
         if (Files.isRegularFile(f) && (lower.endsWith(".jpg") || lower.endsWith(".jpeg")
@@ -80,6 +81,11 @@ public final class ImageFolder {
           files.add(f);
           labelList.add(c);
         }
+      }
+      if (files.size() == before) {
+        // as torchvision's ImageFolder: an empty class folder would silently take a label
+        throw new MalformedDataException(dirs.get(c), "class folder has no .jpg, .jpeg or .png "
+            + "image (class " + c + " of " + dirs.size() + ")");
       }
     }
     int n = files.size();
@@ -107,7 +113,8 @@ public final class ImageFolder {
     try {
       img = ImageIO.read(file.toFile());
     } catch (IOException | RuntimeException e) {
-      throw new MalformedDataException(file, "cannot decode image: " + e, e);
+      throw new MalformedDataException(file, "cannot decode image: " + (e.getMessage() == null
+          ? e.getClass().getSimpleName() : e.getMessage()), e);
     }
     if (img == null) {
       throw new MalformedDataException(file, "not a readable image (no javax.imageio decoder)");

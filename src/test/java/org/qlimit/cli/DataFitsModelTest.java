@@ -63,18 +63,35 @@ class DataFitsModelTest extends QuietTest {
   }
 
   @Test
+  void anEmptyClassFolderIsAnError(@TempDir Path tree) throws Exception {
+    png(tree.resolve("val/cat/a.png"), 0x203040);
+    Files.createDirectories(tree.resolve("val/dog"));
+    Files.writeString(tree.resolve("val/dog/notes.txt"), "not an image");
+    CliRun r = evalImageFolder(tree);
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err().strip()).doesNotContain("\n").contains("val/dog")
+        .contains("class folder has no .jpg, .jpeg or .png image (class 1 of 2)");
+  }
+
+  @Test
+  void aMissingDataFolderSaysSo(@TempDir Path dir) {
+    CliRun r = evalImageFolder(dir.resolve("nowhere"));
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err().strip()).doesNotContain("\n").contains("nowhere: folder not found");
+  }
+
+  @Test
   void labelsBeyondTheModelsClassesAreAnError(@TempDir Path tree) throws Exception {
-    // 1,001 class folders: the last one (label 1000) holds an image, the model has 1000 logits
+    // 1,001 class folders of one image each (an empty class folder is an error of its own):
+    // the last one is label 1000, the model has 1000 logits
     for (int c = 0; c <= 1000; c++) {
-      Files.createDirectories(tree.resolve(String.format("val/c%04d", c)));
+      png(tree.resolve(String.format("val/c%04d/a.png", c)), 0x102030 + c);
     }
-    png(tree.resolve("val/c0000/a.png"), 0x102030);
-    png(tree.resolve("val/c1000/b.png"), 0x405060);
     CliRun r = evalImageFolder(tree);
     assertThat(r.code()).isEqualTo(1);
     assertThat(r.out()).doesNotContain("top-1");
     assertThat(r.err().strip()).doesNotContain("\n")
-        .isEqualTo("qlimit eval: error: dataset imagefolder/val: label 1000 (image 1) is beyond the 1000 "
+        .isEqualTo("qlimit eval: error: dataset imagefolder/val: label 1000 (image 1000) is beyond the 1000 "
             + "classes of model mobilenetv2 (labels 0..999); the data's 1001 classes do not fit "
             + "this model");
   }
