@@ -358,27 +358,14 @@ abstract class SimdOps {
    */
   final void convForwardPadded(float[] y, float[] x, float[] pw, float[] bias, ConvShape s, int nb,
       int g, float[] xp, int[] koff, float[] ybuf) {
-    final int cinG = s.cinPerGroup(), coutG = s.coutPerGroup(), kh = s.kh(), kw = s.kw();
-    final int h = s.h(), w = s.w(), pad = s.pad(), ho = s.ho(), wo = s.wo();
-    final int wp = w + 2 * pad, hp = h + 2 * pad, planeP = hp * wp;
-    final int kk = cinG * kh * kw;
+    final int coutG = s.coutPerGroup(), ho = s.ho(), wo = s.wo();
+    final int wp = s.w() + 2 * s.pad();
+    final int kk = s.cinPerGroup() * s.kh() * s.kw();
     final int qTiles = (ho * wp + nr - 1) / nr;
     final int qPad = qTiles * nr;
     final int panels = (coutG + MR - 1) / MR;
-    for (int ci = 0; ci < cinG; ci++) {
-      int src = (nb * s.cin() + g * cinG + ci) * h * w;
-      int dst = ci * planeP + pad * wp + pad;
-      for (int iy = 0; iy < h; iy++) {
-        System.arraycopy(x, src + iy * w, xp, dst + iy * wp, w);
-      }
-    }
-    for (int ci = 0, p = 0; ci < cinG; ci++) {
-      for (int ky = 0; ky < kh; ky++) {
-        for (int kx = 0; kx < kw; kx++, p++) {
-          koff[p] = ci * planeP + ky * wp + kx;
-        }
-      }
-    }
+    padItem(xp, x, nb, g, s);
+    patchOffsets(koff, s);
     for (int rp = 0; rp < panels; rp++) {
       int paOff = (g * panels + rp) * MR * kk;
       for (int qt = 0; qt < qTiles; qt++) {
@@ -452,6 +439,42 @@ abstract class SimdOps {
   }
 
   /**
+   * Copies group {@code g} of batch item {@code nb} of x (N, Cin, H, W) into the interior of the
+   * zero-bordered planes xp (Cin/groups, H + 2·pad, W + 2·pad); the borders are not written.
+   *
+   * @param xp padded planes, zero borders. Modified (interior).
+   */
+  static void padItem(float[] xp, float[] x, int nb, int g, ConvShape s) {
+    final int cinG = s.cinPerGroup(), h = s.h(), w = s.w(), pad = s.pad();
+    final int wp = w + 2 * pad, planeP = (h + 2 * pad) * wp;
+    for (int ci = 0; ci < cinG; ci++) {
+      int src = (nb * s.cin() + g * cinG + ci) * h * w;
+      int dst = ci * planeP + pad * wp + pad;
+      for (int iy = 0; iy < h; iy++) {
+        System.arraycopy(x, src + iy * w, xp, dst + iy * wp, w);
+      }
+    }
+  }
+
+  /**
+   * The offset in the padded planes of {@link #padItem} of every reduction index k = (ci, ky,
+   * kx), in that order, relative to an output position's top-left input.
+   *
+   * @param koff output, at least K = Cin/groups · kH · kW ints. Modified.
+   */
+  static void patchOffsets(int[] koff, ConvShape s) {
+    final int cinG = s.cinPerGroup(), kh = s.kh(), kw = s.kw();
+    final int wp = s.w() + 2 * s.pad(), planeP = (s.h() + 2 * s.pad()) * wp;
+    for (int ci = 0, p = 0; ci < cinG; ci++) {
+      for (int ky = 0; ky < kh; ky++) {
+        for (int kx = 0; kx < kw; kx++, p++) {
+          koff[p] = ci * planeP + ky * wp + kx;
+        }
+      }
+    }
+  }
+
+  /**
    * Columns [j0, j1) of the transposed im2col of batch item nb, group g, as the P = ho·wo rows of
    * colT (P × (j1 − j0)): colT[(oy*wo + ox)*(j1 − j0) + k − j0] = x[nb, g*cinG + ci,
    * oy*stride − pad + ky, ox*stride − pad + kx] for k = (ci*kh + ky)*kw + kx, or 0 in the
@@ -463,24 +486,11 @@ abstract class SimdOps {
    */
   static void im2colT(float[] colT, float[] x, int nb, int g, ConvShape s, float[] xp, int[] koff,
       int j0, int j1) {
-    final int cinG = s.cinPerGroup(), kh = s.kh(), kw = s.kw(), h = s.h(), w = s.w();
-    final int pad = s.pad(), st = s.stride(), ho = s.ho(), wo = s.wo();
-    final int wp = w + 2 * pad, planeP = (h + 2 * pad) * wp;
+    final int st = s.stride(), ho = s.ho(), wo = s.wo();
+    final int wp = s.w() + 2 * s.pad();
     final int ks = j1 - j0;
-    for (int ci = 0; ci < cinG; ci++) {
-      int src = (nb * s.cin() + g * cinG + ci) * h * w;
-      int dst = ci * planeP + pad * wp + pad;
-      for (int iy = 0; iy < h; iy++) {
-        System.arraycopy(x, src + iy * w, xp, dst + iy * wp, w);
-      }
-    }
-    for (int ci = 0, p = 0; ci < cinG; ci++) {
-      for (int ky = 0; ky < kh; ky++) {
-        for (int kx = 0; kx < kw; kx++, p++) {
-          koff[p] = ci * planeP + ky * wp + kx;
-        }
-      }
-    }
+    padItem(xp, x, nb, g, s);
+    patchOffsets(koff, s);
     for (int oy = 0; oy < ho; oy++) {
       for (int ox = 0; ox < wo; ox++) {
         int base = oy * st * wp + ox * st;
