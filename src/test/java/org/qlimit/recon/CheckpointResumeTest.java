@@ -10,15 +10,12 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.qlimit.data.CalibrationSampler;
-import org.qlimit.data.Datasets;
-import org.qlimit.data.Normalization;
-import org.qlimit.eval.Evaluator;
 import org.qlimit.kernel.Kernels;
 import org.qlimit.model.Architectures;
 import org.qlimit.nn.Model;
 import org.qlimit.quant.QuantState;
 import org.qlimit.tensor.Tensor;
+import org.qlimit.testing.Embedded;
 import org.qlimit.testing.QuietTest;
 import org.qlimit.util.NumericsConfig;
 
@@ -34,11 +31,8 @@ class CheckpointResumeTest extends QuietTest {
 
   @BeforeAll
   static void load() throws Exception {
-    model = Architectures.load("resnet20-fmnist",
-        Path.of("datasets/models/resnet20_fmnist.safetensors"));
-    Datasets.Split d = Datasets.load("fashion-mnist", null);
-    calib = Evaluator.batch(d.train(), Normalization.FASHION_MNIST,
-        CalibrationSampler.firstN(d.train(), 16));
+    model = Embedded.resnet20();
+    calib = Embedded.calibration(16);
   }
 
   private static ReconConfig tiny(Method m) {

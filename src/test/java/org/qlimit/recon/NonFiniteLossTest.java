@@ -12,15 +12,11 @@ import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import org.qlimit.data.CalibrationSampler;
-import org.qlimit.data.Datasets;
-import org.qlimit.data.Normalization;
-import org.qlimit.eval.Evaluator;
 import org.qlimit.kernel.Kernels;
-import org.qlimit.model.Architectures;
 import org.qlimit.nn.Layer;
 import org.qlimit.nn.Model;
 import org.qlimit.tensor.Tensor;
+import org.qlimit.testing.Embedded;
 import org.qlimit.testing.QuietTest;
 import org.qlimit.util.NumericsConfig;
 
@@ -39,11 +35,8 @@ class NonFiniteLossTest extends QuietTest {
 
   @BeforeAll
   static void load() throws Exception {
-    model = Architectures.load("resnet20-fmnist",
-        Path.of("datasets/models/resnet20_fmnist.safetensors"));
-    Datasets.Split d = Datasets.load("fashion-mnist", null);
-    calib = Evaluator.batch(d.train(), Normalization.FASHION_MNIST,
-        CalibrationSampler.firstN(d.train(), 4));
+    model = Embedded.resnet20();
+    calib = Embedded.calibration(4);
   }
 
   private static ReconConfig tiny(Method m, int abits) {
