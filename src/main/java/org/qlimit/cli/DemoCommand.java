@@ -25,15 +25,15 @@ final class DemoCommand implements Callable<Integer>, Validated {
       description = "output folder (default ${DEFAULT-VALUE})")
   Path out;
 
-  @Option(names = "--iters", defaultValue = "20", description = "iterations per unit "
+  @Option(names = "--iters", defaultValue = "100", description = "iterations per unit "
       + "(default ${DEFAULT-VALUE})")
   int iters;
 
-  @Option(names = "--calib", defaultValue = "64", description = "calibration images "
+  @Option(names = "--calib", defaultValue = "256", description = "calibration images "
       + "(default ${DEFAULT-VALUE})")
   int calib;
 
-  @Option(names = "--eval-limit", defaultValue = "500", description = "test images to evaluate "
+  @Option(names = "--eval-limit", defaultValue = "2000", description = "test images to evaluate "
       + "(default ${DEFAULT-VALUE}; 0 = all 10,000)")
   int evalLimit;
 
