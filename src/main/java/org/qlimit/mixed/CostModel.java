@@ -40,22 +40,8 @@ public final class CostModel {
    */
   public static CostModel of(Model model, Kernels k) {
     Map<Layer, int[]> inShapes = new LinkedHashMap<>();
-    ForwardContext probe = new ForwardContext() {
-      @Override
-      public Var weight(Graph g, Layer layer) {
-        return layer.weight();
-      }
-
-      @Override
-      public Var activation(Graph g, String site, Var x) {
-        return x;
-      }
-
-      @Override
-      public void layerInput(Layer layer, Var x) {
-        inShapes.put(layer, x.shape());
-      }
-    };
+    ForwardContext probe = ForwardContext.FP.withLayerInputs(
+        (layer, x) -> inShapes.put(layer, x.shape()));
     int[] in = model.inputShape();
     model.forward(Graph.inference(k), Var.constant(Tensor.zeros(1, in[0], in[1], in[2])), probe);
     List<Layer> all = model.layers();

@@ -34,6 +34,36 @@ public interface ForwardContext {
    */
   default void layerInput(Layer layer, Var x) {}
 
+  /**
+   * This context, with every layer's input passed to {@code sink} (instead of this context's own
+   * {@link #layerInput}); weights, activations and BatchNorm mode are this context's. Used to
+   * record layer inputs or their shapes from a forward pass.
+   */
+  default ForwardContext withLayerInputs(java.util.function.BiConsumer<Layer, Var> sink) {
+    ForwardContext base = this;
+    return new ForwardContext() {
+      @Override
+      public Var weight(Graph g, Layer layer) {
+        return base.weight(g, layer);
+      }
+
+      @Override
+      public Var activation(Graph g, String site, Var x) {
+        return base.activation(g, site, x);
+      }
+
+      @Override
+      public boolean batchStatistics() {
+        return base.batchStatistics();
+      }
+
+      @Override
+      public void layerInput(Layer layer, Var x) {
+        sink.accept(layer, x);
+      }
+    };
+  }
+
   /** Full precision: FP weights, activations passed through. */
   ForwardContext FP = new ForwardContext() {
     @Override

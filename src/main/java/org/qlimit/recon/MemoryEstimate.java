@@ -155,23 +155,10 @@ public record MemoryEstimate(int images, long cachePerImage, String peakUnit, lo
     Shapes s = new Shapes();
     java.util.List<Layer> layers = new java.util.ArrayList<>();
     java.util.List<Var> inputs = new java.util.ArrayList<>();
-    ForwardContext ctx = new ForwardContext() {
-      @Override
-      public Var weight(Graph g, Layer layer) {
-        return layer.weight();
-      }
-
-      @Override
-      public Var activation(Graph g, String site, Var v) {
-        return v;
-      }
-
-      @Override
-      public void layerInput(Layer layer, Var v) {
-        layers.add(layer);
-        inputs.add(v);
-      }
-    };
+    ForwardContext ctx = ForwardContext.FP.withLayerInputs((layer, v) -> {
+      layers.add(layer);
+      inputs.add(v);
+    });
     s.out = u.forward(Graph.inference(k), x, ctx);
     Var p = u.prologue(Graph.inference(k), x);
     s.prologueIdentity = p == x;

@@ -736,32 +736,19 @@ public final class Reconstructor {
       ForwardContext base, Layer only) {
     Map<Layer, ActivationCache> out = new LinkedHashMap<>();
     int[] at = {0};
-    ForwardContext ctx = new ForwardContext() {
-      @Override
-      public Var weight(Graph g, Layer layer) {
-        return base.weight(g, layer);
+    ForwardContext ctx = base.withLayerInputs((layer, x) -> {
+      if (only != null && layer != only) {
+        return;
       }
-
-      @Override
-      public Var activation(Graph g, String site, Var x) {
-        return base.activation(g, site, x);
+      Tensor v = x.value();
+      ActivationCache c = out.get(layer);
+      if (c == null) {
+        int[] s = v.shape();
+        c = store.allocate(in.rows(), java.util.Arrays.copyOfRange(s, 1, s.length));
+        out.put(layer, c);
       }
-
-      @Override
-      public void layerInput(Layer layer, Var x) {
-        if (only != null && layer != only) {
-          return;
-        }
-        Tensor v = x.value();
-        ActivationCache c = out.get(layer);
-        if (c == null) {
-          int[] s = v.shape();
-          c = store.allocate(in.rows(), java.util.Arrays.copyOfRange(s, 1, s.length));
-          out.put(layer, c);
-        }
-        c.write(at[0], v);
-      }
-    };
+      c.write(at[0], v);
+    });
     try {
       for (int from = 0; from < in.rows(); from += Batches.EVAL_BATCH) {
         int to = Math.min(in.rows(), from + Batches.EVAL_BATCH);
