@@ -7,7 +7,6 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
-import org.qlimit.util.Check;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -41,10 +40,8 @@ final class DemoCommand implements Callable<Integer>, Validated {
 
   @Override
   public void validate() {
-    Check.arg(calib >= 1, "--calib must be >= 1, got %d", calib);
+    Validated.requireCalibAndEvalLimit(calib, evalLimit);
     Validated.requireFolder("--out", out);
-    Check.arg(evalLimit >= 0, "--eval-limit must be >= 0 (0 = all test images), got %d",
-        evalLimit);
     ReconConfig.defaults(Method.QDROP, 2, 4, iters);
   }
 

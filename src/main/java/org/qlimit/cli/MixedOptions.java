@@ -142,10 +142,6 @@ final class MixedOptions implements Validated {
     if (iters < 1 || iters > 10_000_000) {
       throw new IllegalArgumentException("--iters must be in 1..10^7, got " + iters);
     }
-    if (evalLimit < 0) {
-      throw new IllegalArgumentException("--eval-limit must be >= 0 (0 = all test images), got "
-          + evalLimit);
-    }
     if (sensitivityIters < 0) {
       throw new IllegalArgumentException("--sensitivity-iters must be >= 0, got "
           + sensitivityIters);
@@ -153,9 +149,7 @@ final class MixedOptions implements Validated {
     if (!(minGain >= 0 && minGain < 1)) { // NaN fails too
       throw new IllegalArgumentException("--min-gain must be in [0, 1), got " + minGain);
     }
-    if (calib < 1) {
-      throw new IllegalArgumentException("--calib must be >= 1, got " + calib);
-    }
+    Validated.requireCalibAndEvalLimit(calib, evalLimit);
     Validated.requireFolder("--out", out);
     Validated.requireFolder("--cache-dir", cacheDir);
     if (!((abits >= 2 && abits <= 8) || abits == 32)) {

@@ -4,7 +4,6 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
-import org.qlimit.util.Check;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -70,10 +69,8 @@ final class QuantizeCommand implements Callable<Integer>, Validated {
 
   @Override
   public void validate() {
-    Check.arg(calib >= 1, "--calib must be >= 1, got %d", calib);
+    Validated.requireCalibAndEvalLimit(calib, evalLimit);
     Validated.requireFolder("--out", out);
-    Check.arg(evalLimit >= 0, "--eval-limit must be >= 0 (0 = all test images), got %d",
-        evalLimit);
     reconConfig();
   }
 

@@ -2,6 +2,7 @@ package org.qlimit.cli;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.qlimit.util.Check;
 
 /**
  * A command or option group (picocli mixin) whose option values are checked after parsing and
@@ -45,6 +46,13 @@ interface Validated {
     if (a != null && !Files.isWritable(a)) {
       throw new IllegalArgumentException(option + " " + p + ": folder " + a + " is not writable");
     }
+  }
+
+  /** --calib and --eval-limit of the commands that quantize (demo, quantize, mixed). */
+  static void requireCalibAndEvalLimit(int calib, int evalLimit) {
+    Check.arg(calib >= 1, "--calib must be >= 1, got %d", calib);
+    Check.arg(evalLimit >= 0, "--eval-limit must be >= 0 (0 = all test images), got %d",
+        evalLimit);
   }
 
   static void requireFile(String option, Path p) {
