@@ -53,7 +53,7 @@ final class EvalCommand implements Callable<Integer>, Validated {
     ClassCoverage coverage = ClassCoverage.check(m, set, total);
     ProgressBar bar = new ProgressBar(System.out, "eval " + input.arch, total);
     Evaluator.Accuracy acc = Evaluator.top1(m, ForwardContext.FP, Kernels.of(options.numerics()),
-        set, QuantizeJob.normalization(input.data), 100, total, (done, t) -> bar.update(done, ""));
+        set, Datasets.normalization(input.data), 100, total, (done, t) -> bar.update(done, ""));
     System.out.printf(Locale.ROOT, "%s on %s (%s, %d images): FP32 top-1 %.2f %% (%d/%d)%n",
         input.arch, set.name(), split, acc.total(), acc.percent(), acc.correct(), acc.total());
     if (!coverage.complete()) {

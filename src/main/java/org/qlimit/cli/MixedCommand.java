@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import org.qlimit.mixed.BitWidthSearch;
 import org.qlimit.mixed.Budget;
 import org.qlimit.mixed.LayerCost;
 import org.qlimit.util.NumericsConfig;
@@ -69,7 +70,8 @@ final class MixedCommand implements Callable<Integer>, Validated {
     MixedJob.Prepared p = MixedJob.prepare(mo, nc, System.out,
         costs -> List.of(MixedJob.budget(sizeMb, avgWbits, bitopsG, costs)));
     Budget b = p.budgets().get(0);
-    MixedJob.Choice c = MixedJob.search(p, b, mo.abits, mo.seed, mo.minGain);
+    BitWidthSearch.Choice c = BitWidthSearch.choose(p.costs(), p.sensitivity(), b, mo.abits,
+        mo.seed, mo.minGain);
     MixedJob.printChoice(System.out, p, c, b);
     Files.createDirectories(mo.out);
     QuantizeJob.Outcome r = MixedJob.reconstruct(mo, nc, p, mo.choices()[mo.choices().length - 1],

@@ -9,7 +9,6 @@ import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -21,9 +20,9 @@ import org.qlimit.data.LabeledImages;
 import org.qlimit.eval.ClassCoverage;
 import org.qlimit.eval.Evaluator;
 import org.qlimit.kernel.Kernels;
+import org.qlimit.mixed.BitWidthSearch;
 import org.qlimit.mixed.Budget;
 import org.qlimit.mixed.CostModel;
-import org.qlimit.mixed.DynamicProgram;
 import org.qlimit.mixed.GeneticSearch;
 import org.qlimit.mixed.LayerCost;
 import org.qlimit.mixed.SearchProblem;
@@ -36,14 +35,13 @@ import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Hashing;
-import org.qlimit.util.Check;
 import org.qlimit.util.NumericsConfig;
 
 /**
  * The mixed-precision pipeline from files to results (ALGORITHMS.md §8): cost model, sensitivities
- * (cached), genetic search under a budget (checked against the exact DP on the diagonal-only
- * objective), reconstruction of the chosen assignment with {@link QuantizeJob}, result.json
- * extended with the assignment, and a per-layer bit-width picture.
+ * (cached), the search of {@link BitWidthSearch} under a budget, reconstruction of the chosen
+ * assignment with {@link QuantizeJob}, result.json extended with the assignment, and a per-layer
+ * bit-width picture.
  */
 final class MixedJob {
   private MixedJob() {}
@@ -57,22 +55,6 @@ final class MixedJob {
    */
   record Prepared(Model model, CostModel costs, List<Budget> budgets, Sensitivity sensitivity,
       Path sensitivityFile, List<ClassCoverage> coverage) {}
-
-  /**
-   * The assignment a mixed run reconstructs, with its search record.
-   *
-   * @param searchedBits the GA's assignment (equal to {@code bits} unless the uniform one was
-   *     kept)
-   * @param searchedObjective its objective
-   * @param uniformBits width of the best uniform assignment within the budget, 0 if none fits
-   * @param uniformObjective its objective (NaN if none fits)
-   * @param keptUniform whether the uniform assignment was kept (--min-gain)
-   */
-  record Choice(Map<String, Integer> bits, Map<String, Integer> allBits, double objective,
-      double diagonalObjective, long sizeBits, long bitOps, int generations, double dpObjective,
-      double gaDiagonalObjective, long dpQuantum, Map<String, Integer> searchedBits,
-      double searchedObjective, int uniformBits, double uniformObjective, boolean keptUniform,
-      double minGain) {}
 
   /**
    * Loads the model, builds the cost model and the budgets (checked for feasibility before any
@@ -106,7 +88,7 @@ final class MixedJob {
     List<ClassCoverage> coverage = List.of(ClassCoverage.check(model, train, o.calib),
         ClassCoverage.check(model, data.test(), o.evalLimit));
     int[] idx = CalibrationSampler.firstN(train, o.calib);
-    Tensor calib = Evaluator.batch(train, QuantizeJob.normalization(o.input.data), idx);
+    Tensor calib = Evaluator.batch(train, Datasets.normalization(o.input.data), idx);
     int[] labels = new int[idx.length];
     for (int i = 0; i < idx.length; i++) {
       labels[i] = train.labels()[idx[i]];
@@ -153,58 +135,7 @@ final class MixedJob {
         : avgWbits != null ? Budget.averageWeightBits(avgWbits, costs) : Budget.bitOpsGiga(bitopsG);
   }
 
-  /**
-   * GA on the full objective; GA and DP on the diagonal-only one as a check. The GA's assignment
-   * is used only if its objective is at least {@code minGain} (a fraction) below that of the best
-   * uniform assignment that fits the budget; otherwise that uniform assignment is kept. The
-   * sensitivities are an estimate (FP inputs, no account of later blocks compensating earlier
-   * errors), and predicted gains of a few percent did not carry over to accuracy
-   * (docs/mixed-precision.md), so a small predicted gain does not justify leaving uniform.
-   */
-  static Choice search(Prepared p, Budget budget, int abits, long seed, double minGain) {
-    SearchProblem full = SearchProblem.of(p.costs(), p.sensitivity(), budget, abits, true);
-    SearchProblem diagonal = SearchProblem.of(p.costs(), p.sensitivity(), budget, abits, false);
-    GeneticSearch.Config gc = GeneticSearch.Config.defaults();
-    GeneticSearch.Result r = new GeneticSearch(full, gc).run(seed);
-    GeneticSearch.Result rd = new GeneticSearch(diagonal, gc).run(seed);
-    DynamicProgram.Solution dp = DynamicProgram.solve(diagonal);
-    Check.state(Double.isFinite(r.objective()), "search: objective %s is not finite",
-        r.objective());
-    int uniformChoice = -1;
-    double uniformObjective = Double.NaN;
-    for (int c = 0; c < full.choices(); c++) {
-      int[] a = new int[full.size()];
-      Arrays.fill(a, c);
-      if (full.feasible(a)) {
-        double o = full.objective(a);
-        Check.state(Double.isFinite(o), "search: uniform objective %s is not finite", o);
-        if (uniformChoice < 0 || o < uniformObjective) {
-          uniformChoice = c;
-          uniformObjective = o;
-        }
-      }
-    }
-    // The searched assignment must be lower by minGain·|U| (terms measured with quantized
-    // activations may be negative, so the margin is taken on |U|).
-    boolean keep = uniformChoice >= 0
-        && !(r.objective() <= uniformObjective - minGain * Math.abs(uniformObjective));
-    int[] chosen = r.choices();
-    if (keep) {
-      chosen = new int[full.size()];
-      Arrays.fill(chosen, uniformChoice);
-    }
-    Map<String, Integer> bits = full.toBits(chosen);
-    Map<String, Integer> all = new LinkedHashMap<>();
-    for (LayerCost c : p.costs().layers()) {
-      all.put(c.layer(), c.pinned() ? CostModel.PINNED_BITS : bits.get(c.layer()));
-    }
-    return new Choice(bits, all, full.objective(chosen), full.diagonalObjective(chosen),
-        p.costs().sizeBits(bits), p.costs().bitOps(bits, abits), r.generations(),
-        dp.objective(), rd.objective(), dp.quantum(), full.toBits(r.choices()), r.objective(),
-        uniformChoice < 0 ? 0 : full.bits(uniformChoice), uniformObjective, keep, minGain);
-  }
-
-  static void printChoice(PrintStream log, Prepared p, Choice c, Budget b) {
+  static void printChoice(PrintStream log, Prepared p, BitWidthSearch.Choice c, Budget b) {
     log.printf(Locale.ROOT, "  budget: %s%n", b.description());
     log.printf(Locale.ROOT, "  %-24s %8s %12s %5s%n", "layer", "params", "MACs", "bits");
     for (LayerCost l : p.costs().layers()) {
@@ -279,7 +210,7 @@ final class MixedJob {
   }
 
   /** Adds the search details of a mixed run to its result.json. */
-  static void addSearch(Path resultFile, Choice c, Budget b, long seed,
+  static void addSearch(Path resultFile, BitWidthSearch.Choice c, Budget b, long seed,
       String sensitivityDescription) throws IOException {
     ObjectNode json = (ObjectNode) OM.readTree(resultFile.toFile());
     ObjectNode bn = json.putObject("budget");

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import org.qlimit.eval.ClassCoverage;
+import org.qlimit.mixed.BitWidthSearch;
 import org.qlimit.mixed.Budget;
 import org.qlimit.mixed.CostModel;
 import org.qlimit.mixed.LayerCost;
@@ -79,9 +80,10 @@ final class MixedSweepCommand implements Callable<Integer>, Validated {
     }
     // search everything first, so that a problem shows before any long run
     List<Budget> budgets = p.budgets();
-    List<MixedJob.Choice> choices = new ArrayList<>();
+    List<BitWidthSearch.Choice> choices = new ArrayList<>();
     for (Budget b : budgets) {
-      choices.add(MixedJob.search(p, b, mo.abits, mo.seed, mo.minGain));
+      choices.add(BitWidthSearch.choose(p.costs(), p.sensitivity(), b, mo.abits, mo.seed,
+          mo.minGain));
     }
     Files.createDirectories(mo.out);
     List<MixedPlots.Point> uPts = new ArrayList<>();
@@ -106,7 +108,7 @@ final class MixedSweepCommand implements Callable<Integer>, Validated {
           CostModel.megabytes(size));
     }
     for (int i = 0; i < budgets.size(); i++) {
-      MixedJob.Choice c = choices.get(i);
+      BitWidthSearch.Choice c = choices.get(i);
       String label = String.format(Locale.ROOT, "avg%s", trim(avgList.get(i)));
       Path dir = mo.out.resolve("mixed-" + label);
       System.out.printf(Locale.ROOT, "%n== mixed %s -> %s%n", budgets.get(i).description(), dir);

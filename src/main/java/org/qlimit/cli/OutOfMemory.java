@@ -65,7 +65,7 @@ final class OutOfMemory extends RuntimeException {
         }
         sb.append(String.format(Locale.ROOT, "; lower --calib (now %d), use a smaller model, "
             + "or raise the heap, e.g. QLIMIT_JAVA_OPTS=-Xmx%s", calib,
-            suggestedHeap(estimate.total())));
+            MemoryEstimate.suggestedHeap(estimate.total())));
       } else {
         sb.append(String.format(Locale.ROOT, " (before the memory estimate); lower --calib "
             + "(now %d), use a smaller model or data set, or raise the heap with "
@@ -80,17 +80,6 @@ final class OutOfMemory extends RuntimeException {
     String what = e.getMessage() == null || e.getMessage().isBlank() ? "Java heap"
         : e.getMessage();
     return "out of memory (" + what + "; heap " + MemoryEstimate.bytes(maxHeap) + ")";
-  }
-
-  /**
-   * A heap for which {@code need} plus the margin of {@link MemoryEstimate#margin} fits, in whole
-   * 256 MiB, as an -Xmx value ("2560m", "4g").
-   */
-  static String suggestedHeap(long need) {
-    long h = Math.max(need + MemoryEstimate.MIN_MARGIN, need + need / 4);
-    long quantum = 256L << 20;
-    long mib = ((h + quantum - 1) / quantum) * 256;
-    return mib % 1024 == 0 ? (mib / 1024) + "g" : mib + "m";
   }
 
   /**

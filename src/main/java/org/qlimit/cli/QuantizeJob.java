@@ -32,6 +32,7 @@ import org.qlimit.recon.ReconConfig;
 import org.qlimit.recon.ReconListener;
 import org.qlimit.recon.Reconstructor;
 import org.qlimit.recon.UnitRecord;
+import org.qlimit.run.RunCheckpoint;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Hashing;
 import org.qlimit.util.NumericsConfig;
@@ -52,15 +53,6 @@ final class QuantizeJob {
   /** What a run produced ({@code evalImages}: the test images top-1 was measured on). */
   record Outcome(double fpTop1, double top1, double seconds, String sha256, Path resultFile,
       int evalImages) {}
-
-  static Normalization normalization(String dataset) {
-    return switch (dataset.toLowerCase(Locale.ROOT)) {
-      case "fashion-mnist", "fmnist" -> Normalization.FASHION_MNIST;
-      case "cifar10", "cifar-10" -> Normalization.CIFAR10;
-      case "imagefolder", "imagenet" -> Normalization.IMAGENET;
-      default -> throw new IllegalArgumentException("no normalization known for " + dataset);
-    };
-  }
 
   static Outcome run(Spec spec, PrintStream log, Double knownFpTop1) throws IOException {
     return run(spec, log, knownFpTop1, Map.of());
@@ -110,7 +102,7 @@ final class QuantizeJob {
     }
     Model model = Architectures.load(spec.arch(), spec.modelFile());
     Datasets.Split data = Datasets.load(spec.dataset(), spec.dataDir());
-    Normalization norm = normalization(spec.dataset());
+    Normalization norm = Datasets.normalization(spec.dataset());
     LabeledImages train = data.train();
     if (spec.calib() > train.n()) {
       throw new UsageError("--calib " + spec.calib() + " exceeds the "
@@ -319,7 +311,7 @@ final class QuantizeJob {
       throw new IllegalArgumentException("the activation caches (" + MemoryEstimate.bytes(bytes)
           + ") do not fit in the heap and need that much disk under " + out + ", which has "
           + MemoryEstimate.bytes(free) + " free; lower --calib, free disk space, or raise the "
-          + "heap with QLIMIT_JAVA_OPTS=-Xmx" + OutOfMemory.suggestedHeap(mem.total()));
+          + "heap with QLIMIT_JAVA_OPTS=-Xmx" + MemoryEstimate.suggestedHeap(mem.total()));
     }
   }
 

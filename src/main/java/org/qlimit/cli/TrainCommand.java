@@ -84,7 +84,7 @@ final class TrainCommand implements Callable<Integer>, Validated {
     NumericsConfig numerics = options.numerics();
     TrainConfig cfg = config();
     Architectures.Spec spec = Architectures.get(input.arch);
-    Normalization norm = QuantizeJob.normalization(input.data);
+    Normalization norm = Datasets.normalization(input.data);
     Datasets.Split split = Datasets.load(input.data, input.dataDir);
     if (cfg.trainLimit() > split.train().n()) {
       throw new UsageError("--train-limit " + cfg.trainLimit() + " exceeds the "

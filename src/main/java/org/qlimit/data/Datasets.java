@@ -46,8 +46,33 @@ public final class Datasets {
     };
   }
 
-  /** The two splits of a dataset and the folder they were read from. */
-  public record Split(String dataset, Path directory, LabeledImages train, LabeledImages test) {}
+  /**
+   * The two splits of a dataset and the folder they were read from.
+   *
+   * @param dataset the canonical name (fashion-mnist, cifar10 or imagefolder)
+   */
+  public record Split(String dataset, Path directory, LabeledImages train, LabeledImages test) {
+    /** The input normalization of the models trained on this dataset ({@link #normalization}). */
+    public Normalization normalization() {
+      return Datasets.normalization(dataset);
+    }
+  }
+
+  /**
+   * The input normalization of the models trained on dataset {@code name} (case-insensitive,
+   * aliases accepted): {@link Normalization#FASHION_MNIST} for fashion-mnist,
+   * {@link Normalization#CIFAR10} for cifar10, {@link Normalization#IMAGENET} for imagefolder.
+   *
+   * @throws IllegalArgumentException for a name {@link #isKnown} does not know
+   */
+  public static Normalization normalization(String name) {
+    return switch (name.toLowerCase(Locale.ROOT)) {
+      case "fashion-mnist", "fmnist" -> Normalization.FASHION_MNIST;
+      case "cifar10", "cifar-10" -> Normalization.CIFAR10;
+      case "imagefolder", "imagenet" -> Normalization.IMAGENET;
+      default -> throw new IllegalArgumentException("no normalization known for " + name);
+    };
+  }
 
   /** Resolves {@code name}; {@code dir} may be null for the embedded copy (when there is one). */
   public static Split load(String name, Path dir) throws IOException {

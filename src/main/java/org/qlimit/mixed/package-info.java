@@ -9,7 +9,9 @@
  *       (layer, bits) and per intra-block pair, measured on the calibration set;</li>
  *   <li>{@link org.qlimit.mixed.SearchProblem}, {@link org.qlimit.mixed.GeneticSearch} (seeded GA
  *       with constraint repair) and {@link org.qlimit.mixed.DynamicProgram} (exact for the
- *       diagonal-only objective, the GA's check).</li>
+ *       diagonal-only objective, the GA's check);</li>
+ *   <li>{@link org.qlimit.mixed.BitWidthSearch}: the searched assignment, or the best uniform one
+ *       when the search does not gain enough over it (the keep-uniform rule).</li>
  * </ul>
  *
  * <p>Only {@code cli} uses this package; it uses {@code recon}, {@code quant}, {@code nn},

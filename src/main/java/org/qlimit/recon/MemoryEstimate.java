@@ -175,6 +175,17 @@ public record MemoryEstimate(int images, long cachePerImage, String peakUnit, lo
     return s;
   }
 
+  /**
+   * A heap for which {@code need} bytes plus the margin of {@link #margin} fit, in whole 256 MiB,
+   * as an -Xmx value ("2560m", "4g").
+   */
+  public static String suggestedHeap(long need) {
+    long h = Math.max(need + MIN_MARGIN, need + need / 4);
+    long quantum = 256L << 20;
+    long mib = ((h + quantum - 1) / quantum) * 256;
+    return mib % 1024 == 0 ? (mib / 1024) + "g" : mib + "m";
+  }
+
   /** Bytes in binary units with one decimal: "512 B", "3.4 MiB", "1.2 GiB". */
   public static String bytes(long b) {
     if (b < 1024) {

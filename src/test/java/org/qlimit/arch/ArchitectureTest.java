@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The package dependency table of docs/STYLE.md §2 (extended with {@code model}, {@code mixed},
- * {@code train} and {@code cli}), enforced on the compiled main classes. A package may use only the layers
+ * {@code train}, {@code run} and {@code cli}), enforced on the compiled main classes. A package may use only the layers
  * listed for it.
  */
 class ArchitectureTest {
@@ -42,30 +42,33 @@ class ArchitectureTest {
         .layer("eval").definedBy("org.qlimit.eval..")
         .layer("mixed").definedBy("org.qlimit.mixed..")
         .layer("train").definedBy("org.qlimit.train..")
+        .layer("run").definedBy("org.qlimit.run..")
         .layer("cli").definedBy("org.qlimit.cli..")
         .whereLayer("cli").mayNotBeAccessedByAnyLayer()
-        .whereLayer("mixed").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("run").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("mixed").mayOnlyBeAccessedByLayers("run", "cli")
         .whereLayer("train").mayOnlyBeAccessedByLayers("cli")
-        .whereLayer("recon").mayOnlyBeAccessedByLayers("mixed", "cli")
-        .whereLayer("eval").mayOnlyBeAccessedByLayers("recon", "mixed", "train", "cli")
-        .whereLayer("model").mayOnlyBeAccessedByLayers("mixed", "train", "cli")
-        .whereLayer("quant").mayOnlyBeAccessedByLayers("recon", "eval", "mixed", "cli")
+        .whereLayer("recon").mayOnlyBeAccessedByLayers("mixed", "run", "cli")
+        .whereLayer("eval").mayOnlyBeAccessedByLayers("recon", "mixed", "train", "run", "cli")
+        .whereLayer("model").mayOnlyBeAccessedByLayers("mixed", "train", "run", "cli")
+        .whereLayer("quant").mayOnlyBeAccessedByLayers("recon", "eval", "mixed", "run", "cli")
         .whereLayer("optim").mayOnlyBeAccessedByLayers("quant", "recon", "mixed", "cli", "model",
             "train")
         .whereLayer("io").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "train",
-            "cli")
+            "run", "cli")
         .whereLayer("data").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "train",
-            "cli")
+            "run", "cli")
         .whereLayer("nn").mayOnlyBeAccessedByLayers("quant", "recon", "eval", "model", "mixed",
-            "train", "cli")
+            "train", "run", "cli")
         .whereLayer("autograd").mayOnlyBeAccessedByLayers("nn", "optim", "quant", "recon", "eval",
             "model", "mixed", "train", "cli")
         .whereLayer("tensor").mayOnlyBeAccessedByLayers("autograd", "nn", "optim", "quant", "data",
-            "io", "recon", "eval", "model", "mixed", "train", "cli")
+            "io", "recon", "eval", "model", "mixed", "train", "run", "cli")
         .whereLayer("kernel").mayOnlyBeAccessedByLayers("tensor", "autograd", "nn", "optim",
-            "quant", "recon", "eval", "model", "mixed", "train", "cli")
+            "quant", "recon", "eval", "model", "mixed", "train", "run", "cli")
         .whereLayer("util").mayOnlyBeAccessedByLayers("kernel", "tensor", "autograd", "nn",
-            "optim", "quant", "data", "io", "recon", "eval", "model", "mixed", "train", "cli")
+            "optim", "quant", "data", "io", "recon", "eval", "model", "mixed", "train", "run",
+            "cli")
         .check(classes);
   }
 

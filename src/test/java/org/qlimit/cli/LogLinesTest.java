@@ -9,6 +9,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.qlimit.recon.UnitRecord;
+import org.qlimit.run.RunCheckpoint;
 import org.qlimit.testing.QuietTest;
 
 /**

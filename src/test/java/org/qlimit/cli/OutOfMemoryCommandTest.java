@@ -13,6 +13,7 @@ import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.qlimit.recon.MemoryEstimate;
 import org.qlimit.testing.QuietTest;
 
 /**
@@ -147,8 +148,8 @@ class OutOfMemoryCommandTest extends QuietTest {
   @Test
   void suggestedHeapLeavesTheMarginInWhole256MiB() {
     long mib = 1L << 20;
-    assertThat(OutOfMemory.suggestedHeap(92 * mib)).isEqualTo("256m"); // 92 + 64 → 256
-    assertThat(OutOfMemory.suggestedHeap(1130 * mib)).isEqualTo("1536m"); // 1.25 × 1130 = 1412.5
-    assertThat(OutOfMemory.suggestedHeap(3200 * mib)).isEqualTo("4g"); // 1.25 × 3200 = 4000
+    assertThat(MemoryEstimate.suggestedHeap(92 * mib)).isEqualTo("256m"); // 92 + 64 → 256
+    assertThat(MemoryEstimate.suggestedHeap(1130 * mib)).isEqualTo("1536m"); // 1.25 × 1130 = 1412.5
+    assertThat(MemoryEstimate.suggestedHeap(3200 * mib)).isEqualTo("4g"); // 1.25 × 3200 = 4000
   }
 }

@@ -1,4 +1,4 @@
-package org.qlimit.cli;
+package org.qlimit.run;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -18,7 +18,7 @@ import org.qlimit.recon.Reconstructor;
 import org.qlimit.recon.UnitRecord;
 
 /**
- * The per-unit checkpoint of a {@code quantize} run: {@code OUT/checkpoint.safetensors}, the
+ * The per-unit checkpoint of a quantization run: {@code OUT/checkpoint.safetensors}, the
  * quantized model so far (the {@link QuantExport} layout) plus, in its metadata, the records of
  * the units done and a key over everything that determines the result (model file, architecture,
  * calibration images, reconstruction configuration, per-layer bits). Threads and vector width are
@@ -27,29 +27,33 @@ import org.qlimit.recon.UnitRecord;
  * <p>The file is replaced atomically after each unit (written beside it, then moved), so a run
  * killed at any moment leaves the last complete unit's checkpoint. A successful run deletes it.
  */
-final class RunCheckpoint {
-  static final String FILE = "checkpoint.safetensors";
+public final class RunCheckpoint {
+  public static final String FILE = "checkpoint.safetensors";
   private static final String KEY = "checkpoint_key";
   private static final String RECORDS = "checkpoint_records";
 
   private final Path file;
   private final String key;
 
-  RunCheckpoint(Path outDir, String key) {
+  /**
+   * The checkpoint of the run with key {@code key} (a SHA-256 in hex over what determines the
+   * result) in folder {@code outDir}.
+   */
+  public RunCheckpoint(Path outDir, String key) {
     this.file = outDir.resolve(FILE);
     this.key = key;
   }
 
-  Path file() {
+  public Path file() {
     return file;
   }
 
-  boolean exists() {
+  public boolean exists() {
     return Files.isRegularFile(file);
   }
 
   /** Writes the checkpoint (atomically replacing the previous one). */
-  void save(Reconstructor.Checkpoint c) {
+  public void save(Reconstructor.Checkpoint c) {
     try {
       Files.createDirectories(file.getParent());
       Path tmp = file.resolveSibling(FILE + ".tmp");
@@ -63,8 +67,13 @@ final class RunCheckpoint {
     }
   }
 
-  /** Reads the checkpoint back; its key must be this run's. */
-  Reconstructor.Checkpoint load(Model model) throws IOException {
+  /**
+   * Reads the checkpoint back; its key must be this run's.
+   *
+   * @throws IllegalArgumentException when there is no checkpoint or it belongs to another run
+   * @throws IOException when the file cannot be read
+   */
+  public Reconstructor.Checkpoint load(Model model) throws IOException {
     if (!exists()) {
       throw new IllegalArgumentException("--resume: no checkpoint at " + file
           + "; run without --resume to start");
@@ -80,14 +89,15 @@ final class RunCheckpoint {
     return new Reconstructor.Checkpoint(state, decode(meta.getOrDefault(RECORDS, "")));
   }
 
-  void delete() throws IOException {
+  /** Removes the checkpoint (a finished run). */
+  public void delete() throws IOException {
     Files.deleteIfExists(file);
   }
 
   // One record per line: unit, phase, iters, then the three doubles as raw IEEE bits in hex
   // (exact round trip, NaN included), then the reason a skipped unit was skipped (empty when it
   // ran), tab-separated. Lines of six fields (no reason) are read as units that ran.
-  static String encode(List<UnitRecord> records) {
+  public static String encode(List<UnitRecord> records) {
     StringBuilder b = new StringBuilder();
     for (UnitRecord r : records) {
       String reason = r.isSkipped() ? r.skipped() : "";
@@ -105,7 +115,8 @@ final class RunCheckpoint {
     return b.toString();
   }
 
-  static List<UnitRecord> decode(String s) {
+  /** The records of {@link #encode}'s text; IllegalArgumentException naming a malformed line. */
+  public static List<UnitRecord> decode(String s) {
     List<UnitRecord> out = new ArrayList<>();
     for (String line : s.split("\n")) {
       if (line.isEmpty()) {
