@@ -1,6 +1,7 @@
 package org.qlimit.cli;
 
 import java.io.PrintWriter;
+import org.qlimit.run.QuantizationRun;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -17,7 +18,7 @@ import picocli.CommandLine.Command;
         TrainCommand.class, MixedCommand.class, MixedSweepCommand.class, ArchsCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
-  static final String VERSION = "0.1.0";
+  static final String VERSION = QuantizationRun.VERSION;
 
   @Override
   public void run() {

@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import org.qlimit.mixed.BitWidthSearch;
 import org.qlimit.mixed.Budget;
 import org.qlimit.mixed.LayerCost;
+import org.qlimit.run.QuantizationRun;
 import org.qlimit.util.NumericsConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -65,7 +66,7 @@ final class MixedCommand implements Callable<Integer>, Validated {
     NumericsConfig nc = options.numerics();
     System.out.printf(Locale.ROOT, "qlimit mixed: %s %s on %s, widths %s, A%d, %s, "
             + "%d calibration images, seed %d%n", mo.method, mo.input.arch, mo.input.data,
-        mo.wbitsChoices, mo.abits, QuantizeJob.iterations(mo.reconConfig(mo.choices()[0])),
+        mo.wbitsChoices, mo.abits, QuantizationRun.iterations(mo.reconConfig(mo.choices()[0])),
         mo.calib, mo.seed);
     MixedJob.Prepared p = MixedJob.prepare(mo, nc, System.out,
         costs -> List.of(MixedJob.budget(sizeMb, avgWbits, bitopsG, costs)));

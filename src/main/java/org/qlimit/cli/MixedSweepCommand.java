@@ -18,6 +18,7 @@ import org.qlimit.mixed.BitWidthSearch;
 import org.qlimit.mixed.Budget;
 import org.qlimit.mixed.CostModel;
 import org.qlimit.mixed.LayerCost;
+import org.qlimit.run.QuantizationRun;
 import org.qlimit.util.NumericsConfig;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -70,7 +71,7 @@ final class MixedSweepCommand implements Callable<Integer>, Validated {
     System.out.printf(Locale.ROOT, "qlimit mixed-sweep: %s %s on %s, uniform %s, mixed budgets "
             + "(avg bits) %s, widths %s, A%d, %s%n", mo.method, mo.input.arch,
         mo.input.data, uniform, avgList, mo.wbitsChoices, mo.abits,
-        QuantizeJob.iterations(mo.reconConfig(mo.choices()[0])));
+        QuantizationRun.iterations(mo.reconConfig(mo.choices()[0])));
     MixedJob.Prepared p = MixedJob.prepare(mo, nc, System.out, costs -> avgList.stream()
         .map(a -> Budget.averageWeightBits(a, costs)).toList());
     for (ClassCoverage c : p.coverage()) {

@@ -2,8 +2,8 @@ package org.qlimit.cli;
 
 import java.util.Locale;
 import org.qlimit.recon.MemoryEstimate;
-import org.qlimit.recon.ReconListener;
 import org.qlimit.recon.UnitRecord;
+import org.qlimit.run.RunListener;
 
 /**
  * The one-line report of a command that ran out of memory (an {@link OutOfMemoryError}), printed
@@ -27,9 +27,37 @@ final class OutOfMemory extends RuntimeException {
     boolean mappedCaches;
     int calib;
 
-    /** {@code l}, also recording the stage and unit it is told about as the run's stage. */
-    ReconListener following(ReconListener l) {
-      return new ReconListener() {
+    /** {@code l}, also recording the step, unit and memory estimate it is told about. */
+    RunListener following(RunListener l) {
+      return new RunListener() {
+        @Override
+        public void started(String description) {
+          l.started(description);
+        }
+
+        @Override
+        public void step(String step) {
+          stage = step;
+          l.step(step);
+        }
+
+        @Override
+        public void memory(MemoryEstimate m, boolean mapped) {
+          estimate = m;
+          mappedCaches = mapped;
+          l.memory(m, mapped);
+        }
+
+        @Override
+        public void note(String line) {
+          l.note(line);
+        }
+
+        @Override
+        public void evaluating(String model, int done, int total) {
+          l.evaluating(model, done, total);
+        }
+
         @Override
         public void stage(String description) {
           stage = "reconstructing (" + description + ")";

@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
+import org.qlimit.run.QuantizationRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -97,7 +98,7 @@ final class QuantizeCommand implements Callable<Integer>, Validated {
     ReconConfig rc = reconConfig();
     // options given that the method does not use: say so rather than ignore them silently
     boolean brecqActPhase = rc.method() == Method.BRECQ && rc.quantizeActivations();
-    if (!QuantizeJob.qdropDropping(rc) && given("--keep-prob")) {
+    if (!QuantizationRun.qdropDropping(rc) && given("--keep-prob")) {
       System.out.println("note: --keep-prob is used by qdrop with quantized activations only "
           + "(--abits below 32); ignored");
     }
