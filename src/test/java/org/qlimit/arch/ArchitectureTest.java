@@ -84,6 +84,18 @@ class ArchitectureTest {
     slices().matching("org.qlimit.(*)..").should().beFreeOfCycles().check(classes);
   }
 
+  /**
+   * picocli and JFreeChart are optional dependencies in pom.xml (a library user does not take
+   * them), so only the command line may use them; the text progress bar lives there too.
+   */
+  @Test
+  void onlyTheCommandLineUsesItsOwnDependencies() {
+    noClasses().that().resideOutsideOfPackage("org.qlimit.cli..")
+        .should().dependOnClassesThat().resideInAnyPackage("picocli..", "org.jfree..")
+        .orShould().dependOnClassesThat().haveSimpleName("ProgressBar")
+        .check(classes);
+  }
+
   @Test
   void libraryCodeDoesNotPrint() {
     noClasses().that().resideOutsideOfPackages("org.qlimit.cli..")
