@@ -30,6 +30,7 @@ import org.qlimit.mixed.Sensitivity;
 import org.qlimit.mixed.SensitivityCache;
 import org.qlimit.model.Architectures;
 import org.qlimit.nn.Model;
+import org.qlimit.recon.BitWidths;
 import org.qlimit.recon.MemoryEstimate;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
@@ -192,7 +193,7 @@ final class MixedJob {
     json.put("avg_wbits_searched_layers", averageBits(p.costs(), bits));
     ObjectNode a = json.putObject("assignment");
     for (LayerCost c : p.costs().layers()) {
-      a.put(c.layer(), c.pinned() ? CostModel.PINNED_BITS : bits.get(c.layer()));
+      a.put(c.layer(), c.pinned() ? BitWidths.PINNED_BITS : bits.get(c.layer()));
     }
     json.put("sensitivity_cache", p.sensitivityFile().toString());
     OM.writeValue(r.resultFile().toFile(), json);

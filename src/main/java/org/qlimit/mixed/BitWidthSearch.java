@@ -3,6 +3,7 @@ package org.qlimit.mixed;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import org.qlimit.recon.BitWidths;
 import org.qlimit.util.Check;
 
 /**
@@ -88,7 +89,7 @@ public final class BitWidthSearch {
     Map<String, Integer> bits = full.toBits(chosen);
     Map<String, Integer> all = new LinkedHashMap<>();
     for (LayerCost c : costs.layers()) {
-      all.put(c.layer(), c.pinned() ? CostModel.PINNED_BITS : bits.get(c.layer()));
+      all.put(c.layer(), c.pinned() ? BitWidths.PINNED_BITS : bits.get(c.layer()));
     }
     return new Choice(bits, all, full.objective(chosen), full.diagonalObjective(chosen),
         costs.sizeBits(bits), costs.bitOps(bits, abits), r.generations(),

@@ -1,6 +1,7 @@
 package org.qlimit.mixed;
 
 import java.util.Locale;
+import org.qlimit.recon.BitWidths;
 import org.qlimit.util.Check;
 
 /**
@@ -40,7 +41,7 @@ public record Budget(Kind kind, long limit, String description) {
     Check.arg(avg >= 1 && avg <= 32, "--avg-wbits must be in 1..32, got %s", avg);
     double bits = 0;
     for (LayerCost c : costs.layers()) {
-      bits += c.pinned() ? c.sizeBits(CostModel.PINNED_BITS) : c.params() * avg;
+      bits += c.pinned() ? c.sizeBits(BitWidths.PINNED_BITS) : c.params() * avg;
     }
     return new Budget(Kind.SIZE_BITS, (long) Math.floor(bits + 1e-6),
         String.format(Locale.ROOT, "average weight bits <= %.3f (size <= %.4f MB)", avg,

@@ -11,6 +11,7 @@ import org.qlimit.nn.ForwardContext;
 import org.qlimit.nn.Layer;
 import org.qlimit.nn.Model;
 import org.qlimit.nn.Unit;
+import org.qlimit.recon.BitWidths;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Check;
 
@@ -20,13 +21,11 @@ import org.qlimit.util.Check;
  *   <li>model size = Σ_l params_l · b_l bits (weights only);</li>
  *   <li>BitOPs = Σ_l MACs_l · b_l · a_l per image, a_l the bits of the layer's input activation.</li>
  * </ul>
- * The first and the last layer are pinned at 8 bits (weights, and 8 · 8 in BitOPs), §5.
+ * The first and the last layer are pinned at 8 bits ({@link BitWidths#pinned}: weights, and
+ * 8 · 8 in BitOPs), §5.
  * Activations at 32 bits (not quantized) count 32 in BitOPs.
  */
 public final class CostModel {
-  /** Bits of the first and last layers (ALGORITHMS.md §5). */
-  public static final int PINNED_BITS = 8;
-
   private final List<LayerCost> layers;
 
   public CostModel(List<LayerCost> layers) {
@@ -44,7 +43,6 @@ public final class CostModel {
         (layer, x) -> inShapes.put(layer, x.shape()));
     int[] in = model.inputShape();
     model.forward(Graph.inference(k), Var.constant(Tensor.zeros(1, in[0], in[1], in[2])), probe);
-    List<Layer> all = model.layers();
     List<LayerCost> out = new ArrayList<>();
     for (Unit u : model.units()) {
       for (Layer l : u.layers()) {
@@ -52,7 +50,7 @@ public final class CostModel {
         Check.state(s != null, "layer %s did not run in a forward pass", l.name());
         int h = s.length == 4 ? s[2] : 1;
         int w = s.length == 4 ? s[3] : 1;
-        boolean pinned = l == all.get(0) || l == all.get(all.size() - 1);
+        boolean pinned = BitWidths.pinned(model, l);
         out.add(new LayerCost(l.name(), u.name(), l.weight().value().numel(),
             l.macsPerImage(h, w), pinned));
       }
@@ -79,7 +77,7 @@ public final class CostModel {
   /** Bits of layer c under an assignment (pinned layers: 8). */
   private static int bitsOf(LayerCost c, Map<String, Integer> bits) {
     if (c.pinned()) {
-      return PINNED_BITS;
+      return BitWidths.PINNED_BITS;
     }
     Integer b = bits.get(c.layer());
     Check.arg(b != null, "assignment has no bit width for layer %s", c.layer());

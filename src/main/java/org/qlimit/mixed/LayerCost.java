@@ -1,5 +1,6 @@
 package org.qlimit.mixed;
 
+import org.qlimit.recon.BitWidths;
 import org.qlimit.util.Check;
 
 /**
@@ -18,7 +19,7 @@ public record LayerCost(String layer, String unit, long params, long macs, boole
 
   /** Model-size contribution in bits: params · wbits. */
   public long sizeBits(int wbits) {
-    return params * (pinned ? CostModel.PINNED_BITS : wbits);
+    return params * (pinned ? BitWidths.PINNED_BITS : wbits);
   }
 
   /**
@@ -26,6 +27,6 @@ public record LayerCost(String layer, String unit, long params, long macs, boole
    * are 8-bit; its input is the image or the 8-bit classifier input).
    */
   public long bitOps(int wbits, int abits) {
-    return pinned ? macs * CostModel.PINNED_BITS * CostModel.PINNED_BITS : macs * wbits * abits;
+    return pinned ? macs * BitWidths.PINNED_BITS * BitWidths.PINNED_BITS : macs * wbits * abits;
   }
 }

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.qlimit.recon.BitWidths;
 import org.qlimit.util.Check;
 
 /**
@@ -94,7 +95,7 @@ public final class SearchProblem {
     long fixed = 0;
     for (LayerCost c : costs.layers()) {
       if (c.pinned()) {
-        fixed += budget.cost(c, CostModel.PINNED_BITS, abits);
+        fixed += budget.cost(c, BitWidths.PINNED_BITS, abits);
       }
     }
     List<Pair> pairs = new ArrayList<>();
@@ -114,7 +115,7 @@ public final class SearchProblem {
   public static void checkFeasible(CostModel costs, Budget budget, int minBits, int abits) {
     long min = 0;
     for (LayerCost c : costs.layers()) {
-      min += budget.cost(c, c.pinned() ? CostModel.PINNED_BITS : minBits, abits);
+      min += budget.cost(c, c.pinned() ? BitWidths.PINNED_BITS : minBits, abits);
     }
     if (min > budget.limit()) {
       throw new IllegalArgumentException("budget " + budget.description() + " cannot be met: the "

@@ -17,6 +17,7 @@ import org.qlimit.quant.ActQuantizer;
 import org.qlimit.quant.QParams;
 import org.qlimit.quant.QScheme;
 import org.qlimit.quant.WeightQuantizer;
+import org.qlimit.recon.BitWidths;
 import org.qlimit.recon.LayerRounding;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.Reconstructor;
@@ -107,7 +108,7 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
    *     </pre>
    *     Activation ranges come from the method's activation observer (BRECQ: shrink-Lp; QDrop:
    *     grid-Lp) on the FP activations of the first {@link #ACT_IMAGES} calibration images, per
-   *     site, with the bit rules of {@link Reconstructor#actBits}, and stay fixed (no LSQ).
+   *     site, with the bit rules of {@link BitWidths#actBits}, and stay fixed (no LSQ).
    * @param rounding null: nearest rounding. Otherwise each (layer, width) is measured after
    *     {@link LayerRounding} (AdaRound of that layer alone against the unit's FP output, on the
    *     unit's FP inputs, the rest of the unit FP, activations as above), and the pair terms
@@ -179,9 +180,6 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
     Kernels k = Kernels.of(numerics);
     Kernels k1 = Kernels.of(new NumericsConfig(numerics.vectorBits(), 1));
     List<Unit> units = model.units();
-    List<Layer> all = model.layers();
-    Layer first = all.get(0);
-    Layer last = all.get(all.size() - 1);
 
     // FP outputs of every unit and their Fisher weights.
     Tensor[] fpOut = new Tensor[units.size()];
@@ -197,7 +195,7 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
     List<Integer> unitIndex = new ArrayList<>();
     for (int u = 0; u < units.size(); u++) {
       for (Layer l : units.get(u).layers()) {
-        if (l != first && l != last) {
+        if (!BitWidths.pinned(model, l)) {
           names.add(l.name());
           unitNames.add(units.get(u).name());
           layerList.add(l);

@@ -162,10 +162,6 @@ public final class Reconstructor {
     return false;
   }
 
-  /** Why BRECQ and AdaRound leave the first layer as it is (section 5, BRECQ's reference). */
-  static final String FIRST_LAYER_SKIPPED = "first layer: 8-bit weights with nearest rounding, "
-      + "not reconstructed";
-
   private void skipped(UnitRecord r) {
     listener.unitEnd(r);
     unitDone(r);
@@ -226,59 +222,9 @@ public final class Reconstructor {
     return new Result(state, List.copyOf(records));
   }
 
-  // ------------------------------------------------------------------ bit widths (§5)
+  // ------------------------------------------------------------------ bit widths (§5: BitWidths)
   private Layer firstLayer() {
     return model.layers().get(0);
-  }
-
-  private Layer lastLayer() {
-    List<Layer> l = model.layers();
-    return l.get(l.size() - 1);
-  }
-
-  /** Weight bits of a layer: 8 for the first and last layers, else wbits. */
-  public static int weightBits(Model m, Layer l, int wbits) {
-    List<Layer> all = m.layers();
-    return l == all.get(0) || l == all.get(all.size() - 1) ? 8 : wbits;
-  }
-
-  /**
-   * Activation bits of a site (§5): QDrop keeps the classifier's input (the output site of the
-   * unit before the head) at 8 bits. The other methods follow BRECQ's rule: the first layer's
-   * output and the penultimate layer's own output quantizer at 8 bits. In ResNets and RegNets
-   * the penultimate layer is a block's last conv, which feeds the residual addition and has no
-   * site of its own, so only the first layer's output is affected; in MobileNetV2 and MNASNet it
-   * is the last 1×1 conv, whose output (the classifier's input) then stays at 8 bits. Everything
-   * else uses abits.
-   */
-  public static int actBits(Model m, Method method, String site, int abits) {
-    List<Unit> units = m.units();
-    if (method == Method.QDROP) {
-      String feedsHead = units.size() >= 2 ? units.get(units.size() - 2).outputSite() : null;
-      return site.equals(feedsHead) ? 8 : abits;
-    }
-    List<Layer> layers = m.layers();
-    String first = ownOutputSite(units, layers.get(0));
-    String penultimate = layers.size() >= 2 ? ownOutputSite(units, layers.get(layers.size() - 2))
-        : null;
-    return site.equals(first) || site.equals(penultimate) ? 8 : abits;
-  }
-
-  /**
-   * The site that quantizes {@code layer}'s own (activated) output: the output site of a unit
-   * made of that layer alone, or a site inside a block named after the layer; null when its
-   * output is not quantized directly (e.g. a conv that feeds a residual addition).
-   */
-  private static String ownOutputSite(List<Unit> units, Layer layer) {
-    for (Unit u : units) {
-      if (u.layers().size() == 1 && u.layers().get(0) == layer) {
-        return u.outputSite();
-      }
-      if (u.layers().contains(layer) && u.actSites().contains(layer.name())) {
-        return layer.name();
-      }
-    }
-    return null;
   }
 
   private String weightObserverName() {
@@ -288,7 +234,7 @@ public final class Reconstructor {
   private QParams observeWeight(Layer l) {
     Integer override = layerBits.get(l.name());
     QScheme scheme = QScheme.asymmetric(override != null ? override
-        : weightBits(model, l, cfg.wbits()));
+        : BitWidths.weightBits(model, l, cfg.wbits()));
     return observeWeight(k, cfg.method(), l, scheme);
   }
 
@@ -362,7 +308,8 @@ public final class Reconstructor {
       @Override
       public Var activation(Graph g, String site, Var x) {
         if (state.act(site) == null) {
-          QScheme s = QScheme.asymmetric(actBits(model, cfg.method(), site, cfg.abits()));
+          QScheme s = QScheme.asymmetric(BitWidths.actBits(model, cfg.method(), site,
+              cfg.abits()));
           float[] v = x.value().contiguous().data();
           QParams p = observed("activation site " + site, v,
               () -> Observers.shrinkLp(k, v, 1, s));
@@ -398,7 +345,7 @@ public final class Reconstructor {
 
       @Override
       public Var activation(Graph g, String site, Var x) {
-        QScheme s = QScheme.asymmetric(actBits(model, method, site, abits));
+        QScheme s = QScheme.asymmetric(BitWidths.actBits(model, method, site, abits));
         float[] v = x.value().contiguous().data();
         found.put(site, observed("activation site " + site, v,
             () -> method == Method.QDROP ? Observers.gridLp(k, v, 1, s)
@@ -424,7 +371,8 @@ public final class Reconstructor {
       ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
       if (isFirstLayerUnit(u)) {
         if (!alreadyDone()) {
-          skipped(UnitRecord.skipped(u.name(), Phase.WEIGHTS.label, FIRST_LAYER_SKIPPED));
+          skipped(UnitRecord.skipped(u.name(), Phase.WEIGHTS.label,
+              BitWidths.FIRST_LAYER_SKIPPED));
         }
       } else {
         optimize(i, units.size(), u, Phase.WEIGHTS, qIn, null, fpOut,
@@ -507,7 +455,8 @@ public final class Reconstructor {
       for (Layer l : u.layers()) {
         if (l == firstLayer()) {
           if (!alreadyDone()) {
-            skipped(UnitRecord.skipped(l.name(), Phase.LAYER.label, FIRST_LAYER_SKIPPED));
+            skipped(UnitRecord.skipped(l.name(), Phase.LAYER.label,
+                BitWidths.FIRST_LAYER_SKIPPED));
           }
           index++;
           continue;

@@ -22,7 +22,7 @@ class ActBitsTest {
     List<String> sites = new ArrayList<>();
     for (Unit u : m.units()) {
       for (String s : u.actSites()) {
-        if (Reconstructor.actBits(m, method, s, 4) == 8) {
+        if (BitWidths.actBits(m, method, s, 4) == 8) {
           sites.add(s);
         }
       }
