@@ -10,6 +10,7 @@ import java.util.concurrent.Callable;
 import org.qlimit.mixed.BitWidthSearch;
 import org.qlimit.mixed.Budget;
 import org.qlimit.mixed.LayerCost;
+import org.qlimit.run.MixedPrecision;
 import org.qlimit.run.QuantizationRun;
 import org.qlimit.util.NumericsConfig;
 import picocli.CommandLine.Command;
@@ -68,7 +69,7 @@ final class MixedCommand implements Callable<Integer>, Validated {
             + "%d calibration images, seed %d%n", mo.method, mo.input.arch, mo.input.data,
         mo.wbitsChoices, mo.abits, QuantizationRun.iterations(mo.reconConfig(mo.choices()[0])),
         mo.calib, mo.seed);
-    MixedJob.Prepared p = MixedJob.prepare(mo, nc, System.out,
+    MixedPrecision.Prepared p = MixedJob.prepare(mo, nc, System.out,
         costs -> List.of(MixedJob.budget(sizeMb, avgWbits, bitopsG, costs)));
     Budget b = p.budgets().get(0);
     BitWidthSearch.Choice c = BitWidthSearch.choose(p.costs(), p.sensitivity(), b, mo.abits,

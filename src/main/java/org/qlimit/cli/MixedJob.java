@@ -6,43 +6,30 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.function.Function;
-import org.qlimit.data.CalibrationSampler;
-import org.qlimit.data.Datasets;
-import org.qlimit.data.LabeledImages;
-import org.qlimit.eval.ClassCoverage;
-import org.qlimit.eval.Evaluator;
-import org.qlimit.kernel.Kernels;
 import org.qlimit.mixed.BitWidthSearch;
 import org.qlimit.mixed.Budget;
 import org.qlimit.mixed.CostModel;
 import org.qlimit.mixed.GeneticSearch;
 import org.qlimit.mixed.LayerCost;
-import org.qlimit.mixed.SearchProblem;
-import org.qlimit.mixed.Sensitivity;
-import org.qlimit.mixed.SensitivityCache;
-import org.qlimit.model.Architectures;
-import org.qlimit.nn.Model;
 import org.qlimit.recon.BitWidths;
-import org.qlimit.recon.MemoryEstimate;
-import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
-import org.qlimit.tensor.Tensor;
-import org.qlimit.util.Hashing;
+import org.qlimit.run.MixedPrecision;
+import org.qlimit.run.QuantizationRun;
+import org.qlimit.run.RunListener;
 import org.qlimit.util.NumericsConfig;
 
 /**
- * The mixed-precision pipeline from files to results (ALGORITHMS.md §8): cost model, sensitivities
- * (cached), the search of {@link BitWidthSearch} under a budget, reconstruction of the chosen
- * assignment with {@link QuantizeJob}, result.json extended with the assignment, and a per-layer
- * bit-width picture.
+ * The mixed-precision pipeline from options to results (ALGORITHMS.md §8): the library's
+ * {@link MixedPrecision#prepare} (cost model, budgets, cached sensitivities), the search of
+ * {@link BitWidthSearch} under a budget, reconstruction of the chosen assignment with
+ * {@link QuantizeJob}, result.json extended with the assignment, and a per-layer bit-width
+ * picture.
  */
 final class MixedJob {
   private MixedJob() {}
@@ -50,79 +37,24 @@ final class MixedJob {
   static final ObjectMapper OM = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
   /**
-   * What is loaded once per command.
-   *
-   * @param coverage the classes of the calibration images and of the evaluated test images
+   * {@link MixedPrecision#prepare} with the settings of {@code o}; its notes go to {@code log}.
    */
-  record Prepared(Model model, CostModel costs, List<Budget> budgets, Sensitivity sensitivity,
-      Path sensitivityFile, List<ClassCoverage> coverage) {}
-
-  /**
-   * Loads the model, builds the cost model and the budgets (checked for feasibility before any
-   * long computation), then loads or measures the sensitivities.
-   */
-  static Prepared prepare(MixedOptions o, NumericsConfig nc, PrintStream log,
+  static MixedPrecision.Prepared prepare(MixedOptions o, NumericsConfig nc, PrintStream log,
       Function<CostModel, List<Budget>> budgetsOf) throws IOException {
     o.validate();
-    if (!Files.isRegularFile(o.input.model)) {
-      throw new IllegalArgumentException("model file not found: " + o.input.model);
+    MixedPrecision.Settings settings = new MixedPrecision.Settings(o.input.model, o.input.arch,
+        o.input.data, o.input.dataDir, o.parsedMethod(), o.choices(), o.abits, o.calib,
+        o.evalLimit, o.sensitivityOptions(), o.reconConfig(o.choices()[0]), o.cacheDir);
+    try {
+      return MixedPrecision.prepare(settings, nc, budgetsOf, new RunListener() {
+        @Override
+        public void note(String line) {
+          log.println(line);
+        }
+      });
+    } catch (QuantizationRun.InputMismatch e) {
+      throw new UsageError(e.getMessage());
     }
-    Model model = Architectures.load(o.input.arch, o.input.model);
-    Kernels k = Kernels.of(nc);
-    CostModel costs = CostModel.of(model, k);
-    List<Budget> budgets = budgetsOf.apply(costs);
-    for (Budget b : budgets) {
-      try {
-        SearchProblem.checkFeasible(costs, b, o.choices()[0], o.abits);
-      } catch (IllegalArgumentException e) {
-        throw new UsageError((b.kind() == Budget.Kind.BITOPS ? "--bitops-budget"
-            : "--size-budget-mb / --avg-wbits / --avg-wbits-list") + ": " + e.getMessage());
-      }
-    }
-    Datasets.Split data = Datasets.load(o.input.data, o.input.dataDir);
-    LabeledImages train = data.train();
-    if (o.calib > train.n()) {
-      throw new UsageError("--calib " + o.calib + " exceeds the " + train.n()
-          + " training images of " + train.name() + "; lower --calib");
-    }
-    // labels beyond the model's classes would break the Fisher weights: stop before measuring
-    List<ClassCoverage> coverage = List.of(ClassCoverage.check(model, train, o.calib),
-        ClassCoverage.check(model, data.test(), o.evalLimit));
-    int[] idx = CalibrationSampler.firstN(train, o.calib);
-    Tensor calib = Evaluator.batch(train, Datasets.normalization(o.input.data), idx);
-    int[] labels = new int[idx.length];
-    for (int i = 0; i < idx.length; i++) {
-      labels[i] = train.labels()[idx[i]];
-    }
-    // the reconstruction's memory, stated before the sensitivity measurement starts (the
-    // reconstruction run prints it again with its decision on mapped caches)
-    MemoryEstimate mem = MemoryEstimate.of(model, o.reconConfig(o.choices()[0]), o.calib,
-        (long) train.pixels().length + data.test().pixels().length
-            + (long) calib.numel() * Float.BYTES, k);
-    log.printf(Locale.ROOT, "  memory: reconstruction estimate %s; heap %s%n", mem.describe(),
-        MemoryEstimate.bytes(Runtime.getRuntime().maxMemory()));
-    Method m = o.parsedMethod();
-    int[] bits = o.choices();
-    Sensitivity.Options so = o.sensitivityOptions();
-    String key = SensitivityCache.key(Hashing.sha256(o.input.model), o.input.arch, m, bits, so,
-        calib, labels);
-    Path file = SensitivityCache.file(o.cacheDir, key);
-    Optional<Sensitivity> cached = SensitivityCache.load(file, key);
-    Sensitivity s;
-    if (cached.isPresent()) {
-      s = cached.get();
-      log.println("  sensitivities: cached " + file);
-    } else {
-      long t0 = System.nanoTime();
-      log.printf(Locale.ROOT, "  sensitivities: measuring %d layers x %d widths + intra-block "
-          + "pairs on %d images (%s) ...%n", costs.free().size(), bits.length, o.calib,
-          so.describe());
-      s = Sensitivity.measure(model, m, bits, so, calib, labels, nc);
-      SensitivityCache.save(file, key, s);
-      log.printf(Locale.ROOT, "  sensitivities: done in %s, cached %s%n",
-          ProgressBar.time((System.nanoTime() - t0) / 1e9), file);
-    }
-    return new Prepared(model, costs, budgets, s, file, coverage);
   }
 
   /** Budget from exactly one of the three options. */
@@ -136,7 +68,7 @@ final class MixedJob {
         : avgWbits != null ? Budget.averageWeightBits(avgWbits, costs) : Budget.bitOpsGiga(bitopsG);
   }
 
-  static void printChoice(PrintStream log, Prepared p, BitWidthSearch.Choice c, Budget b) {
+  static void printChoice(PrintStream log, MixedPrecision.Prepared p, BitWidthSearch.Choice c, Budget b) {
     log.printf(Locale.ROOT, "  budget: %s%n", b.description());
     log.printf(Locale.ROOT, "  %-24s %8s %12s %5s%n", "layer", "params", "MACs", "bits");
     for (LayerCost l : p.costs().layers()) {
@@ -168,7 +100,8 @@ final class MixedJob {
    * Reconstructs {@code layerBits} (empty = uniform {@code wbits}) and writes result.json with the
    * assignment, its size and BitOPs added.
    */
-  static QuantizeJob.Outcome reconstruct(MixedOptions o, NumericsConfig nc, Prepared p,
+  static QuantizeJob.Outcome reconstruct(MixedOptions o, NumericsConfig nc,
+      MixedPrecision.Prepared p,
       int wbits, Map<String, Integer> layerBits, Path out, Double knownFp, boolean quiet,
       PrintStream log) throws IOException {
     ReconConfig rc = o.reconConfig(wbits);

@@ -18,6 +18,7 @@ import org.qlimit.mixed.BitWidthSearch;
 import org.qlimit.mixed.Budget;
 import org.qlimit.mixed.CostModel;
 import org.qlimit.mixed.LayerCost;
+import org.qlimit.run.MixedPrecision;
 import org.qlimit.run.QuantizationRun;
 import org.qlimit.util.NumericsConfig;
 import picocli.CommandLine.Command;
@@ -72,7 +73,7 @@ final class MixedSweepCommand implements Callable<Integer>, Validated {
             + "(avg bits) %s, widths %s, A%d, %s%n", mo.method, mo.input.arch,
         mo.input.data, uniform, avgList, mo.wbitsChoices, mo.abits,
         QuantizationRun.iterations(mo.reconConfig(mo.choices()[0])));
-    MixedJob.Prepared p = MixedJob.prepare(mo, nc, System.out, costs -> avgList.stream()
+    MixedPrecision.Prepared p = MixedJob.prepare(mo, nc, System.out, costs -> avgList.stream()
         .map(a -> Budget.averageWeightBits(a, costs)).toList());
     for (ClassCoverage c : p.coverage()) {
       if (!c.complete()) {

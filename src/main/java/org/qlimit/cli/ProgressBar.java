@@ -2,6 +2,7 @@ package org.qlimit.cli;
 
 import java.io.PrintStream;
 import java.util.Locale;
+import org.qlimit.run.RunListener;
 
 /**
  * A text progress bar with rate and ETA. On a terminal it redraws one line; otherwise (logs, CI)
@@ -73,8 +74,6 @@ final class ProgressBar {
   }
 
   static String time(double secs) {
-    long s = Math.round(secs);
-    return s >= 60 ? String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60)
-        : String.format(Locale.ROOT, "%.1fs", secs);
+    return RunListener.duration(secs);
   }
 }

@@ -1,5 +1,6 @@
 package org.qlimit.run;
 
+import java.util.Locale;
 import org.qlimit.recon.MemoryEstimate;
 import org.qlimit.recon.ReconListener;
 
@@ -39,6 +40,13 @@ public interface RunListener extends ReconListener {
    * {@code total} test images; called with {@code done} = 0 before the first batch.
    */
   default void evaluating(String model, int done, int total) {}
+
+  /** A duration for the user: "12.3s" under a minute, else "4m05s". */
+  static String duration(double secs) {
+    long s = Math.round(secs);
+    return s >= 60 ? String.format(Locale.ROOT, "%dm%02ds", s / 60, s % 60)
+        : String.format(Locale.ROOT, "%.1fs", secs);
+  }
 
   /** Ignores every event. */
   RunListener NONE = new RunListener() {};
