@@ -14,7 +14,7 @@
  *       when the search does not gain enough over it (the keep-uniform rule).</li>
  * </ul>
  *
- * <p>Only {@code cli} uses this package; it uses {@code recon}, {@code quant}, {@code nn},
- * {@code autograd}, {@code tensor} and {@code util}.
+ * <p>Only {@code run} and {@code cli} use this package; it uses {@code recon}, {@code quant},
+ * {@code nn}, {@code autograd}, {@code tensor} and {@code util}.
  */
 package org.qlimit.mixed;
