@@ -59,7 +59,7 @@ public final class BitWidths {
    * made of that layer alone, or a site inside a block named after the layer; null when its
    * output is not quantized directly (e.g. a conv that feeds a residual addition).
    */
-  private static String ownOutputSite(List<Unit> units, Layer layer) {
+  static String ownOutputSite(List<Unit> units, Layer layer) {
     for (Unit u : units) {
       if (u.layers().size() == 1 && u.layers().get(0) == layer) {
         return u.outputSite();

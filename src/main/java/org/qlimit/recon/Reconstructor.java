@@ -1,5 +1,9 @@
 package org.qlimit.recon;
 
+import static org.qlimit.recon.BitWidths.FIRST_LAYER_SKIPPED;
+import static org.qlimit.recon.BitWidths.actBits;
+import static org.qlimit.recon.BitWidths.weightBits;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -222,7 +226,7 @@ public final class Reconstructor {
     return new Result(state, List.copyOf(records));
   }
 
-  // ------------------------------------------------------------------ bit widths (§5: BitWidths)
+  // ------------------------------------------------------------------ bit widths (§5)
   private Layer firstLayer() {
     return model.layers().get(0);
   }
@@ -234,7 +238,7 @@ public final class Reconstructor {
   private QParams observeWeight(Layer l) {
     Integer override = layerBits.get(l.name());
     QScheme scheme = QScheme.asymmetric(override != null ? override
-        : BitWidths.weightBits(model, l, cfg.wbits()));
+        : weightBits(model, l, cfg.wbits()));
     return observeWeight(k, cfg.method(), l, scheme);
   }
 
@@ -308,8 +312,7 @@ public final class Reconstructor {
       @Override
       public Var activation(Graph g, String site, Var x) {
         if (state.act(site) == null) {
-          QScheme s = QScheme.asymmetric(BitWidths.actBits(model, cfg.method(), site,
-              cfg.abits()));
+          QScheme s = QScheme.asymmetric(actBits(model, cfg.method(), site, cfg.abits()));
           float[] v = x.value().contiguous().data();
           QParams p = observed("activation site " + site, v,
               () -> Observers.shrinkLp(k, v, 1, s));
@@ -345,7 +348,7 @@ public final class Reconstructor {
 
       @Override
       public Var activation(Graph g, String site, Var x) {
-        QScheme s = QScheme.asymmetric(BitWidths.actBits(model, method, site, abits));
+        QScheme s = QScheme.asymmetric(actBits(model, method, site, abits));
         float[] v = x.value().contiguous().data();
         found.put(site, observed("activation site " + site, v,
             () -> method == Method.QDROP ? Observers.gridLp(k, v, 1, s)
@@ -371,8 +374,7 @@ public final class Reconstructor {
       ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
       if (isFirstLayerUnit(u)) {
         if (!alreadyDone()) {
-          skipped(UnitRecord.skipped(u.name(), Phase.WEIGHTS.label,
-              BitWidths.FIRST_LAYER_SKIPPED));
+          skipped(UnitRecord.skipped(u.name(), Phase.WEIGHTS.label, FIRST_LAYER_SKIPPED));
         }
       } else {
         optimize(i, units.size(), u, Phase.WEIGHTS, qIn, null, fpOut,
@@ -455,8 +457,7 @@ public final class Reconstructor {
       for (Layer l : u.layers()) {
         if (l == firstLayer()) {
           if (!alreadyDone()) {
-            skipped(UnitRecord.skipped(l.name(), Phase.LAYER.label,
-                BitWidths.FIRST_LAYER_SKIPPED));
+            skipped(UnitRecord.skipped(l.name(), Phase.LAYER.label, FIRST_LAYER_SKIPPED));
           }
           index++;
           continue;
