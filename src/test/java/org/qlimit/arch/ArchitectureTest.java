@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The package dependency table of docs/STYLE.md §2 (extended with {@code model}, {@code mixed},
- * {@code train} and {@code cli}), enforced on the compiled main classes. A package may use only the layers
- * listed for it.
+ * {@code train}, {@code integer} and {@code cli}), enforced on the compiled main classes. A
+ * package may use only the layers listed for it.
  */
 class ArchitectureTest {
   private static JavaClasses classes;
@@ -41,31 +41,34 @@ class ArchitectureTest {
         .layer("recon").definedBy("org.qlimit.recon..")
         .layer("eval").definedBy("org.qlimit.eval..")
         .layer("mixed").definedBy("org.qlimit.mixed..")
+        .layer("integer").definedBy("org.qlimit.integer..")
         .layer("train").definedBy("org.qlimit.train..")
         .layer("cli").definedBy("org.qlimit.cli..")
         .whereLayer("cli").mayNotBeAccessedByAnyLayer()
         .whereLayer("mixed").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("integer").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("train").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("recon").mayOnlyBeAccessedByLayers("mixed", "cli")
-        .whereLayer("eval").mayOnlyBeAccessedByLayers("recon", "mixed", "train", "cli")
-        .whereLayer("model").mayOnlyBeAccessedByLayers("mixed", "train", "cli")
-        .whereLayer("quant").mayOnlyBeAccessedByLayers("recon", "eval", "mixed", "cli")
+        .whereLayer("eval").mayOnlyBeAccessedByLayers("recon", "mixed", "train", "cli", "integer")
+        .whereLayer("model").mayOnlyBeAccessedByLayers("mixed", "train", "cli", "integer")
+        .whereLayer("quant").mayOnlyBeAccessedByLayers("recon", "eval", "mixed", "cli", "integer")
         .whereLayer("optim").mayOnlyBeAccessedByLayers("quant", "recon", "mixed", "cli", "model",
             "train")
         .whereLayer("io").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "train",
-            "cli")
+            "cli", "integer")
         .whereLayer("data").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "train",
-            "cli")
+            "cli", "integer")
         .whereLayer("nn").mayOnlyBeAccessedByLayers("quant", "recon", "eval", "model", "mixed",
-            "train", "cli")
+            "train", "cli", "integer")
         .whereLayer("autograd").mayOnlyBeAccessedByLayers("nn", "optim", "quant", "recon", "eval",
-            "model", "mixed", "train", "cli")
+            "model", "mixed", "train", "cli", "integer")
         .whereLayer("tensor").mayOnlyBeAccessedByLayers("autograd", "nn", "optim", "quant", "data",
-            "io", "recon", "eval", "model", "mixed", "train", "cli")
+            "io", "recon", "eval", "model", "mixed", "train", "cli", "integer")
         .whereLayer("kernel").mayOnlyBeAccessedByLayers("tensor", "autograd", "nn", "optim",
-            "quant", "recon", "eval", "model", "mixed", "train", "cli")
+            "quant", "recon", "eval", "model", "mixed", "train", "cli", "integer")
         .whereLayer("util").mayOnlyBeAccessedByLayers("kernel", "tensor", "autograd", "nn",
-            "optim", "quant", "data", "io", "recon", "eval", "model", "mixed", "train", "cli")
+            "optim", "quant", "data", "io", "recon", "eval", "model", "mixed", "train", "cli",
+            "integer")
         .check(classes);
   }
 
