@@ -322,7 +322,7 @@ public final class IntegerNetwork {
    */
   private record BlockStep(List<ConvStep> inner, IntLayer last, Desc lastIn, Shortcut kind,
       IntLayer shortcutConv, int padC, Desc in, int[] am0, int[] ashift, int[] bm0, int[] bshift,
-      Requant outRq, Desc out) implements Step {
+      int lo, int hi, Desc out) implements Step {
     @Override
     public Act run(IntKernels k, Act x, Consumer<SiteTensor> sites) {
       Act h = x;
@@ -338,8 +338,8 @@ public final class IntegerNetwork {
         case OPTION_A -> subsamplePad(xc, n, in.c(), in.h(), in.w(), padC);
       };
       int[] q = new int[a.length];
-      k.requantizeSum(q, a, am0, ashift, b, bm0, bshift, RESIDUAL_FRACTION_BITS, outRq.zero(),
-          outRq.lo(), outRq.hi(), n, out.c(), out.plane());
+      k.requantizeSum(q, a, am0, ashift, b, bm0, bshift, RESIDUAL_FRACTION_BITS, out.zero(), lo,
+          hi, n, out.c(), out.plane());
       sites.accept(new SiteTensor(out.site(), new int[] {n, out.c(), out.h(), out.w()}, q));
       return new Act(q, n);
     }
@@ -466,8 +466,8 @@ public final class IntegerNetwork {
     }
 
     private Conv2d folded(String unit, ConvBn cb) {
-      Check.arg(cb.bn() == null, "unit %s: BatchNorm %s is not folded into %s", unit,
-          cb.bn() == null ? "" : cb.bn().toString(), cb.conv().name());
+      Check.arg(cb.bn() == null, "unit %s: the BatchNorm after %s is not folded (load the model "
+          + "with BatchNorm folded)", unit, cb.conv().name());
       return cb.conv();
     }
 
@@ -608,9 +608,8 @@ public final class IntegerNetwork {
         bshift[c] = mb.shift();
       }
       int[] b = clampBounds(q, act);
-      Requant outRq = new Requant(null, null, out.zero(), b[0], b[1]);
-      return new BlockStep(inner, last, lastIn, kind, sc, padC, x, am0, ashift, bm0, bshift,
-          outRq, out);
+      return new BlockStep(inner, last, lastIn, kind, sc, padC, x, am0, ashift, bm0, bshift, b[0],
+          b[1], out);
     }
 
     private HeadStep head(Head h, Desc x) {
