@@ -24,11 +24,13 @@ import org.qlimit.nn.ForwardContext;
 import org.qlimit.nn.Model;
 import org.qlimit.quant.QuantContext;
 import org.qlimit.recon.CacheStore;
+import org.qlimit.recon.Granularity;
 import org.qlimit.recon.MappedCacheStore;
 import org.qlimit.recon.MemoryEstimate;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.QuantExport;
 import org.qlimit.recon.ReconConfig;
+import org.qlimit.recon.ReconLoss;
 import org.qlimit.recon.ReconListener;
 import org.qlimit.recon.Reconstructor;
 import org.qlimit.recon.UnitRecord;
@@ -238,6 +240,10 @@ final class QuantizeJob {
     if (qdropDropping(rc)) {
       r.put("keep_prob", rc.keepProb());
     }
+    if (rc.method() == Method.BRECQ || rc.method() == Method.QDROP) {
+      r.put("granularity", rc.granularity().cliName());
+      r.put("loss", rc.loss().cliName());
+    }
     r.put("eval_images", limit);
     r.put("model_classes", model.numClasses());
     r.put("classes_present", testCoverage.classesPresent());
@@ -352,7 +358,14 @@ final class QuantizeJob {
           + " activation iters/unit" : rc.iters() + " iters/unit";
       case QDROP -> rc.iters() + " iters/unit" + (qdropDropping(rc) ? ", keep prob "
           + rc.keepProb() : ", no dropping (activations not quantized)");
-    };
+    } + ablations(rc);
+  }
+
+  /** ", granularity G" and ", loss L" when they differ from the defaults (block, mse). */
+  private static String ablations(ReconConfig rc) {
+    return (rc.granularity() == Granularity.BLOCK ? "" : ", granularity "
+        + rc.granularity().cliName())
+        + (rc.loss() == ReconLoss.MSE ? "" : ", loss " + rc.loss().cliName());
   }
 
   /** Whether QDrop mixes quantized and FP values (only when activations are quantized). */
