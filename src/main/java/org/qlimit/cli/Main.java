@@ -14,7 +14,8 @@ import picocli.CommandLine.Command;
 @Command(name = "qlimit", mixinStandardHelpOptions = true, version = "qlimit " + Main.VERSION,
     description = "Extreme low-bit post-training quantization (BRECQ, QDrop, mixed precision).",
     subcommands = {DemoCommand.class, QuantizeCommand.class, EvalCommand.class,
-        TrainCommand.class, MixedCommand.class, MixedSweepCommand.class, ArchsCommand.class,
+        TrainCommand.class, MixedCommand.class, MixedSweepCommand.class, ProbeCommand.class,
+        ArchsCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   static final String VERSION = "0.1.0";
