@@ -81,7 +81,11 @@ final class FlatnessCommand implements Callable<Integer>, Validated {
 
   @Override
   public void validate() {
-    FlatnessProbe.Target.parseList(target);
+    try {
+      FlatnessProbe.Target.parseList(target);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--target: " + e.getMessage(), e);
+    }
     Check.arg(magnitudes.length >= 1, "--magnitudes: give at least one value");
     for (double m : magnitudes) {
       Check.arg(Double.isFinite(m) && m >= 0 && m <= 1000,
