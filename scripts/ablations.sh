@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the papers' ablations of README "Ablations" at a reduced budget: reconstruction
 # granularity (layer, block, stage, net) for BRECQ and QDrop on ResNet-20 and MobileNetV2-small
-# at W2A4, and BRECQ's Fisher-weighted loss beside the squared error on ResNet-20, then copies
-# each result.json to docs/ablations/<run>.json.
+# at W2A4, BRECQ's Fisher-weighted loss beside the squared error on ResNet-20, and QDrop's
+# flatness (probe flatness on the ResNet-20 BRECQ and QDrop block runs); copies each
+# result.json to docs/ablations/<run>.json and the probe's files to docs/ablations/flatness.*.
 #
 #   ITERS=50 CALIB=128 EVAL=1000 THREADS=2 scripts/ablations.sh runs/ablations
 #
@@ -43,3 +44,10 @@ for g in block layer stage net; do
     run "mbv2-$m-$g" "${MBV2[@]}" --method "$m" --granularity "$g"
   done
 done
+if [[ ! -f "$OUT/flatness/flatness.json" ]]; then
+  echo "== flatness" >&2
+  ./qlimit probe flatness "${R20[@]}" --data fashion-mnist --run "$OUT/r20-brecq-block" \
+    --run "$OUT/r20-qdrop-block" --eval-limit "$EVAL" --repeats 3 --magnitudes 0,0.25,0.5,1,2 \
+    --seed "$SEED" --threads "$THREADS" --out "$OUT/flatness" > "$OUT/flatness.log"
+fi
+cp "$OUT/flatness/flatness.json" "$OUT/flatness/flatness.png" docs/ablations/
