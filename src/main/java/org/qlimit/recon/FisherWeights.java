@@ -26,9 +26,8 @@ import org.qlimit.util.Check;
  * network's logits, B the minibatch size (32): the reference's {@code kl_div(log_softmax(z_q),
  * softmax(z_fp), reduction='batchmean')} over batches of B images. The reference drops the last
  * batch when the calibration set is not a multiple of B; here it is kept, with the same 1/B
- * scale, so every image has its factor. Images are independent, so the factors do not depend on
- * how the rows are batched up to float rounding of the forward pass; they are computed in
- * batches of B for the reference's order.
+ * scale, so every image has its factor. Rows are taken in batches of B in calibration order, as
+ * in the reference.
  */
 final class FisherWeights {
   private FisherWeights() {}

@@ -50,7 +50,10 @@ import org.qlimit.util.Streams;
  *       unit, rounding and steps learned jointly from inputs that mix quantized and FP values
  *       element-wise, with the same random dropping at every activation quantizer of the unit.</li>
  * </ul>
- * First/last-layer rules follow §5.
+ * First/last-layer rules follow §5. BRECQ and QDrop reconstruct the units of {@link
+ * ReconConfig#granularity()} (§4.4: layers, blocks, stages or the whole net; blocks by default)
+ * with the squared error or, with {@link ReconLoss#FISHER_DIAG}, BRECQ's Fisher-weighted loss
+ * (§4.5, {@link FisherWeights}).
  */
 public final class Reconstructor {
   private static final int LOSS_PROBE = 256;
