@@ -375,6 +375,47 @@ public final class Functions {
   }
 
   /**
+   * BRECQ's diagonal-Fisher reconstruction loss (reference {@code quant/block_recon.py} l.151,
+   * {@code ((pred - tgt).pow(2) * grad.pow(2)).sum(1).mean()}):
+   * L = (1/M) Σ_i (a_i · (ŷ_i − y_i))², M = numel / C (the normalisation of {@link #reconLoss}),
+   * with a the per-element Fisher factor (the reference's |g| + 1). Summed in double in index
+   * order. Backward: dŷ_i += 2 a_i² (ŷ_i − y_i) / M · dL. With a ≡ 1 the gradient has the bits of
+   * {@code reconLoss(p = 2)}; the loss agrees to float rounding (that one sums in float lanes).
+   * pred: (N, C, ...); target, weight: the same shape. target, weight: Not modified.
+   */
+  public static Var fisherDiagLoss(Graph g, Var pred, Tensor target, Tensor weight) {
+    Check.arg(pred.value().sameShape(target) && pred.value().sameShape(weight),
+        "fisherDiagLoss: prediction %s, target %s and weight %s differ",
+        Arrays.toString(pred.shape()), Arrays.toString(target.shape()),
+        Arrays.toString(weight.shape()));
+    int[] s = pred.shape();
+    Check.arg(s.length >= 2, "fisherDiagLoss: expected (N, C, ...), got %s", Arrays.toString(s));
+    float[] a = d(pred);
+    float[] t = target.contiguous().data();
+    float[] w = weight.contiguous().data();
+    long m = a.length / s[1];
+    double acc = 0;
+    for (int i = 0; i < a.length; i++) {
+      double e = w[i] * ((double) a[i] - t[i]);
+      acc += e * e;
+    }
+    Var out = result(g, Tensor.scalar((float) (acc / m)), pred);
+    if (out.requiresGrad()) {
+      g.record("fisherDiagLoss", out, () -> {
+        float dy = out.grad().data()[0];
+        float[] da = pred.grad().data();
+        double scale = dy / (double) m;
+        for (int i = 0; i < a.length; i++) {
+          double diff = (double) a[i] - t[i];
+          double gi = 2 * diff * ((double) w[i] * w[i]);
+          da[i] += (float) (gi * scale);
+        }
+      });
+    }
+    return out;
+  }
+
+  /**
    * Mean softmax cross-entropy over the batch: L = (1/N) Σ_n −log softmax(z_n)[label_n].
    * logits: (N, C). Backward: dz += (softmax(z) − onehot) / N.
    */

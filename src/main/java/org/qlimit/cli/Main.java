@@ -15,7 +15,8 @@ import picocli.CommandLine.Command;
 @Command(name = "qlimit", mixinStandardHelpOptions = true, version = "qlimit " + Main.VERSION,
     description = "Extreme low-bit post-training quantization (BRECQ, QDrop, mixed precision).",
     subcommands = {DemoCommand.class, QuantizeCommand.class, EvalCommand.class,
-        TrainCommand.class, MixedCommand.class, MixedSweepCommand.class, ArchsCommand.class,
+        TrainCommand.class, MixedCommand.class, MixedSweepCommand.class, ProbeCommand.class,
+        ArchsCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   static final String VERSION = QuantizationRun.VERSION;
@@ -46,7 +47,7 @@ public final class Main implements Runnable {
       if (t instanceof IllegalArgumentException || t instanceof java.io.IOException
           || t instanceof java.io.UncheckedIOException || t instanceof IllegalStateException
           || t instanceof OutOfMemory) {
-        err.println("qlimit " + cmd.getCommandName() + ": error: " + withFileCause(t, msg));
+        err.println(commandName(cmd) + ": error: " + withFileCause(t, msg));
       } else {
         err.println("qlimit " + cmd.getCommandName() + ": internal error: " + t);
         t.printStackTrace(err);
@@ -118,12 +119,20 @@ public final class Main implements Runnable {
     return msg;
   }
 
+  /**
+   * How a message names the command: "qlimit quantize", "qlimit probe flatness" (the root
+   * itself: "qlimit qlimit").
+   */
+  private static String commandName(CommandLine cmd) {
+    return cmd.getParent() == null ? "qlimit " + cmd.getCommandName()
+        : cmd.getCommandSpec().qualifiedName(" ");
+  }
+
   /** A usage error: one line on stderr, exit code 2. */
   private static int usageError(CommandLine cmd, String message) {
     PrintWriter err = cmd.getErr();
-    err.println("qlimit " + cmd.getCommandName() + ": " + message
-        + " (see 'qlimit " + (cmd.getParent() == null ? "" : cmd.getCommandName() + " ")
-        + "--help')");
+    err.println(commandName(cmd) + ": " + message + " (see '"
+        + (cmd.getParent() == null ? "qlimit" : commandName(cmd)) + " --help')");
     err.flush();
     return 2;
   }

@@ -2,8 +2,10 @@ package org.qlimit.cli;
 
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import org.qlimit.recon.Granularity;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
+import org.qlimit.recon.ReconLoss;
 import org.qlimit.run.QuantizationRun;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -51,6 +53,17 @@ final class QuantizeCommand implements Callable<Integer>, Validated {
   @Mixin
   RoundWeightOption roundWeight;
 
+  @Option(names = "--granularity", defaultValue = "block",
+      description = "brecq, qdrop: the reconstruction unit: layer, block, stage or net "
+          + "(BRECQ's ablation; default ${DEFAULT-VALUE})")
+  String granularity;
+
+  @Option(names = "--loss", defaultValue = "mse",
+      description = "brecq, qdrop: the reconstruction loss: mse, or fisher-diag (BRECQ's "
+          + "squared error weighted by the diagonal Fisher factor (|g| + 1)^2 of the unit's "
+          + "output; default ${DEFAULT-VALUE})")
+  String loss;
+
   @Option(names = "--eval-limit", defaultValue = "0",
       description = "evaluate on the first N test images only (default: all)")
   int evalLimit;
@@ -87,10 +100,23 @@ final class QuantizeCommand implements Callable<Integer>, Validated {
     } catch (IllegalArgumentException e) {
       throw new IllegalArgumentException("--method: " + e.getMessage(), e);
     }
+    Granularity gr;
+    try {
+      gr = Granularity.parse(granularity);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--granularity: " + e.getMessage(), e);
+    }
+    ReconLoss ls;
+    try {
+      ls = ReconLoss.parse(loss);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("--loss: " + e.getMessage(), e);
+    }
     return ReconConfig.defaults(m, wbits, abits, iters)
         .withIters(iters, itersAct == null ? Math.max(1, iters / 4) : itersAct)
         .withSeed(seed).withKeepProb(keepProb)
-        .withRoundLambda(roundWeight.lambda(input.arch));
+        .withRoundLambda(roundWeight.lambda(input.arch))
+        .toBuilder().granularity(gr).loss(ls).build();
   }
 
   @Override

@@ -40,6 +40,15 @@ enum Phase {
     return this == ACTIVATIONS ? c.actLossP() : 2.0;
   }
 
+  /**
+   * Whether the loss is BRECQ's diagonal-Fisher one ({@code --loss fisher-diag}): in the phases
+   * whose loss is otherwise the squared error of BRECQ and QDrop (weights, joint); BRECQ's
+   * activation phase keeps its |ŷ − y|^p loss and the AdaRound baseline its squared error.
+   */
+  boolean fisherLoss(ReconConfig c) {
+    return c.loss() == ReconLoss.FISHER_DIAG && (this == WEIGHTS || this == JOINT);
+  }
+
   /** Iterations per unit. */
   int iterations(ReconConfig c) {
     return this == ACTIVATIONS ? c.itersAct() : c.iters();

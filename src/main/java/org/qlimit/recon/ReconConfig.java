@@ -28,10 +28,13 @@ import org.qlimit.util.Hashing;
  * @param actLossP exponent p of BRECQ's activation-phase loss
  * @param brecqActImages images for BRECQ-style sequential activation calibration (64)
  * @param qdropActImages images for QDrop's activation calibration (256)
+ * @param granularity BRECQ's and QDrop's reconstruction unit (block; §4.4)
+ * @param loss the reconstruction loss of BRECQ's weight phase and QDrop's joint phase (mse)
  */
 public record ReconConfig(Method method, int wbits, int abits, int iters, int itersAct,
     int batchSize, long seed, float keepProb, double roundLambda, double warmup, float lrAlpha,
-    float lrActBrecq, float lrActQdrop, double actLossP, int brecqActImages, int qdropActImages) {
+    float lrActBrecq, float lrActQdrop, double actLossP, int brecqActImages, int qdropActImages,
+    Granularity granularity, ReconLoss loss) {
 
   public ReconConfig {
     Check.arg(method != null, "method is required");
@@ -50,6 +53,17 @@ public record ReconConfig(Method method, int wbits, int abits, int iters, int it
     Check.arg(lrAlpha > 0 && lrActBrecq > 0 && lrActQdrop > 0, "learning rates must be positive");
     Check.arg(actLossP >= 1, "activation loss exponent must be >= 1, got %s", actLossP);
     Check.arg(brecqActImages >= 1 && qdropActImages >= 1, "calibration image counts must be >= 1");
+    Check.arg(granularity != null && loss != null, "granularity and loss are required");
+    boolean blockMethod = method == Method.BRECQ || method == Method.QDROP;
+    Check.arg(granularity == Granularity.BLOCK || blockMethod,
+        "--granularity %s: only brecq and qdrop have a reconstruction granularity (%s is %s)",
+        granularity.cliName(), method.cliName(), method == Method.ADAROUND ? "layer-wise"
+            : "not reconstructed");
+    Check.arg(loss == ReconLoss.MSE || blockMethod,
+        "--loss %s: only brecq and qdrop take a reconstruction loss option", loss.cliName());
+    Check.arg(loss == ReconLoss.MSE || granularity != Granularity.LAYER,
+        "--loss fisher-diag needs --granularity block, stage or net (its gradient is taken at "
+            + "a unit's output, which a layer inside a block is not)");
   }
 
   /**
@@ -84,6 +98,8 @@ public record ReconConfig(Method method, int wbits, int abits, int iters, int it
     b.actLossP = actLossP;
     b.brecqActImages = brecqActImages;
     b.qdropActImages = qdropActImages;
+    b.granularity = granularity;
+    b.loss = loss;
     return b;
   }
 
@@ -122,6 +138,8 @@ public record ReconConfig(Method method, int wbits, int abits, int iters, int it
       // the exact bits, not a decimal rendering
       Hashing.update(md, realNames[i] + "=" + Long.toHexString(Double.doubleToLongBits(reals[i])));
     }
+    Hashing.update(md, "granularity=" + granularity.cliName());
+    Hashing.update(md, "loss=" + loss.cliName());
   }
 
   /** Named construction of a {@link ReconConfig}; {@link #build} validates. */
@@ -142,6 +160,8 @@ public record ReconConfig(Method method, int wbits, int abits, int iters, int it
     private double actLossP = 2.4;
     private int brecqActImages = 64;
     private int qdropActImages = 256;
+    private Granularity granularity = Granularity.BLOCK;
+    private ReconLoss loss = ReconLoss.MSE;
 
     private Builder(Method method, int wbits, int abits) {
       this.method = method;
@@ -227,6 +247,18 @@ public record ReconConfig(Method method, int wbits, int abits, int iters, int it
       return this;
     }
 
+    /** BRECQ's and QDrop's reconstruction unit; default block. */
+    public Builder granularity(Granularity v) {
+      granularity = v;
+      return this;
+    }
+
+    /** Reconstruction loss of BRECQ's weight phase and QDrop's joint phase; default mse. */
+    public Builder loss(ReconLoss v) {
+      loss = v;
+      return this;
+    }
+
     /**
      * The configuration.
      *
@@ -235,7 +267,7 @@ public record ReconConfig(Method method, int wbits, int abits, int iters, int it
     public ReconConfig build() {
       return new ReconConfig(method, wbits, abits, iters, itersAct, batchSize, seed, keepProb,
           roundLambda, warmup, lrAlpha, lrActBrecq, lrActQdrop, actLossP, brecqActImages,
-          qdropActImages);
+          qdropActImages, granularity, loss);
     }
   }
 

@@ -3,6 +3,7 @@ package org.qlimit.recon;
 import static org.qlimit.recon.BitWidths.FIRST_LAYER_SKIPPED;
 import static org.qlimit.recon.BitWidths.actBits;
 import static org.qlimit.recon.BitWidths.weightBits;
+import static org.qlimit.recon.BitWidths.ownOutputSite;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -54,7 +55,10 @@ import org.qlimit.util.Streams;
  *       unit, rounding and steps learned jointly from inputs that mix quantized and FP values
  *       element-wise, with the same random dropping at every activation quantizer of the unit.</li>
  * </ul>
- * First/last-layer rules follow §5.
+ * First/last-layer rules follow §5. BRECQ and QDrop reconstruct the units of {@link
+ * ReconConfig#granularity()} (§4.4: layers, blocks, stages or the whole net; blocks by default)
+ * with the squared error or, with {@link ReconLoss#FISHER_DIAG}, BRECQ's Fisher-weighted loss
+ * (§4.5, {@link FisherWeights}).
  */
 public final class Reconstructor {
   private static final int LOSS_PROBE = 256;
@@ -86,6 +90,8 @@ public final class Reconstructor {
   private int resumeUnits;
   /** Units visited so far in this run (done, skipped as resumed, or recorded as not optimized). */
   private int position;
+  /** The FP network's logits on the calibration images, for the Fisher loss (else null). */
+  private Tensor fpLogits;
 
   public Reconstructor(Model model, ReconConfig cfg, Kernels k, ReconListener listener) {
     this(model, cfg, k, listener, Map.of());
@@ -193,6 +199,10 @@ public final class Reconstructor {
       listener.stage("weight ranges (" + weightObserverName() + ", per channel)");
       initWeights();
     }
+    if (cfg.loss() == ReconLoss.FISHER_DIAG) {
+      fpLogits = FisherWeights.fpLogits(k, model, images);
+    }
+    boolean layerUnits = cfg.granularity() == Granularity.LAYER;
     switch (cfg.method()) {
       case RTN -> {
         if (cfg.quantizeActivations()) {
@@ -200,16 +210,24 @@ public final class Reconstructor {
         }
       }
       case ADAROUND -> {
-        layerwiseAdaRound(images);
+        layerwise(images, Phase.LAYER, QuantContext.weightsOnly(state), false, false);
         if (cfg.quantizeActivations()) {
           calibrateActsSequential(calib);
         }
       }
       case BRECQ -> {
-        brecqWeights(images);
+        if (layerUnits) {
+          layerwise(images, Phase.WEIGHTS, QuantContext.weightsOnly(state), true, false);
+        } else {
+          brecqWeights(images);
+        }
         if (cfg.quantizeActivations()) {
           calibrateActsSequential(calib);
-          brecqActivations(images);
+          if (layerUnits) {
+            layerwise(images, Phase.ACTIVATIONS, QuantContext.full(state), true, false);
+          } else {
+            brecqActivations(images);
+          }
         }
       }
       case QDROP -> {
@@ -219,7 +237,11 @@ public final class Reconstructor {
               + imagesUsed(actImages, cfg.qdropActImages()) + ")");
           calibrateActsFp(actImages);
         }
-        qdrop(images);
+        if (layerUnits) {
+          layerwise(images, Phase.JOINT, qdropContext(), true, qdropMixing());
+        } else {
+          qdrop(images);
+        }
       }
       default -> throw new IllegalStateException("unhandled method " + cfg.method());
     }
@@ -365,10 +387,30 @@ public final class Reconstructor {
     return u.layers().size() == 1 && u.layers().get(0) == firstLayer();
   }
 
+  /**
+   * The units reconstructed one after another ({@link Granularity#partition}; BRECQ keeps its
+   * first layer apart at every granularity, since it does not reconstruct it).
+   */
+  private List<Unit> reconUnits() {
+    return cfg.granularity().partition(model, cfg.method() == Method.BRECQ);
+  }
+
+  /** The index in {@code model.units()} of the model unit whose output is {@code u}'s. */
+  private int lastModelUnit(Unit u) {
+    Unit last = u instanceof UnitGroup grp ? grp.last() : u;
+    List<Unit> units = model.units();
+    for (int i = 0; i < units.size(); i++) {
+      if (units.get(i) == last) {
+        return i;
+      }
+    }
+    throw new IllegalArgumentException("unit " + u.name() + " does not end at a model unit");
+  }
+
   private void brecqWeights(ActivationCache calib) {
     ActivationCache fpIn = calib;
     ActivationCache qIn = calib;
-    List<Unit> units = model.units();
+    List<Unit> units = reconUnits();
     for (int i = 0; i < units.size(); i++) {
       Unit u = units.get(i);
       ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
@@ -392,7 +434,7 @@ public final class Reconstructor {
 
   private void brecqActivations(ActivationCache calib) {
     ActivationCache fpIn = calib;
-    List<Unit> units = model.units();
+    List<Unit> units = reconUnits();
     for (int i = 0; i < units.size(); i++) {
       Unit u = units.get(i);
       ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
@@ -406,16 +448,26 @@ public final class Reconstructor {
     release(fpIn, calib);
   }
 
+  /** QDrop's forward context: quantized weights, and activations with QDrop's step gradient. */
+  private QuantContext qdropContext() {
+    return cfg.quantizeActivations() ? QuantContext.full(state).withGradScale(-1f)
+        : QuantContext.weightsOnly(state);
+  }
+
+  /** Whether QDrop mixes FP values into a unit's quantized input (and drops at its sites). */
+  private boolean qdropMixing() {
+    return cfg.quantizeActivations() && cfg.keepProb() < 1f;
+  }
+
   private void qdrop(ActivationCache calib) {
     ActivationCache fpIn = calib;
     ActivationCache qIn = calib;
-    List<Unit> units = model.units();
-    QuantContext base = cfg.quantizeActivations() ? QuantContext.full(state).withGradScale(-1f)
-        : QuantContext.weightsOnly(state);
+    List<Unit> units = reconUnits();
+    QuantContext base = qdropContext();
     for (int i = 0; i < units.size(); i++) {
       Unit u = units.get(i);
       ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
-      boolean mix = cfg.quantizeActivations() && cfg.keepProb() < 1f;
+      boolean mix = qdropMixing();
       optimize(i, units.size(), u, Phase.JOINT, qIn, mix ? fpIn : null, fpOut, base);
       ActivationCache qOut = runUnit(u, qIn, base);
       release(qIn, calib);
@@ -446,7 +498,21 @@ public final class Reconstructor {
     return Batches.map(store, x, v -> u.prologue(Graph.inference(k), v));
   }
 
-  private void layerwiseAdaRound(ActivationCache calib) {
+  /**
+   * Layer units in network order (the AdaRound baseline, §4.3, and BRECQ's and QDrop's layer
+   * granularity, §4.4): each layer with the activation function after it, against the FP
+   * network's layer output, from the input the layer receives in the quantized network
+   * ({@code ctx}, with the layers before it already done), or in the FP network for BRECQ's
+   * activation phase (which caches FP inputs). BRECQ and AdaRound leave the first layer (§5);
+   * the activation phase skips layers without an output site of their own.
+   *
+   * @param ownSites give each layer unit its own output site (BRECQ, QDrop; not AdaRound)
+   * @param mixFp QDrop: mix the FP layer input into the quantized one
+   */
+  private void layerwise(ActivationCache calib, Phase phase, QuantContext ctx, boolean ownSites,
+      boolean mixFp) {
+    boolean fromFp = phase == Phase.ACTIVATIONS;
+    boolean keepFirst = phase != Phase.JOINT;
     ActivationCache fpIn = calib;
     ActivationCache qIn = calib;
     List<Unit> units = model.units();
@@ -455,21 +521,26 @@ public final class Reconstructor {
     for (Unit u : units) {
       Map<Layer, ActivationCache> fpInputs = captureLayerInputs(u, fpIn, ForwardContext.FP, null);
       for (Layer l : u.layers()) {
-        if (l == firstLayer()) {
-          if (!alreadyDone()) {
-            skipped(UnitRecord.skipped(l.name(), Phase.LAYER.label, FIRST_LAYER_SKIPPED));
+        String site = ownSites ? ownOutputSite(units, l) : null;
+        if (keepFirst && l == firstLayer()) {
+          if (!fromFp && !alreadyDone()) {
+            skipped(UnitRecord.skipped(l.name(), phase.label, FIRST_LAYER_SKIPPED));
           }
           index++;
           continue;
         }
-        LayerUnit lu = new LayerUnit(l, u.activationAfter(l));
+        if (fromFp && site == null) {
+          index++;
+          continue;
+        }
+        LayerUnit lu = new LayerUnit(l, u.activationAfter(l), site);
         ActivationCache fpLayerIn = fpInputs.get(l);
         ActivationCache target = runUnit(lu, fpLayerIn, ForwardContext.FP);
-        ActivationCache qLayerIn = captureLayerInputs(u, qIn, QuantContext.weightsOnly(state), l)
-            .get(l);
-        optimize(index, count, lu, Phase.LAYER, qLayerIn, null, target,
-            QuantContext.weightsOnly(state));
-        qLayerIn.close();
+        ActivationCache in = fromFp ? fpLayerIn : captureLayerInputs(u, qIn, ctx, l).get(l);
+        optimize(index, count, lu, phase, in, mixFp ? fpLayerIn : null, target, ctx);
+        if (!fromFp) {
+          in.close();
+        }
         target.close();
         index++;
       }
@@ -477,10 +548,12 @@ public final class Reconstructor {
         release(c, fpIn);
       }
       ActivationCache fpOut = runUnit(u, fpIn, ForwardContext.FP);
-      ActivationCache qOut = runUnit(u, qIn, QuantContext.weightsOnly(state));
-      release(qIn, calib);
+      ActivationCache qOut = fromFp ? null : runUnit(u, qIn, ctx);
+      if (!fromFp) {
+        release(qIn, calib);
+        qIn = qOut;
+      }
       release(fpIn, calib);
-      qIn = qOut;
       fpIn = fpOut;
     }
     release(qIn, calib);
@@ -509,26 +582,40 @@ public final class Reconstructor {
     // that is what the references cache, and what QDrop mixes
     ActivationCache q = prologue(unit, qIn);
     ActivationCache f = fpIn == null ? null : prologue(unit, fpIn);
+    ActivationCache fisher = null;
     try {
-      optimizeCached(index, count, unit, phase, q, f, target, ctx0);
+      if (phase.fisherLoss(cfg)) {
+        listener.stage("Fisher weights of " + unit.name() + " (KL gradient at its output)");
+        fisher = FisherWeights.compute(k, store, model, unit, lastModelUnit(unit), q, ctx0,
+            fpLogits, cfg.batchSize());
+      }
+      optimizeCached(index, count, unit, phase, q, f, target, fisher, ctx0);
     } finally {
       release(q, qIn);
       if (f != null) {
         release(f, fpIn);
       }
+      if (fisher != null) {
+        fisher.close();
+      }
     }
   }
 
-  /** {@link #optimize} on inputs to which the unit's prologue has been applied. */
+  /**
+   * {@link #optimize} on inputs to which the unit's prologue has been applied; {@code fisher}
+   * holds the Fisher factors of the unit's output ({@code --loss fisher-diag}) or is null.
+   */
   private void optimizeCached(int index, int count, Unit unit, Phase phase, ActivationCache qIn,
-      ActivationCache fpIn, ActivationCache target, QuantContext ctx0) {
+      ActivationCache fpIn, ActivationCache target, ActivationCache fisher, QuantContext ctx0) {
     int iters = phase.iterations(cfg);
     double lossP = phase.lossExponent(cfg);
     long t0 = System.nanoTime();
     listener.unitStart(index, count, unit.name(), phase.label, iters);
     Tensor probeIn = qIn.rows(0, Math.min(LOSS_PROBE, qIn.rows()));
     Tensor probeTarget = target.rows(0, Math.min(LOSS_PROBE, target.rows()));
-    double before = probeLoss(unit, probeIn, probeTarget, ctx0, lossP);
+    Tensor probeFisher = fisher == null ? null
+        : fisher.rows(0, Math.min(LOSS_PROBE, fisher.rows()));
+    double before = probeLoss(unit, probeIn, probeTarget, probeFisher, ctx0, lossP);
     requireFiniteLoss(unit, phase, "before reconstruction", before);
 
     List<WeightQuantizer.AdaRoundSoft> rounders = new ArrayList<>();
@@ -590,7 +677,8 @@ public final class Reconstructor {
             : ctx0;
         Graph g = Graph.training(k);
         Var out = unit.forward(g, Var.constant(x), ctx);
-        Var rec = Functions.reconLoss(g, out, y, lossP);
+        Var rec = fisher == null ? Functions.reconLoss(g, out, y, lossP)
+            : Functions.fisherDiagLoss(g, out, y, fisher.gather(idx));
         Var total = rec;
         double roundLoss = 0;
         if (!rounders.isEmpty() && AdaRound.regularizerActive(t, iters, cfg.warmup())) {
@@ -624,7 +712,7 @@ public final class Reconstructor {
       state.setWeight(r.layer(), r.harden());
     }
     QuantContext after = ctx0;
-    double afterLoss = probeLoss(unit, probeIn, probeTarget, after, lossP);
+    double afterLoss = probeLoss(unit, probeIn, probeTarget, probeFisher, after, lossP);
     requireFiniteLoss(unit, phase, "after reconstruction", afterLoss);
     UnitRecord rec = new UnitRecord(unit.name(), phase.label, ran, before, afterLoss,
         (System.nanoTime() - t0) / 1e9);
@@ -642,9 +730,11 @@ public final class Reconstructor {
         records.size());
   }
 
-  private double probeLoss(Unit unit, Tensor in, Tensor target, QuantContext ctx, double p) {
+  private double probeLoss(Unit unit, Tensor in, Tensor target, Tensor fisher, QuantContext ctx,
+      double p) {
     Var out = unit.forward(Graph.inference(k), Var.constant(in), ctx);
-    return Functions.reconLoss(Graph.inference(k), out, target, p).value().item();
+    return (fisher == null ? Functions.reconLoss(Graph.inference(k), out, target, p)
+        : Functions.fisherDiagLoss(Graph.inference(k), out, target, fisher)).value().item();
   }
 
   /** BRECQ: the first {@code batch} entries of a fresh random permutation (no repeats). */

@@ -31,7 +31,9 @@ import org.qlimit.recon.MappedCacheStore;
 import org.qlimit.recon.MemoryEstimate;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.QuantExport;
+import org.qlimit.recon.Granularity;
 import org.qlimit.recon.ReconConfig;
+import org.qlimit.recon.ReconLoss;
 import org.qlimit.recon.Reconstructor;
 import org.qlimit.recon.UnitRecord;
 import org.qlimit.tensor.Tensor;
@@ -312,6 +314,10 @@ public final class QuantizationRun {
     if (qdropDropping(rc)) {
       r.put("keep_prob", rc.keepProb());
     }
+    if (rc.method() == Method.BRECQ || rc.method() == Method.QDROP) {
+      r.put("granularity", rc.granularity().cliName());
+      r.put("loss", rc.loss().cliName());
+    }
     r.put("eval_images", limit);
     r.put("model_classes", model.numClasses());
     r.put("classes_present", testCoverage.classesPresent());
@@ -435,7 +441,14 @@ public final class QuantizationRun {
           + " activation iters/unit" : rc.iters() + " iters/unit";
       case QDROP -> rc.iters() + " iters/unit" + (qdropDropping(rc) ? ", keep prob "
           + rc.keepProb() : ", no dropping (activations not quantized)");
-    };
+    } + ablations(rc);
+  }
+
+  /** ", granularity G" and ", loss L" when they differ from the defaults (block, mse). */
+  private static String ablations(ReconConfig rc) {
+    return (rc.granularity() == Granularity.BLOCK ? "" : ", granularity "
+        + rc.granularity().cliName())
+        + (rc.loss() == ReconLoss.MSE ? "" : ", loss " + rc.loss().cliName());
   }
 
   /** Whether QDrop mixes quantized and FP values (only when activations are quantized). */

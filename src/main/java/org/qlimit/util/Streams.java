@@ -14,6 +14,7 @@ public enum Streams {
   WEIGHT_INIT(5),
   TRAIN_SHUFFLE(6),
   GENETIC_SEARCH(7),
+  FLATNESS_PROBE(8),
   TEST(99);
 
   private final long id;

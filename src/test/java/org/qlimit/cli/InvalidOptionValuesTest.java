@@ -29,8 +29,13 @@ class InvalidOptionValuesTest extends QuietTest {
 
   /** A valid command line for {@code command}, writing under {@code out}. */
   private static List<String> base(String command, Path out) {
-    List<String> a = new ArrayList<>(List.of(command));
+    List<String> a = new ArrayList<>(List.of(command.split(" ")));
     switch (command) {
+      case "probe flatness" -> {
+        a.addAll(List.of(MODEL_DATA));
+        a.addAll(List.of("--run", out.resolve("run").toString(), "--eval-limit", "8",
+            "--threads", "1", "--out", out.toString()));
+      }
       case "quantize" -> {
         a.addAll(List.of(MODEL_DATA));
         a.addAll(List.of("--method", "qdrop", "--wbits", "2", "--abits", "4", "--iters", "1",
@@ -109,6 +114,17 @@ class InvalidOptionValuesTest extends QuietTest {
         c("quantize", "--method", "--method=gptq"),
         c("quantize", "--arch", "--arch=resnet21"),
         c("quantize", "--data", "--data=mnist"),
+        c("quantize", "--granularity", "--granularity=blocks"),
+        c("quantize", "--granularity", "--method=adaround", "--granularity=layer"),
+        c("quantize", "--loss", "--loss=l2"),
+        c("quantize", "--loss", "--method=rtn", "--loss=fisher-diag"),
+        c("quantize", "--loss", "--granularity=layer", "--loss=fisher-diag"),
+        c("probe flatness", "--magnitudes", "--magnitudes=0,-1"),
+        c("probe flatness", "--magnitudes", "--magnitudes=NaN"),
+        c("probe flatness", "--repeats", "--repeats=0"),
+        c("probe flatness", "--target", "--target=biases"),
+        c("probe flatness", "--eval-limit", "--eval-limit=-1"),
+        c("probe flatness", "--threads", "--threads=0"),
         c("eval", "--limit", "--limit=-1"),
         c("eval", "--split", "--split=val"),
         c("eval", "--threads", "--threads=0"),
