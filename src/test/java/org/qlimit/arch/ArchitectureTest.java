@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The package dependency table of docs/STYLE.md §2 (extended with {@code model}, {@code mixed},
- * {@code train} and {@code cli}), enforced on the compiled main classes. A package may use only the layers
+ * {@code train}, {@code export}, {@code trace} and {@code cli}), enforced on the compiled main classes. A package may use only the layers
  * listed for it.
  */
 class ArchitectureTest {
@@ -41,31 +41,37 @@ class ArchitectureTest {
         .layer("recon").definedBy("org.qlimit.recon..")
         .layer("eval").definedBy("org.qlimit.eval..")
         .layer("mixed").definedBy("org.qlimit.mixed..")
+        .layer("export").definedBy("org.qlimit.export..")
+        .layer("trace").definedBy("org.qlimit.trace..")
         .layer("train").definedBy("org.qlimit.train..")
         .layer("cli").definedBy("org.qlimit.cli..")
         .whereLayer("cli").mayNotBeAccessedByAnyLayer()
         .whereLayer("mixed").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("export").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("trace").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("train").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("recon").mayOnlyBeAccessedByLayers("mixed", "cli")
         .whereLayer("eval").mayOnlyBeAccessedByLayers("recon", "mixed", "train", "cli")
-        .whereLayer("model").mayOnlyBeAccessedByLayers("mixed", "train", "cli")
-        .whereLayer("quant").mayOnlyBeAccessedByLayers("recon", "eval", "mixed", "cli")
+        .whereLayer("model").mayOnlyBeAccessedByLayers("mixed", "train", "export", "cli")
+        .whereLayer("quant").mayOnlyBeAccessedByLayers("recon", "eval", "mixed", "export", "trace",
+            "cli")
         .whereLayer("optim").mayOnlyBeAccessedByLayers("quant", "recon", "mixed", "cli", "model",
             "train")
         .whereLayer("io").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "train",
-            "cli")
+            "trace", "cli")
         .whereLayer("data").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "train",
             "cli")
         .whereLayer("nn").mayOnlyBeAccessedByLayers("quant", "recon", "eval", "model", "mixed",
-            "train", "cli")
+            "train", "export", "trace", "cli")
         .whereLayer("autograd").mayOnlyBeAccessedByLayers("nn", "optim", "quant", "recon", "eval",
-            "model", "mixed", "train", "cli")
+            "model", "mixed", "train", "export", "trace", "cli")
         .whereLayer("tensor").mayOnlyBeAccessedByLayers("autograd", "nn", "optim", "quant", "data",
-            "io", "recon", "eval", "model", "mixed", "train", "cli")
+            "io", "recon", "eval", "model", "mixed", "train", "export", "trace", "cli")
         .whereLayer("kernel").mayOnlyBeAccessedByLayers("tensor", "autograd", "nn", "optim",
-            "quant", "recon", "eval", "model", "mixed", "train", "cli")
+            "quant", "recon", "eval", "model", "mixed", "train", "trace", "cli")
         .whereLayer("util").mayOnlyBeAccessedByLayers("kernel", "tensor", "autograd", "nn",
-            "optim", "quant", "data", "io", "recon", "eval", "model", "mixed", "train", "cli")
+            "optim", "quant", "data", "io", "recon", "eval", "model", "mixed", "train", "export",
+            "trace", "cli")
         .check(classes);
   }
 
