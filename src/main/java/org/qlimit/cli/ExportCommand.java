@@ -29,6 +29,11 @@ final class ExportCommand implements Callable<Integer>, Validated {
           + "integer kernels accept) or levels (qlimit's levels q with per-channel zero points)")
   String weights;
 
+  @Option(names = "--bias", defaultValue = "float", paramLabel = "ENCODING",
+      description = "float (default: qlimit's FP bias) or int32 (rounded to the accumulator grid "
+          + "s_x·s_w, the deployment form; changes the model by at most half an accumulator step)")
+  String bias;
+
   @Option(names = "--site-outputs", description = "also make every activation site's integer "
       + "tensor a graph output (to dump them from a runtime)")
   boolean siteOutputs;
@@ -42,6 +47,9 @@ final class ExportCommand implements Callable<Integer>, Validated {
       throw new IllegalArgumentException("--weights must be centred or levels, got '" + weights
           + "'");
     }
+    if (!bias.equals("float") && !bias.equals("int32")) {
+      throw new IllegalArgumentException("--bias must be float or int32, got '" + bias + "'");
+    }
     Validated.requireFile("--out", out);
     Validated.requireWritableTarget("--out", out);
   }
@@ -51,10 +59,12 @@ final class ExportCommand implements Callable<Integer>, Validated {
     RunDir r = RunDir.read(run);
     OnnxExport.WeightEncoding enc = weights.equals("levels") ? OnnxExport.WeightEncoding.LEVELS
         : OnnxExport.WeightEncoding.CENTRED;
-    OnnxExport.write(out, r.state(), new OnnxExport.Options(enc, siteOutputs));
+    OnnxExport.BiasEncoding be = bias.equals("int32") ? OnnxExport.BiasEncoding.INT32
+        : OnnxExport.BiasEncoding.FLOAT;
+    OnnxExport.write(out, r.state(), new OnnxExport.Options(enc, be, siteOutputs));
     System.out.printf(Locale.ROOT, "wrote %s (%s, ONNX opset %d, %d activation sites, "
-            + "%s weights%s)%n", out, r.arch(), OnnxExport.OPSET, r.state().actsInOrder().size(),
-        weights, siteOutputs ? ", site outputs" : "");
+            + "%s weights, %s biases%s)%n", out, r.arch(), OnnxExport.OPSET,
+        r.state().actsInOrder().size(), weights, bias, siteOutputs ? ", site outputs" : "");
     return 0;
   }
 }

@@ -92,20 +92,41 @@ public final class OnnxExport {
   }
 
   /**
+   * How a layer's bias is stored (docs/onnx-export.md).
+   *
+   * <ul>
+   *   <li>{@code FLOAT} (default): qlimit's FP bias, F32, as the fake-quantized model adds it.
+   *       A runtime that fuses the layer into an integer kernel rounds it to int32 at
+   *       s_x·s_w itself (ONNX Runtime does, at its default level).
+   *   <li>{@code INT32}: where the layer's input is a quantized site and its weight is
+   *       quantized, the bias on the accumulator grid, b_q[c] = ⌊b[c] / (s_x·s_w[c])⌉ (round half
+   *       to even, s_x·s_w[c] one float product), stored INT32 with DequantizeLinear at scale
+   *       s_x·s_w[c] (axis 0): the deployment form of QDQ models. It changes the model by at
+   *       most half an accumulator step per channel; other layers keep the F32 bias.
+   * </ul>
+   */
+  public enum BiasEncoding {
+    FLOAT, INT32
+  }
+
+  /**
    * What to export beyond the model, and how.
    *
    * @param weights how weight integers are stored
+   * @param biases how biases are stored
    * @param siteOutputs every quantized site's integer tensor (named after the site, UINT8 or
    *     INT8, in network order) is also a graph output, after {@code logits}, so that a runtime
    *     can be asked for them (a trace of the runtime, see {@code qlimit compare})
    */
-  public record Options(WeightEncoding weights, boolean siteOutputs) {
+  public record Options(WeightEncoding weights, BiasEncoding biases, boolean siteOutputs) {
     public Options {
       Check.arg(weights != null, "ONNX export: weight encoding is null");
+      Check.arg(biases != null, "ONNX export: bias encoding is null");
     }
 
-    /** Centred weights, one input, one output. */
-    public static final Options DEFAULT = new Options(WeightEncoding.CENTRED, false);
+    /** Centred weights, FP biases, one input, one output. */
+    public static final Options DEFAULT = new Options(WeightEncoding.CENTRED, BiasEncoding.FLOAT,
+        false);
   }
 
   /**
@@ -119,7 +140,7 @@ public final class OnnxExport {
   public static ModelProto build(QuantState state, Options options) {
     Model m = state.model();
     GraphBuilder g = new GraphBuilder(m.arch());
-    Emitter e = new Emitter(g, state, options.weights());
+    Emitter e = new Emitter(g, state, options);
     int[] in = m.inputShape();
     g.input(INPUT, DataType.FLOAT, "N", in[0], in[1], in[2]);
     String h = INPUT;
@@ -175,11 +196,15 @@ public final class OnnxExport {
     private final GraphBuilder g;
     private final QuantState state;
     private final WeightEncoding encoding;
+    private final BiasEncoding biases;
+    // dequantized site value name → its quantizer (lookups only, never iterated)
+    private final java.util.Map<String, ActQuantizer> siteOf = new java.util.HashMap<>();
 
-    Emitter(GraphBuilder g, QuantState state, WeightEncoding encoding) {
+    Emitter(GraphBuilder g, QuantState state, Options o) {
       this.g = g;
       this.state = state;
-      this.encoding = encoding;
+      this.encoding = o.weights();
+      this.biases = o.biases();
     }
 
     /** Emits unit {@code u} on input value {@code x}; returns its output value's name. */
@@ -252,7 +277,31 @@ public final class OnnxExport {
           + "BatchNorm first (load the model with Architectures.load)", cb.conv().name(),
           cb.bn() == null ? "" : cb.bn().name());
       Conv2d c = cb.conv();
-      return g.conv(x, weight(c), bias(c), c);
+      ActQuantizer in = siteOf.get(x);
+      WeightQuantizer wq = state.weight(c.name());
+      String b = biases == BiasEncoding.INT32 && in != null && wq != null && c.bias() != null
+          ? int32Bias(c, in.params().scale(0), wq.params()) : bias(c);
+      return g.conv(x, weight(c), b, c);
+    }
+
+    /**
+     * The bias on the accumulator grid: b_q[c] = ⌊b[c] / (s_x·s_w[c])⌉ as INT32, dequantized at
+     * scale s_x·s_w[c] along axis 0.
+     */
+    private String int32Bias(Layer l, float sx, QParams w) {
+      float[] b = l.bias().value().contiguous().data();
+      float[] scale = new float[b.length];
+      int[] q = new int[b.length];
+      for (int c = 0; c < b.length; c++) {
+        scale[c] = sx * w.scale(c);
+        double v = Math.rint(b[c] / scale[c]);
+        Check.arg(Math.abs(v) <= Integer.MAX_VALUE, "ONNX export: layer %s: bias[%d] = %s is "
+            + "%s accumulator steps, outside int32", l.name(), c, b[c], v);
+        q[c] = (int) v;
+      }
+      String qn = g.intInit(l.name() + ".bias_int", DataType.INT32, q, b.length);
+      String sn = g.floatInit(l.name() + ".bias_scale", scale, b.length);
+      return g.dequantize(qn, sn, null, 0, l.name() + ".bias");
     }
 
     private String bias(Layer l) {
@@ -330,7 +379,9 @@ public final class OnnxExport {
         String hi = g.int8Scalar(site + ".qmax", t, s.qmax());
         g.clipInt(q, lo, hi, site);
       }
-      return g.dequantize(site, sn, zn, -1, site + ".dequantized");
+      String dq = g.dequantize(site, sn, zn, -1, site + ".dequantized");
+      siteOf.put(dq, a);
+      return dq;
     }
   }
 }

@@ -91,7 +91,8 @@ class OnnxExportTest extends QuietTest {
     Model m = OnnxRuntimeAgreementTest.model("resnet20-fmnist");
     QuantState s = OnnxRuntimeAgreementTest.quantize(m, Method.RTN, 2, 2, 1);
     ModelProto mp = OnnxExport.build(s,
-        new OnnxExport.Options(OnnxExport.WeightEncoding.LEVELS, true));
+        new OnnxExport.Options(OnnxExport.WeightEncoding.LEVELS,
+            OnnxExport.BiasEncoding.FLOAT, true));
     List<String> outputs = new ArrayList<>();
     mp.getGraph().getOutputList().forEach(v -> outputs.add(v.getName()));
     List<String> expected = new ArrayList<>(List.of(OnnxExport.LOGITS));

@@ -20,6 +20,7 @@ import org.qlimit.model.Architectures;
 import org.qlimit.nn.Model;
 import org.qlimit.onnx.Onnx.ModelProto;
 import org.qlimit.onnx.Onnx.NodeProto;
+import org.qlimit.onnx.Onnx.TensorProto;
 import org.qlimit.quant.QuantContext;
 import org.qlimit.quant.QuantState;
 import org.qlimit.recon.Method;
@@ -34,8 +35,10 @@ import org.qlimit.util.NumericsConfig;
  * The exported QDQ graph, run in ONNX Runtime with its graph optimisations off, gives the argmax
  * of qlimit's own fake-quantized forward pass on at least 99.9 % of the first {@value #IMAGES}
  * Fashion-MNIST test images (at most one disagreement), with logits within 0.5 of qlimit's (the
- * measured maximum is in the README table); at ORT's default level the graph is accepted and ORT
- * fuses the QDQ pairs into its integer convolution (QLinearConv). RTN runs (16 calibration
+ * measured maximum is in the README table). At ORT's default level ORT fuses the QDQ pairs into
+ * its integer convolution (QLinearConv), which adds the bias in int32 at s_x·s_w: the graph
+ * exported with INT32 biases agrees in the same way, at both levels, with qlimit's forward pass
+ * of the model with those biases. RTN runs (16 calibration
  * images) of the embedded ResNet-20 and MobileNetV2-small at W4A4, W2A4 and W2A2, and one
  * reconstructed run (QDrop W2A2, 4 iterations per unit). The full test set, both levels:
  * {@code tools.OnnxAgreementTable} (README table).
@@ -150,15 +153,49 @@ class OnnxRuntimeAgreementTest extends QuietTest {
         wbits, abits, a).isGreaterThanOrEqualTo(IMAGES - IMAGES / 1000);
     assertThat(a.maxAbsLogitDelta()).as("%s, ORT off: %s", arch, a).isLessThan(0.5);
 
+    // ORT's default level fuses the QDQ pairs into QLinearConv, whose bias is int32 at s_x·s_w:
+    // exported that way (the deployment form), ORT at both levels computes qlimit's forward
+    // pass of the model with those biases
+    ModelProto deployed = OnnxExport.build(s, new OnnxExport.Options(
+        OnnxExport.WeightEncoding.CENTRED, OnnxExport.BiasEncoding.INT32, false));
+    setBiasesFromGraph(s.model(), deployed);
+    float[] qd = qlimitLogits(s, IMAGES);
     Path opt = dir.resolve("default.onnx");
-    try (Ort ort = new Ort(mp, Ort.Level.DEFAULT, opt)) {
-      float[] o = ort.logits(Evaluator.batch(test, Normalization.FASHION_MNIST, 0, 10));
-      for (float v : o) {
-        assertThat(v).as("%s ORT default logits", arch).isFinite();
+    for (Ort.Level level : Ort.Level.values()) {
+      try (Ort ort = new Ort(deployed, level, level == Ort.Level.DEFAULT ? opt : null)) {
+        Agreement d = agreement(qd, ort, IMAGES);
+        assertThat(d.sameArgmax()).as("%s %s W%dA%d, int32 biases, ORT %s: %s", arch, method,
+            wbits, abits, level, d).isGreaterThanOrEqualTo(IMAGES - IMAGES / 1000);
+        assertThat(d.maxAbsLogitDelta()).as("%s, ORT %s: %s", arch, level, d).isLessThan(0.5);
       }
     }
     assertThat(ops(opt)).as("%s: ORT at its default level fuses QDQ into QLinearConv", arch)
         .containsKey("QLinearConv");
+  }
+
+  /**
+   * Sets (Modified) every layer bias of {@code m} that the graph stores as INT32 to its
+   * dequantized value b_q·(s_x·s_w) in float32, as DequantizeLinear computes it.
+   */
+  static void setBiasesFromGraph(Model m, ModelProto mp) {
+    Map<String, TensorProto> init = new java.util.HashMap<>();
+    for (TensorProto t : mp.getGraph().getInitializerList()) {
+      init.put(t.getName(), t);
+    }
+    for (org.qlimit.nn.Layer l : m.layers()) {
+      TensorProto bi = init.get(l.name() + ".bias_int");
+      if (bi == null) {
+        continue;
+      }
+      java.nio.ByteBuffer q = bi.getRawData().asReadOnlyByteBuffer()
+          .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      java.nio.ByteBuffer sc = init.get(l.name() + ".bias_scale").getRawData()
+          .asReadOnlyByteBuffer().order(java.nio.ByteOrder.LITTLE_ENDIAN);
+      float[] b = l.bias().value().data();
+      for (int c = 0; c < b.length; c++) {
+        b[c] = q.getInt(4 * c) * sc.getFloat(4 * c);
+      }
+    }
   }
 
   /** qlimit's levels with per-channel zero points also run (optimisations off) and agree. */
@@ -166,7 +203,8 @@ class OnnxRuntimeAgreementTest extends QuietTest {
   void levelsEncodingAgreesWithOptimisationsOff() throws Exception {
     QuantState s = quantize(model("resnet20-fmnist"), Method.RTN, 3, 4, 1);
     ModelProto mp = OnnxExport.build(s,
-        new OnnxExport.Options(OnnxExport.WeightEncoding.LEVELS, false));
+        new OnnxExport.Options(OnnxExport.WeightEncoding.LEVELS,
+            OnnxExport.BiasEncoding.FLOAT, false));
     float[] q = qlimitLogits(s, 200);
     try (Ort ort = new Ort(mp, Ort.Level.OFF, null)) {
       Agreement a = agreement(q, ort, 200);
