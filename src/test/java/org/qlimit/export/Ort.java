@@ -20,9 +20,9 @@ import org.qlimit.tensor.Tensor;
  * An exported model in ONNX Runtime (Java binding, test scope): logits and, when the model was
  * exported with site outputs, the sites' integer tensors for a batch of normalised images.
  */
-final class Ort implements AutoCloseable {
+public final class Ort implements AutoCloseable {
   /** ORT's graph optimisation levels as used by the tests: off, and ORT's default (all). */
-  enum Level {
+  public enum Level {
     OFF(OrtSession.SessionOptions.OptLevel.NO_OPT),
     DEFAULT(OrtSession.SessionOptions.OptLevel.ALL_OPT);
 
@@ -40,7 +40,7 @@ final class Ort implements AutoCloseable {
    * A session on {@code model} at {@code level}, one intra-op thread (deterministic sums);
    * {@code optimizedModel}, when not null, receives the graph ORT runs after its optimisations.
    */
-  Ort(ModelProto model, Level level, Path optimizedModel) throws OrtException {
+  public Ort(ModelProto model, Level level, Path optimizedModel) throws OrtException {
     try (OrtSession.SessionOptions so = new OrtSession.SessionOptions()) {
       so.setOptimizationLevel(level.ort);
       so.setIntraOpNumThreads(1);
@@ -53,7 +53,7 @@ final class Ort implements AutoCloseable {
   }
 
   /** Logits (n, classes) for images x (n, C, H, W). */
-  float[] logits(Tensor x) throws OrtException {
+  public float[] logits(Tensor x) throws OrtException {
     return (float[]) run(x, List.of(OnnxExport.LOGITS)).get(OnnxExport.LOGITS);
   }
 
@@ -61,7 +61,7 @@ final class Ort implements AutoCloseable {
    * The named outputs for images x (n, C, H, W), in the order asked: F32 outputs as float[],
    * UINT8 outputs as int[] (0..255), INT8 outputs as int[] (−128..127).
    */
-  Map<String, Object> run(Tensor x, List<String> outputs) throws OrtException {
+  public Map<String, Object> run(Tensor x, List<String> outputs) throws OrtException {
     float[] d = x.contiguous().data();
     long[] shape = new long[x.rank()];
     for (int i = 0; i < shape.length; i++) {
