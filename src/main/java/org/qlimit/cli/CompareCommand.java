@@ -79,7 +79,8 @@ final class CompareCommand implements Callable<Integer>, Validated {
     System.out.printf(Locale.ROOT, "%-" + w + "s %12s %12s %12s  %s%n", "tensor", "elements",
         "differ", "beyond tol", "max |Δ|");
     for (TraceComparison.TensorDiff d : r.tensors()) {
-      String max = d.integer() ? String.format(Locale.ROOT, "%d steps", (long) d.maxDiff())
+      long steps = (long) d.maxDiff();
+      String max = d.integer() ? steps + (steps == 1 ? " step" : " steps")
           : String.format(Locale.ROOT, "%.3g", d.maxDiff());
       System.out.printf(Locale.ROOT, "%-" + w + "s %12d %12d %12d  %s%n", d.name(), d.elements(),
           d.differing(), d.beyond(), max);

@@ -37,10 +37,12 @@ import org.qlimit.util.Check;
  *
  * <pre>
  * input   F32 (N, C, H, W)  normalised images (as qlimit's forward takes them)
- * weight  L.weight_int (Cout, ...) UINT8 (asymmetric) or INT8 (symmetric): qlimit's levels q
- *         L.weight_scale F32 (Cout), L.weight_zero_point UINT8/INT8 (Cout)
+ * weight  L.weight_int (Cout, ...): centred levels q − z, INT8 (INT32 for 8-bit asymmetric),
+ *         zero point 0 ({@link WeightEncoding#CENTRED}), or qlimit's levels q, UINT8/INT8, with
+ *         L.weight_zero_point (Cout) ({@link WeightEncoding#LEVELS}); L.weight_scale F32 (Cout);
  *         DequantizeLinear(axis 0) → (q − z)·s, the weight qlimit's forward uses
- * bias    L.bias F32 (Cout): the folded FP bias, added by Conv/Gemm in float
+ * bias    L.bias F32 (Cout): the folded FP bias ({@link BiasEncoding#FLOAT}), or INT32 on the
+ *         accumulator grid s_x·s_w ({@link BiasEncoding#INT32})
  * site S  QuantizeLinear(x, s, z) → UINT8/INT8 (round half to even, saturate to the 8-bit type);
  *         for b &lt; 8 bits a Clip to [qmin, qmax] follows in the integer domain; the integer
  *         tensor in [qmin, qmax] is named S; DequantizeLinear(S) → (S − z)·s
