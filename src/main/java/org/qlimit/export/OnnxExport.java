@@ -153,7 +153,7 @@ public final class OnnxExport {
     g.output(LOGITS, DataType.FLOAT, "N", m.numClasses());
     if (options.siteOutputs()) {
       for (ActQuantizer a : state.actsInOrder()) {
-        g.output(a.site(), intType(a.scheme()), null);
+        g.output(a.site(), intType(a.scheme()), (Object[]) null);
       }
     }
     ModelProto.Builder mb = ModelProto.newBuilder()

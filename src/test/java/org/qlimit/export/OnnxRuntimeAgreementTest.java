@@ -41,7 +41,7 @@ import org.qlimit.util.NumericsConfig;
  * of the model with those biases. RTN runs (16 calibration
  * images) of the embedded ResNet-20 and MobileNetV2-small at W4A4, W2A4 and W2A2, and one
  * reconstructed run (QDrop W2A2, 4 iterations per unit). The full test set, both levels:
- * {@code tools.OnnxAgreementTable} (README table).
+ * {@link OnnxAgreementTable} (README table).
  */
 class OnnxRuntimeAgreementTest extends QuietTest {
   static final int IMAGES = 1000;
