@@ -21,8 +21,8 @@ import org.qlimit.util.Check;
  * The fake-quantized forward pass ({@code QuantContext.full}) as a {@link TraceSource}: at every
  * quantized site the levels q = clamp(⌊x/s⌉ + z, qmin, qmax) of the value x reaching it
  * ({@code FakeQuant.quantize}, the same levels whose (q − z)·s the forward pass passes on), and
- * the logits. Images run in batches of {@code batch}; the result does not depend on the batch
- * size or the thread count.
+ * the logits. Images run in batches of {@code batch}; the result does not depend on the thread
+ * count or the vector width (qlimit's forward pass does not).
  */
 public final class FakeQuantTrace implements TraceSource {
   private final QuantState state;

@@ -86,6 +86,19 @@ class TraceCompareCommandTest extends QuietTest {
     assertThat(same.out()).contains("equal within tolerance");
   }
 
+  @Test
+  void traceIsTheSameOnOneThreadAndWithoutSimd() throws Exception {
+    Path scalar = dir.resolve("scalar.safetensors");
+    CliRun r = CliRun.of("trace", run.toString(), "--images", Integer.toString(N), "--out",
+        scalar.toString(), "--threads", "1", "--vector-bits", "0");
+    assertThat(r.code()).as(r.err()).isEqualTo(0);
+    SafeTensorsFile a = SafeTensors.read(fake);
+    SafeTensorsFile b = SafeTensors.read(scalar);
+    for (String n : a.names()) {
+      assertThat(b.get(n).sameContent(a.get(n))).as(n).isTrue();
+    }
+  }
+
   /** ORT's site outputs written as a back end would: U8, sorted by name, no metadata. */
   private static Path ortTrace(Ort.Level level, String name) throws Exception {
     var mp = OnnxExport.build(state, new OnnxExport.Options(OnnxExport.WeightEncoding.CENTRED,
