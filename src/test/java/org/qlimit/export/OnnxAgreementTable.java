@@ -17,8 +17,9 @@ import org.qlimit.recon.Method;
  * <pre>
  * java --add-modules jdk.incubator.vector -cp target/qlimit.jar:target/test-classes:\
  *   $HOME/.m2/repository/com/microsoft/onnxruntime/onnxruntime/1.23.2/onnxruntime-1.23.2.jar \
- *   org.qlimit.export.OnnxAgreementTable [images]
+ *   org.qlimit.export.OnnxAgreementTable [images [rows]]
  * </pre>
+ * where rows (e.g. {@code 4,5,6}) picks rows of the table by index, to run them in parallel.
  */
 public final class OnnxAgreementTable {
   private OnnxAgreementTable() {}
@@ -33,12 +34,22 @@ public final class OnnxAgreementTable {
         {"mobilenetv2-small-fmnist", "RTN", "4", "4", "1"},
         {"mobilenetv2-small-fmnist", "RTN", "2", "4", "1"},
         {"mobilenetv2-small-fmnist", "RTN", "2", "2", "1"}};
+    java.util.Set<Integer> rows = new java.util.TreeSet<>();
+    if (args.length > 1) {
+      for (String r : args[1].split(",")) {
+        rows.add(Integer.parseInt(r.strip()));
+      }
+    }
     OnnxRuntimeAgreementTest.load();
     System.out.println("| model | run | qlimit top-1 | ORT off: top-1, agree, max abs Δ logit "
         + "| ORT default: top-1, agree | int32 bias: qlimit top-1 | ORT default: top-1, agree, "
         + "max abs Δ logit | ORT off: agree |");
     System.out.println("|---|---|---|---|---|---|---|---|");
-    for (String[] r : runs) {
+    for (int row = 0; row < runs.length; row++) {
+      if (!rows.isEmpty() && !rows.contains(row)) {
+        continue;
+      }
+      String[] r = runs[row];
       long t0 = System.nanoTime();
       Method method = Method.valueOf(r[1]);
       int w = Integer.parseInt(r[2]);
