@@ -16,7 +16,7 @@ import picocli.CommandLine.Command;
     description = "Extreme low-bit post-training quantization (BRECQ, QDrop, mixed precision).",
     subcommands = {DemoCommand.class, QuantizeCommand.class, EvalCommand.class,
         TrainCommand.class, MixedCommand.class, MixedSweepCommand.class, ProbeCommand.class,
-        ArchsCommand.class,
+        ArchsCommand.class, ExportCommand.class, TraceCommand.class, CompareCommand.class,
         CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
   static final String VERSION = QuantizationRun.VERSION;

@@ -12,6 +12,7 @@ public enum DType {
   BF16(2, true),
   I64(8, false),
   I32(4, false),
+  I8(1, false),
   U8(1, false);
 
   private final int size;

@@ -134,7 +134,9 @@ public record TensorEntry(String name, DType dtype, long[] shape, byte[] data) {
     return out;
   }
 
-  /** The values as long (I64 as stored; I32 sign-extended; U8 as 0..255). A new array. */
+  /**
+   * The values as long (I64 as stored; I32 and I8 sign-extended; U8 as 0..255). A new array.
+   */
   public long[] asLongs() {
     int n = (int) size();
     long[] out = new long[n];
@@ -144,6 +146,11 @@ public record TensorEntry(String name, DType dtype, long[] shape, byte[] data) {
       case I32 -> {
         for (int i = 0; i < n; i++) {
           out[i] = bb.getInt(4 * i);
+        }
+      }
+      case I8 -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = data[i];
         }
       }
       case U8 -> {
@@ -156,12 +163,17 @@ public record TensorEntry(String name, DType dtype, long[] shape, byte[] data) {
     return out;
   }
 
-  /** The values as int (I32 as stored; U8 as 0..255). A new array. */
+  /** The values as int (I32 as stored; I8 sign-extended; U8 as 0..255). A new array. */
   public int[] asInts() {
     int n = (int) size();
     int[] out = new int[n];
     switch (dtype) {
       case I32 -> ByteBuffer.wrap(data).order(ByteOrder.LITTLE_ENDIAN).asIntBuffer().get(out);
+      case I8 -> {
+        for (int i = 0; i < n; i++) {
+          out[i] = data[i];
+        }
+      }
       case U8 -> {
         for (int i = 0; i < n; i++) {
           out[i] = data[i] & 0xff;

@@ -12,8 +12,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The package dependency table of docs/STYLE.md §2 (extended with {@code model}, {@code mixed},
- * {@code train}, {@code integer}, {@code run} and {@code cli}), enforced on the compiled main
- * classes. A package may use only the layers listed for it.
+ * {@code train}, {@code integer}, {@code export}, {@code trace}, {@code run} and {@code cli}),
+ * enforced on the compiled main classes. A package may use only the layers listed for it.
  */
 class ArchitectureTest {
   private static JavaClasses classes;
@@ -42,6 +42,8 @@ class ArchitectureTest {
         .layer("eval").definedBy("org.qlimit.eval..")
         .layer("mixed").definedBy("org.qlimit.mixed..")
         .layer("integer").definedBy("org.qlimit.integer..")
+        .layer("export").definedBy("org.qlimit.export..")
+        .layer("trace").definedBy("org.qlimit.trace..")
         .layer("train").definedBy("org.qlimit.train..")
         .layer("run").definedBy("org.qlimit.run..")
         .layer("cli").definedBy("org.qlimit.cli..")
@@ -49,30 +51,34 @@ class ArchitectureTest {
         .whereLayer("run").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("mixed").mayOnlyBeAccessedByLayers("run", "cli")
         .whereLayer("integer").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("export").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("trace").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("train").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("recon").mayOnlyBeAccessedByLayers("mixed", "run", "cli")
         .whereLayer("eval").mayOnlyBeAccessedByLayers("recon", "mixed", "train", "run", "cli",
             "integer")
-        .whereLayer("model").mayOnlyBeAccessedByLayers("mixed", "train", "run", "cli", "integer")
-        .whereLayer("quant").mayOnlyBeAccessedByLayers("recon", "eval", "mixed", "run", "cli",
+        .whereLayer("model").mayOnlyBeAccessedByLayers("mixed", "train", "run", "export", "cli",
             "integer")
+        .whereLayer("quant").mayOnlyBeAccessedByLayers("recon", "eval", "mixed", "run", "export",
+            "trace", "cli", "integer")
         .whereLayer("optim").mayOnlyBeAccessedByLayers("quant", "recon", "mixed", "cli", "model",
             "train")
         .whereLayer("io").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "train",
-            "run", "cli", "integer")
+            "run", "trace", "cli", "integer")
         .whereLayer("data").mayOnlyBeAccessedByLayers("recon", "eval", "model", "mixed", "train",
             "run", "cli", "integer")
         .whereLayer("nn").mayOnlyBeAccessedByLayers("quant", "recon", "eval", "model", "mixed",
-            "train", "run", "cli", "integer")
+            "train", "run", "export", "trace", "cli", "integer")
         .whereLayer("autograd").mayOnlyBeAccessedByLayers("nn", "optim", "quant", "recon", "eval",
-            "model", "mixed", "train", "cli", "integer")
+            "model", "mixed", "train", "export", "trace", "cli", "integer")
         .whereLayer("tensor").mayOnlyBeAccessedByLayers("autograd", "nn", "optim", "quant", "data",
-            "io", "recon", "eval", "model", "mixed", "train", "run", "cli", "integer")
+            "io", "recon", "eval", "model", "mixed", "train", "run", "export", "trace", "cli",
+            "integer")
         .whereLayer("kernel").mayOnlyBeAccessedByLayers("tensor", "autograd", "nn", "optim",
-            "quant", "recon", "eval", "model", "mixed", "train", "run", "cli", "integer")
+            "quant", "recon", "eval", "model", "mixed", "train", "run", "trace", "cli", "integer")
         .whereLayer("util").mayOnlyBeAccessedByLayers("kernel", "tensor", "autograd", "nn",
             "optim", "quant", "data", "io", "recon", "eval", "model", "mixed", "train", "run",
-            "cli", "integer")
+            "export", "trace", "cli", "integer")
         .check(classes);
   }
 

@@ -1,0 +1,215 @@
+package org.qlimit.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.qlimit.export.OnnxExport;
+import org.qlimit.export.Ort;
+import org.qlimit.io.DType;
+import org.qlimit.io.SafeTensors;
+import org.qlimit.io.SafeTensorsFile;
+import org.qlimit.io.TensorEntry;
+import org.qlimit.kernel.Kernels;
+import org.qlimit.model.Architectures;
+import org.qlimit.nn.Model;
+import org.qlimit.quant.QuantState;
+import org.qlimit.recon.Method;
+import org.qlimit.recon.QuantExport;
+import org.qlimit.recon.ReconConfig;
+import org.qlimit.recon.ReconListener;
+import org.qlimit.recon.Reconstructor;
+import org.qlimit.tensor.Tensor;
+import org.qlimit.testing.Embedded;
+import org.qlimit.testing.QuietTest;
+import org.qlimit.util.NumericsConfig;
+
+/**
+ * {@code qlimit trace} and {@code qlimit compare} on a W4A4 RTN run of the embedded ResNet-20:
+ * a trace equals itself; a dump of ONNX Runtime's site outputs (U8, in another tensor order, no
+ * metadata) lines up with it, equal within one step with optimisations off, and at ORT's default
+ * level compare names the first fused layer's site as the first diverging tensor; malformed
+ * inputs give one-line errors with exit code 2.
+ */
+class TraceCompareCommandTest extends QuietTest {
+  private static final int N = 32;
+  @TempDir static Path dir;
+  private static Path run;
+  private static QuantState state;
+  private static Path fake;
+  private static Path inputs;
+
+  @BeforeAll
+  static void makeRun() throws Exception {
+    Model m = Embedded.resnet20();
+    ReconConfig c = ReconConfig.builder(Method.RTN, 4, 4).iters(1).itersAct(1).batchSize(8)
+        .seed(1005).brecqActImages(16).qdropActImages(16).build();
+    state = new Reconstructor(m, c, Kernels.of(NumericsConfig.defaults()), ReconListener.NONE)
+        .run(Embedded.calibration(16)).state();
+    run = dir.resolve("run");
+    Files.createDirectories(run);
+    QuantExport.write(run.resolve("quantized.safetensors"), state,
+        Map.of("quantized_sha256", QuantExport.sha256(state)));
+    Files.writeString(run.resolve("manifest.json"), "{\"config\": {\"model\": \""
+        + Embedded.RESNET20 + "\", \"arch\": \"resnet20-fmnist\", \"dataset\": "
+        + "\"fashion-mnist\", \"data_dir\": \"null\"}}");
+    fake = dir.resolve("fake.safetensors");
+    inputs = dir.resolve("inputs.safetensors");
+    CliRun r = CliRun.of("trace", run.toString(), "--images", Integer.toString(N), "--out",
+        fake.toString(), "--inputs", inputs.toString());
+    assertThat(r.code()).as(r.err()).isEqualTo(0);
+  }
+
+  @Test
+  void traceHoldsEverySiteThenTheLogitsInNetworkOrder() throws Exception {
+    SafeTensorsFile f = SafeTensors.read(fake);
+    List<String> expected = new ArrayList<>(Architectures.load("resnet20-fmnist",
+        Embedded.RESNET20).actSites());
+    expected.add("logits");
+    assertThat(f.names()).isEqualTo(expected);
+    assertThat(f.metadata().get("order")).isEqualTo(String.join(",", expected));
+    assertThat(f.get("layer1.0").dtype()).isEqualTo(DType.I32);
+    assertThat(f.get("layer1.0").intShape()).containsExactly(N, 16, 28, 28);
+    assertThat(f.get("logits").intShape()).containsExactly(N, 10);
+    for (int v : f.get("layer2.1").asInts()) {
+      assertThat(v).isBetween(0, 15);
+    }
+    CliRun same = CliRun.of("compare", fake.toString(), fake.toString());
+    assertThat(same.code()).as(same.err()).isEqualTo(0);
+    assertThat(same.out()).contains("equal within tolerance");
+  }
+
+  @Test
+  void traceIsTheSameOnOneThreadAndWithoutSimd() throws Exception {
+    Path scalar = dir.resolve("scalar.safetensors");
+    CliRun r = CliRun.of("trace", run.toString(), "--images", Integer.toString(N), "--out",
+        scalar.toString(), "--threads", "1", "--vector-bits", "0");
+    assertThat(r.code()).as(r.err()).isEqualTo(0);
+    SafeTensorsFile a = SafeTensors.read(fake);
+    SafeTensorsFile b = SafeTensors.read(scalar);
+    for (String n : a.names()) {
+      assertThat(b.get(n).sameContent(a.get(n))).as(n).isTrue();
+    }
+  }
+
+  /** ORT's site outputs written as a back end would: U8, sorted by name, no metadata. */
+  private static Path ortTrace(Ort.Level level, String name) throws Exception {
+    var mp = OnnxExport.build(state, new OnnxExport.Options(OnnxExport.WeightEncoding.CENTRED,
+        OnnxExport.BiasEncoding.FLOAT, true));
+    TensorEntry in = SafeTensors.read(inputs).get("input");
+    Tensor x = Tensor.of(in.asFloats(), in.intShape());
+    List<String> names = new ArrayList<>();
+    mp.getGraph().getOutputList().forEach(v -> names.add(v.getName()));
+    Map<String, Object> out;
+    try (Ort ort = new Ort(mp, level, null)) {
+      out = ort.run(x, names);
+    }
+    SafeTensorsFile ref = SafeTensors.read(fake);
+    Map<String, TensorEntry> sorted = new TreeMap<>();
+    for (String n : names) {
+      long[] shape = ref.get(n).shape();
+      if (out.get(n) instanceof float[] f) {
+        sorted.put(n, TensorEntry.f32(n, shape, f));
+      } else {
+        int[] v = (int[]) out.get(n);
+        byte[] b = new byte[v.length];
+        for (int i = 0; i < v.length; i++) {
+          b[i] = (byte) v[i];
+        }
+        sorted.put(n, TensorEntry.u8(n, shape, b));
+      }
+    }
+    Path p = dir.resolve(name);
+    SafeTensors.write(p, new ArrayList<>(sorted.values()), Map.of());
+    return p;
+  }
+
+  @Test
+  void anOnnxRuntimeDumpLinesUpWithTheTrace() throws Exception {
+    Path off = ortTrace(Ort.Level.OFF, "ort-off.safetensors");
+    CliRun r = CliRun.of("compare", fake.toString(), off.toString(), "--tolerance", "1",
+        "--logit-tolerance", "0.5");
+    assertThat(r.code()).as(r.out() + r.err()).isEqualTo(0);
+    assertThat(r.out().lines().filter(l -> l.startsWith("layer")).count()).isEqualTo(18);
+    assertThat(r.out()).contains("equal within tolerance");
+  }
+
+  @Test
+  void compareNamesTheFirstFusedSiteWhereOrtsDefaultLevelDeparts() throws Exception {
+    Path def = ortTrace(Ort.Level.DEFAULT, "ort-default.safetensors");
+    CliRun r = CliRun.of("compare", fake.toString(), def.toString());
+    assertThat(r.code()).as(r.out() + r.err()).isEqualTo(1);
+    // conv1 reads the float input and is not fused; layer1.0.conv1 is the first QLinearConv,
+    // whose int32 bias (rounded by ORT) moves some levels by one step
+    assertThat(r.out()).contains("first diverging tensor: layer1.0.conv1 (");
+    assertThat(r.out()).containsPattern("(?m)^conv1 +\\d+ +0 +0 +0 steps$");
+  }
+
+  @Test
+  void malformedInputsAreOneLineErrors() throws Exception {
+    SafeTensorsFile f = SafeTensors.read(fake);
+    List<TensorEntry> less = new ArrayList<>(f.entries());
+    less.remove(3);
+    Path missing = dir.resolve("missing.safetensors");
+    SafeTensors.write(missing, less, Map.of());
+    CliRun r = CliRun.of("compare", fake.toString(), missing.toString());
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err().strip()).doesNotContain("\n")
+        .contains("tensor " + f.names().get(3) + " is missing");
+
+    List<TensorEntry> shaped = new ArrayList<>(f.entries());
+    TensorEntry l = shaped.get(shaped.size() - 1);
+    shaped.set(shaped.size() - 1, TensorEntry.f32("logits", new long[] {N * 10},
+        l.asFloats()));
+    Path reshaped = dir.resolve("reshaped.safetensors");
+    SafeTensors.write(reshaped, shaped, Map.of());
+    r = CliRun.of("compare", fake.toString(), reshaped.toString());
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err().strip()).doesNotContain("\n").contains("tensor logits has shape");
+
+    r = CliRun.of("compare", fake.toString(), dir.resolve("nothing.safetensors").toString());
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err().strip()).doesNotContain("\n").contains("not found");
+
+    Path empty = dir.resolve("empty-run");
+    Files.createDirectories(empty);
+    Files.copy(run.resolve("manifest.json"), empty.resolve("manifest.json"));
+    r = CliRun.of("trace", empty.toString(), "--out", dir.resolve("t.safetensors").toString());
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err().strip()).doesNotContain("\n").contains("has no quantized.safetensors");
+    r = CliRun.of("export", "--run", empty.toString(), "--out",
+        dir.resolve("m.onnx").toString());
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err().strip()).doesNotContain("\n").contains("has no quantized.safetensors");
+
+    r = CliRun.of("trace", run.toString(), "--path", "integer", "--out",
+        dir.resolve("t.safetensors").toString());
+    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.err().strip()).doesNotContain("\n").contains("--path integer is not available");
+  }
+
+  @Test
+  void exportWritesAModelOrtRuns() throws Exception {
+    Path onnx = dir.resolve("model.onnx");
+    CliRun r = CliRun.of("export", "--run", run.toString(), "--format", "onnx", "--out",
+        onnx.toString());
+    assertThat(r.code()).as(r.err()).isEqualTo(0);
+    var mp = org.qlimit.onnx.Onnx.ModelProto.parseFrom(Files.readAllBytes(onnx));
+    assertThat(mp.getGraph().getOutputList()).hasSize(1);
+    TensorEntry in = SafeTensors.read(inputs).get("input");
+    try (Ort ort = new Ort(mp, Ort.Level.OFF, null)) {
+      float[] o = ort.logits(Tensor.of(in.asFloats(), in.intShape()));
+      float[] q = SafeTensors.read(fake).get("logits").asFloats();
+      for (int i = 0; i < q.length; i++) {
+        assertThat((double) o[i]).isCloseTo(q[i], org.assertj.core.data.Offset.offset(0.5));
+      }
+    }
+  }
+}
