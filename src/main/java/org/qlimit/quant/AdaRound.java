@@ -1,5 +1,6 @@
 package org.qlimit.quant;
 
+import org.qlimit.kernel.RoundedPow;
 import org.qlimit.util.Check;
 import org.qlimit.util.Parallel;
 
@@ -324,7 +325,20 @@ public final class AdaRound {
   }
 
   /**
+   * {@code (float) regularizerH(...)}, the regulariser's value as the loss uses it: the same
+   * bits, with the StrictMath.pow terms evaluated by {@link RoundedPow#regularizer}.
+   */
+  public static float regularizerHFloat(float[] h, int n, double lambda, double beta,
+      int threads) {
+    Check.length("regularizerHFloat", "h", h, n);
+    Check.arg(beta > 0, "regularizerHFloat: beta %s must be positive", beta);
+    return RoundedPow.regularizer(h, n, lambda, beta, threads);
+  }
+
+  /**
    * {@link #regularizerBackward} with h and dh precomputed; elementwise, split across threads.
+   * Each element has the bits of the StrictMath.pow expression; {@link RoundedPow#regularizerGrad}
+   * evaluates it.
    */
   public static void regularizerBackwardH(float[] dAlpha, float[] h, double[] dh, int n,
       double lambda, double beta, double gradOut, int threads) {
@@ -332,18 +346,8 @@ public final class AdaRound {
     Check.length("regularizerBackwardH", "dAlpha", dAlpha, n);
     Check.arg(dh != null && dh.length >= n, "regularizerBackwardH: dh needs %d elements", n);
     Check.noAlias("regularizerBackwardH", dAlpha, h, "h");
-    Parallel.forRange(threadsFor(threads, n), n, (from, to) -> {
-      for (int i = from; i < to; i++) {
-        double dhi = dh[i];
-        if (dhi == 0.0) {
-          continue;
-        }
-        double t = 2.0 * h[i] - 1.0;
-        double a = Math.abs(t);
-        double dReg = -beta * StrictMath.pow(a, beta - 1.0) * Math.signum(t) * 2.0;
-        dAlpha[i] += (float) (gradOut * lambda * dReg * dhi);
-      }
-    });
+    Parallel.forRange(threadsFor(threads, n), n, (from, to) ->
+        RoundedPow.regularizerGrad(dAlpha, h, dh, from, to, lambda, beta, gradOut));
   }
 
   /**

@@ -125,7 +125,7 @@ public sealed interface WeightQuantizer permits WeightQuantizer.Fixed, WeightQua
       float[] a = alpha.value().data();
       Rectified r = rectified.of(g, a);
       int threads = g.kernels().config().threads();
-      float v = (float) AdaRound.regularizerH(r.h, a.length, lambda, beta, r.terms, threads);
+      float v = AdaRound.regularizerHFloat(r.h, a.length, lambda, beta, threads);
       return Functions.custom(g, "roundingRegularizer", Tensor.scalar(v), new Var[] {alpha},
           dy -> AdaRound.regularizerBackwardH(alpha.grad().data(), r.h, r.dh, a.length, lambda,
               beta, dy.data()[0], threads));
@@ -141,13 +141,11 @@ public sealed interface WeightQuantizer permits WeightQuantizer.Fixed, WeightQua
   final class Rectified {
     final float[] h;
     final double[] dh;
-    final double[] terms;
     private Graph graph;
 
     Rectified(int n) {
       h = new float[n];
       dh = new double[n];
-      terms = new double[n];
     }
 
     Rectified of(Graph g, float[] alpha) {
