@@ -3,10 +3,8 @@ package org.qlimit.autograd;
 import java.util.Arrays;
 import org.qlimit.kernel.ConvShape;
 import org.qlimit.kernel.Kernels;
-import org.qlimit.kernel.RoundedPow;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Check;
-import org.qlimit.util.Parallel;
 
 /**
  * The differentiable primitives of qlimit and their backward rules, one rule per primitive, all in
@@ -339,8 +337,8 @@ public final class Functions {
    * number of (batch, position) pairs (so the sum over channels is averaged over the rest). p = 2
    * gives the squared error; BRECQ's activation phase uses p = 2.4. The target is a constant.
    * Backward: dŷ += p·|ŷ − y|^(p−1)·sign(ŷ − y) / M. For p ≠ 2 the powers are StrictMath.pow in
-   * double, the sum in index order; {@link RoundedPow} gives those bits without calling it per
-   * element.
+   * double, the sum in index order ({@link Kernels#lpLossMean}, {@link Kernels#lpLossGrad} give
+   * those bits without calling it per element).
    */
   public static Var reconLoss(Graph g, Var pred, Tensor target, double p) {
     Check.arg(pred.value().sameShape(target), "reconLoss: prediction %s and target %s differ",
@@ -356,7 +354,7 @@ public final class Functions {
       loss = (float) (g.kernels().sumSquaredDiff(a, t, a.length) / (double) m);
     } else {
       // (float) (Σ StrictMath.pow(|a − t|, p) / m), index order; the same bits, fast
-      loss = RoundedPow.lossMean(a, t, a.length, p, m, g.kernels().config().threads());
+      loss = g.kernels().lpLossMean(a, t, a.length, p, m);
     }
     Var out = result(g, Tensor.scalar(loss), pred);
     if (out.requiresGrad()) {
@@ -371,8 +369,7 @@ public final class Functions {
           }
         } else {
           // da += (float) (p·StrictMath.pow(|d|, p − 1)·signum(d)·scale): elementwise, same bits
-          Parallel.forRange(g.kernels().config().threads(), a.length,
-              (from, to) -> RoundedPow.lossGrad(da, a, t, from, to, p, scale));
+          g.kernels().lpLossGrad(da, a, t, a.length, p, scale);
         }
       });
     }

@@ -117,6 +117,22 @@ public interface Kernels {
    */
   double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax);
 
+  /**
+   * The Lp reconstruction loss (p ≥ 1): {@code (float) (Σ_i StrictMath.pow(|a_i − b_i|, p) / m)}
+   * over [0, len), differences and sum in double, index order, exactly as
+   * {@link RoundedPow#lossMeanStrict} (computed by {@link RoundedPow#lossMean}). a, b: Not
+   * modified.
+   */
+  float lpLossMean(float[] a, float[] b, int len, double p, double m);
+
+  /**
+   * Its gradient, accumulated: {@code da[i] += (float) ((p · StrictMath.pow(|d|, p − 1) ·
+   * signum(d)) · scale)}, d = a[i] − b[i] in double, i in [0, len), exactly as
+   * {@link RoundedPow#lossGradStrict}; elementwise, split across threads. da: Modified; a, b: Not
+   * modified.
+   */
+  void lpLossGrad(float[] da, float[] a, float[] b, int len, double p, double scale);
+
   // ---------------------------------------------------------------- elementwise (len elements)
   /** y = a + b. y may equal a or b (elementwise ops are alias-safe). */
   void add(float[] y, float[] a, float[] b, int len);

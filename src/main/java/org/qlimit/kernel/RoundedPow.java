@@ -145,6 +145,35 @@ public final class RoundedPow {
    * @param threads threads for the approximate sum; the result does not depend on it
    */
   public static float lossMean(float[] a, float[] t, int n, double p, double m, int threads) {
+    return lossMean(a, t, n, p, m, threads, RoundedPow::approxSum);
+  }
+
+  /** A sum of approx(|a_i − t_i|, p) over [from, to), in any order; NaN when one is undefined. */
+  @FunctionalInterface
+  interface ApproxSum {
+    double approxSum(float[] a, float[] t, int from, int to, double p);
+  }
+
+  /** Σ approx(|a_i − t_i|, p) over [from, to) in index order (zeros add 0), or NaN. */
+  static double approxSum(float[] a, float[] t, int from, int to, double p) {
+    double s = 0;
+    for (int i = from; i < to; i++) {
+      double d = Math.abs((double) a[i] - t[i]);
+      if (d == 0) {
+        continue;
+      }
+      double v = approx(d, p);
+      if (!(v >= 0)) {
+        return Double.NaN;
+      }
+      s += v;
+    }
+    return s;
+  }
+
+  /** {@link #lossMean} with the approximate sums taken by {@code sum}. */
+  static float lossMean(float[] a, float[] t, int n, double p, double m, int threads,
+      ApproxSum sum) {
     Check.length("lossMean", "a", a, n);
     Check.length("lossMean", "t", t, n);
     int chunks = (n + CHUNK - 1) / CHUNK;
@@ -152,32 +181,23 @@ public final class RoundedPow {
     boolean[] bad = new boolean[1];
     Parallel.forRange(n >= 2 * CHUNK ? threads : 1, chunks, (c0, c1) -> {
       for (int c = c0; c < c1; c++) {
-        double s = 0;
-        int end = Math.min(n, (c + 1) * CHUNK);
-        for (int i = c * CHUNK; i < end; i++) {
-          double d = Math.abs((double) a[i] - t[i]);
-          if (d == 0) {
-            continue;
-          }
-          double v = approx(d, p);
-          if (!(v >= 0)) {
-            bad[0] = true;
-            return;
-          }
-          s += v;
+        double s = sum.approxSum(a, t, c * CHUNK, Math.min(n, (c + 1) * CHUNK), p);
+        if (!(s >= 0)) {
+          bad[0] = true;
+          return;
         }
         partial[c] = s;
       }
     });
     if (!bad[0]) {
-      double sum = 0;
+      double total = 0;
       for (double s : partial) {
-        sum += s;
+        total += s;
       }
       // |exact-pow sum − approximate sum| ≤ Σ|pow − approx| + both sums' rounding errors
-      // ≤ (TOL/4)·S + 2·(n·2^-53)·S, with S the terms' sum (≈ sum, within 2^-20 of it).
-      double radius = sum * (TOL * 0.25 + 3.0 * n * 0x1p-53);
-      float f = decideWithin(sum / m, radius / m);
+      // ≤ (TOL/4)·S + 2·(n·2^-53)·S, with S the terms' sum (≈ total, within 2^-20 of it).
+      double radius = total * (TOL * 0.25 + 3.0 * n * 0x1p-53);
+      float f = decideWithin(total / m, radius / m);
       if (!Float.isNaN(f)) {
         return f;
       }

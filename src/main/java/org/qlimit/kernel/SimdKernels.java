@@ -466,6 +466,26 @@ public final class SimdKernels implements Kernels {
   }
 
   @Override
+  public float lpLossMean(float[] a, float[] b, int len, double p, double m) {
+    Pre.elementwise("lpLossMean", len, a, b);
+    Check.arg(p >= 1, "lpLossMean: p must be >= 1, got %s", p);
+    return RoundedPow.lossMean(a, b, len, p, m, cfg.threads(), RoundedPowVector::approxSum);
+  }
+
+  @Override
+  public void lpLossGrad(float[] da, float[] a, float[] b, int len, double p, double scale) {
+    Pre.elementwise("lpLossGrad", len, da, a, b);
+    Check.arg(p >= 1, "lpLossGrad: p must be >= 1, got %s", p);
+    Parallel.forRange(cfg.threads(), len, (from, to) -> {
+      if (p > 1) {
+        RoundedPowVector.lossGrad(da, a, b, from, to, p, scale);
+      } else {
+        RoundedPow.lossGrad(da, a, b, from, to, p, scale);
+      }
+    });
+  }
+
+  @Override
   public double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax) {
     Pre.range("lpSum", x, off, len);
     return lpOps.lpSum(x, off, len, s, z, qmin, qmax);

@@ -79,6 +79,38 @@ class RoundedPowTest extends QuietTest {
     assertThat(bits(got)).isEqualTo(bits(ref));
   }
 
+  /** The vector twin and the kernels' entry points, on awkward sizes, against the definitions. */
+  @Test
+  void vectorTwinAndKernelsMatchTheDefinitions() {
+    Kernels[] ks = {new ScalarKernels(1), new ScalarKernels(2),
+        Kernels.of(new org.qlimit.util.NumericsConfig(256, 1)),
+        Kernels.of(new org.qlimit.util.NumericsConfig(512, 2))};
+    for (int n : new int[] {0, 1, 7, 8, 9, 15, 16, 17, 255, 1023, 4099, 40_000}) {
+      float[][] d = lossData(17L * n + 1, n);
+      for (double p : new double[] {2.4, 1.5, 1.0}) {
+        double scale = 1.0 / Math.max(1, n);
+        float[] ref = seeded(n);
+        RoundedPow.lossGradStrict(ref, d[0], d[1], 0, n, p, scale);
+        float refMean = RoundedPow.lossMeanStrict(d[0], d[1], n, p, Math.max(1, n / 4));
+        if (p > 1) {
+          float[] got = seeded(n);
+          RoundedPowVector.lossGrad(got, d[0], d[1], 0, n, p, scale);
+          assertThat(bits(got)).as("vector n=%d p=%s", n, p).isEqualTo(bits(ref));
+        }
+        float vm = RoundedPow.lossMean(d[0], d[1], n, p, Math.max(1, n / 4), 2,
+            RoundedPowVector::approxSum);
+        assertThat(Float.floatToRawIntBits(vm)).isEqualTo(Float.floatToRawIntBits(refMean));
+        for (Kernels k : ks) {
+          float[] got = seeded(n);
+          k.lpLossGrad(got, d[0], d[1], n, p, scale);
+          assertThat(bits(got)).as("%s n=%d p=%s", k, n, p).isEqualTo(bits(ref));
+          float km = k.lpLossMean(d[0], d[1], n, p, Math.max(1, n / 4));
+          assertThat(Float.floatToRawIntBits(km)).isEqualTo(Float.floatToRawIntBits(refMean));
+        }
+      }
+    }
+  }
+
   @Test
   void lossMeanMatchesTheDefinitionForAnyThreadCount() {
     for (int n : new int[] {0, 1, 7, 4096, 4099, 100_000}) {
@@ -110,6 +142,8 @@ class RoundedPowTest extends QuietTest {
       float ref = RoundedPow.lossMeanStrict(d[0], d[1], n, 2.4, n);
       float got = RoundedPow.lossMean(d[0], d[1], n, 2.4, n, 1);
       assertThat(Float.floatToRawIntBits(got)).isEqualTo(Float.floatToRawIntBits(ref));
+      float vec = RoundedPow.lossMean(d[0], d[1], n, 2.4, n, 1, RoundedPowVector::approxSum);
+      assertThat(Float.floatToRawIntBits(vec)).isEqualTo(Float.floatToRawIntBits(ref));
     }
   }
 
