@@ -264,28 +264,55 @@ public final class RoundedPow {
    * @param threads threads for the approximate sum; the result does not depend on it
    */
   public static float regularizer(float[] h, int n, double lambda, double beta, int threads) {
+    return regularizer(h, n, lambda, beta, threads, RoundedPow::regularizerSums);
+  }
+
+  /** Sums of the approximate regulariser terms over [from, to), in any order. */
+  @FunctionalInterface
+  interface RegularizerSums {
+    /**
+     * Writes Σ (1 − approx) to sums[0] and Σ approx to sums[1], approx = |2h − 1|^β (1 and 0
+     * where |2h − 1| is 1 or 0); false when an approximation is undefined.
+     */
+    boolean sums(float[] h, int from, int to, double beta, double[] sums);
+  }
+
+  /** {@link RegularizerSums} in index order. */
+  static boolean regularizerSums(float[] h, int from, int to, double beta, double[] sums) {
+    double s = 0;
+    double ps = 0;
+    for (int i = from; i < to; i++) {
+      double a = Math.abs(2.0 * h[i] - 1.0);
+      double pw = a == 1.0 ? 1.0 : a == 0.0 ? 0.0 : approx(a, beta);
+      if (!(pw >= 0)) {
+        return false;
+      }
+      s += 1.0 - pw;
+      ps += pw;
+    }
+    sums[0] = s;
+    sums[1] = ps;
+    return true;
+  }
+
+  /** {@link #regularizer} with the approximate sums taken by {@code sums}. */
+  static float regularizer(float[] h, int n, double lambda, double beta, int threads,
+      RegularizerSums sums) {
     Check.length("regularizer", "h", h, n);
+    Check.arg(beta > 0, "regularizer: beta %s must be positive", beta);
     int chunks = (n + CHUNK - 1) / CHUNK;
     double[] partial = new double[chunks];
     double[] powSum = new double[chunks];
     boolean[] bad = new boolean[1];
     Parallel.forRange(n >= 2 * CHUNK ? threads : 1, chunks, (c0, c1) -> {
+      double[] two = new double[2];
       for (int c = c0; c < c1; c++) {
-        double s = 0;
-        double ps = 0;
-        int end = Math.min(n, (c + 1) * CHUNK);
-        for (int i = c * CHUNK; i < end; i++) {
-          double a = Math.abs(2.0 * h[i] - 1.0);
-          double pw = a == 1.0 ? 1.0 : a == 0.0 ? 0.0 : approx(a, beta);
-          if (!(pw >= 0)) {
-            bad[0] = true;
-            return;
-          }
-          s += 1.0 - pw;
-          ps += pw;
+        if (!sums.sums(h, c * CHUNK, Math.min(n, (c + 1) * CHUNK), beta, two)) {
+          bad[0] = true;
+          return;
         }
-        partial[c] = s;
-        powSum[c] = ps;
+        partial[c] = two[0];
+        powSum[c] = two[1];
       }
     });
     if (!bad[0] && lambda > 0 && lambda < Double.POSITIVE_INFINITY) {
@@ -318,7 +345,8 @@ public final class RoundedPow {
   /**
    * Gradient of the regulariser, accumulated, for i in [from, to) with dh[i] ≠ 0:
    * {@code dAlpha[i] += (float) (gradOut · λ · (−β · |2h − 1|^(β−1) · signum(2h − 1) · 2) · dh[i])},
-   * the power with StrictMath.pow (0^(β−1) = 0 and 1^(β−1) = 1 by its specification, β &gt; 1).
+   * the power with StrictMath.pow (0^(β−1) = 0 and 1^(β−1) = 1 by its specification for β &gt; 1;
+   * other β take the definition as written).
    *
    * @param dAlpha gradient. Modified (accumulated), [from, to) only.
    * @param h rectified sigmoids. Not modified.
@@ -327,6 +355,10 @@ public final class RoundedPow {
   public static void regularizerGrad(float[] dAlpha, float[] h, double[] dh, int from, int to,
       double lambda, double beta, double gradOut) {
     double y = beta - 1.0;
+    if (!(y > 0)) {
+      regularizerGradStrict(dAlpha, h, dh, from, to, lambda, beta, gradOut);
+      return;
+    }
     for (int i = from; i < to; i++) {
       double dhi = dh[i];
       if (dhi == 0.0) {

@@ -161,4 +161,89 @@ final class RoundedPowVector {
     }
     RoundedPow.lossGrad(da, a, t, i, to, p, scale);
   }
+
+  /** 2h − 1 over lanes i..i+L−1, in double. */
+  private static DoubleVector centred(float[] h, int i) {
+    DoubleVector hv = (DoubleVector) FloatVector.fromArray(F, h, i)
+        .convertShape(VectorOperators.F2D, D, 0);
+    return hv.mul(2.0).sub(1.0);
+  }
+
+  /** |2h − 1|^y with the exact 1 and 0 where |2h − 1| is 1 or 0; NaN where undefined. */
+  private static DoubleVector rectifiedPow(DoubleVector a, double y) {
+    return approx(a, y).blend(1.0, a.compare(VectorOperators.EQ, 1.0))
+        .blend(0.0, a.compare(VectorOperators.EQ, 0.0));
+  }
+
+  /** {@link RoundedPow.RegularizerSums} on lanes. */
+  static boolean regularizerSums(float[] h, int from, int to, double beta, double[] sums) {
+    DoubleVector s = DoubleVector.zero(D);
+    DoubleVector ps = DoubleVector.zero(D);
+    int i = from;
+    for (; i + L <= to; i += L) {
+      DoubleVector pw = rectifiedPow(centred(h, i).abs(), beta);
+      if (pw.test(VectorOperators.IS_NAN).anyTrue()) {
+        return false;
+      }
+      s = s.add(DoubleVector.broadcast(D, 1.0).sub(pw));
+      ps = ps.add(pw);
+    }
+    if (!RoundedPow.regularizerSums(h, i, to, beta, sums)) {
+      return false;
+    }
+    double[] lanes = new double[L];
+    s.intoArray(lanes, 0);
+    for (double v : lanes) {
+      sums[0] += v;
+    }
+    ps.intoArray(lanes, 0);
+    for (double v : lanes) {
+      sums[1] += v;
+    }
+    return true;
+  }
+
+  /**
+   * {@link RoundedPow#regularizerGrad} on lanes: for i in [from, to) with dh[i] ≠ 0,
+   * dAlpha[i] += the definition's float. Needs β &gt; 1.
+   */
+  static void regularizerGrad(float[] dAlpha, float[] h, double[] dh, int from, int to,
+      double lambda, double beta, double gradOut) {
+    double y = beta - 1.0;
+    double gl = gradOut * lambda;
+    float[] tmp = new float[L];
+    int i = from;
+    for (; i + L <= to; i += L) {
+      DoubleVector dhv = DoubleVector.fromArray(D, dh, i);
+      VectorMask<Double> skip = dhv.compare(VectorOperators.EQ, 0.0);
+      if (skip.allTrue()) {
+        continue;
+      }
+      DoubleVector t = centred(h, i);
+      DoubleVector a = t.abs();
+      DoubleVector pw = rectifiedPow(a, y);
+      DoubleVector sign = DoubleVector.broadcast(D, 1.0).reinterpretAsLongs()
+          .or(t.reinterpretAsLongs().and(Long.MIN_VALUE)).reinterpretAsDoubles()
+          .blend(t, a.compare(VectorOperators.EQ, 0.0));
+      DoubleVector v = pw.mul(-beta).mul(sign).mul(2.0).mul(gl).mul(dhv);
+      DoubleVector dv = v.abs().mul(RoundedPow.TOL);
+      FloatVector lo = (FloatVector) v.sub(dv).convertShape(VectorOperators.D2F, F, 0);
+      FloatVector hi = (FloatVector) v.add(dv).convertShape(VectorOperators.D2F, F, 0);
+      VectorMask<Float> ok = lo.compare(VectorOperators.EQ, hi);
+      if (!ok.allTrue()) {
+        lo.intoArray(tmp, 0);
+        for (int l = 0; l < L; l++) {
+          if (!ok.laneIsSet(l)) {
+            double tl = 2.0 * h[i + l] - 1.0;
+            double dReg = -beta * StrictMath.pow(Math.abs(tl), y) * Math.signum(tl) * 2.0;
+            tmp[l] = (float) (gradOut * lambda * dReg * dh[i + l]);
+          }
+        }
+        lo = FloatVector.fromArray(F, tmp, 0);
+      }
+      FloatVector old = FloatVector.fromArray(F, dAlpha, i);
+      old.add(lo).blend(old, skip.cast(F)).intoArray(dAlpha, i);
+    }
+    RoundedPow.regularizerGrad(dAlpha, h, dh, i, to, lambda, beta, gradOut);
+  }
 }

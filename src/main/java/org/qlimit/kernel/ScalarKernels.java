@@ -321,6 +321,20 @@ public final class ScalarKernels implements Kernels {
   }
 
   @Override
+  public float roundingRegularizer(float[] h, int n, double lambda, double beta) {
+    return RoundedPow.regularizer(h, n, lambda, beta, cfg.threads());
+  }
+
+  @Override
+  public void roundingRegularizerGrad(float[] dAlpha, float[] h, double[] dh, int n,
+      double lambda, double beta, double gradOut) {
+    Pre.elementwise("roundingRegularizerGrad", n, dAlpha, h);
+    Check.arg(dh.length >= n, "roundingRegularizerGrad: dh needs %d elements", n);
+    Parallel.forRange(n >= RoundedPow.CHUNK ? cfg.threads() : 1, n, (from, to) ->
+        RoundedPow.regularizerGrad(dAlpha, h, dh, from, to, lambda, beta, gradOut));
+  }
+
+  @Override
   public float sumSquaredDiff(float[] a, float[] b, int len) {
     Pre.elementwise("sumSquaredDiff", len, a, b);
     float[] lanes = new float[Lanes.N];

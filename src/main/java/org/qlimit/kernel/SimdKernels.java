@@ -486,6 +486,26 @@ public final class SimdKernels implements Kernels {
   }
 
   @Override
+  public float roundingRegularizer(float[] h, int n, double lambda, double beta) {
+    return RoundedPow.regularizer(h, n, lambda, beta, cfg.threads(),
+        RoundedPowVector::regularizerSums);
+  }
+
+  @Override
+  public void roundingRegularizerGrad(float[] dAlpha, float[] h, double[] dh, int n,
+      double lambda, double beta, double gradOut) {
+    Pre.elementwise("roundingRegularizerGrad", n, dAlpha, h);
+    Check.arg(dh.length >= n, "roundingRegularizerGrad: dh needs %d elements", n);
+    Parallel.forRange(n >= RoundedPow.CHUNK ? cfg.threads() : 1, n, (from, to) -> {
+      if (beta > 1) {
+        RoundedPowVector.regularizerGrad(dAlpha, h, dh, from, to, lambda, beta, gradOut);
+      } else {
+        RoundedPow.regularizerGrad(dAlpha, h, dh, from, to, lambda, beta, gradOut);
+      }
+    });
+  }
+
+  @Override
   public double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax) {
     Pre.range("lpSum", x, off, len);
     return lpOps.lpSum(x, off, len, s, z, qmin, qmax);

@@ -325,17 +325,6 @@ public final class AdaRound {
   }
 
   /**
-   * {@code (float) regularizerH(...)}, the regulariser's value as the loss uses it: the same
-   * bits, with the StrictMath.pow terms evaluated by {@link RoundedPow#regularizer}.
-   */
-  public static float regularizerHFloat(float[] h, int n, double lambda, double beta,
-      int threads) {
-    Check.length("regularizerHFloat", "h", h, n);
-    Check.arg(beta > 0, "regularizerHFloat: beta %s must be positive", beta);
-    return RoundedPow.regularizer(h, n, lambda, beta, threads);
-  }
-
-  /**
    * {@link #regularizerBackward} with h and dh precomputed; elementwise, split across threads.
    * Each element has the bits of the StrictMath.pow expression; {@link RoundedPow#regularizerGrad}
    * evaluates it.

@@ -203,6 +203,41 @@ class RoundedPowTest extends QuietTest {
     }
   }
 
+  /** The regulariser's vector twin and kernels' entry points against the definitions. */
+  @Test
+  void regularizerVectorTwinAndKernelsMatchTheDefinitions() {
+    Kernels[] ks = {new ScalarKernels(1), new ScalarKernels(2),
+        Kernels.of(new org.qlimit.util.NumericsConfig(256, 1)),
+        Kernels.of(new org.qlimit.util.NumericsConfig(512, 2))};
+    for (int n : new int[] {0, 1, 7, 8, 9, 15, 16, 17, 255, 4099, 20_000}) {
+      float[] h = hData(3L * n + 2, n);
+      double[] dh = new double[n];
+      SplittableRandom r = new SplittableRandom(n + 11);
+      for (int i = 0; i < n; i++) {
+        dh[i] = i % 5 == 0 ? 0.0 : (float) r.nextDouble(0, 0.3);
+      }
+      for (double beta : new double[] {20, 9.25, 2, 1}) {
+        float ref = RoundedPow.regularizerStrict(h, n, 0.01, beta);
+        float vec = RoundedPow.regularizer(h, n, 0.01, beta, 2, RoundedPowVector::regularizerSums);
+        assertThat(Float.floatToRawIntBits(vec)).isEqualTo(Float.floatToRawIntBits(ref));
+        float[] refGrad = seeded(n);
+        RoundedPow.regularizerGradStrict(refGrad, h, dh, 0, n, 0.01, beta, 1.0);
+        if (beta > 1) {
+          float[] got = seeded(n);
+          RoundedPowVector.regularizerGrad(got, h, dh, 0, n, 0.01, beta, 1.0);
+          assertThat(bits(got)).as("vector n=%d beta=%s", n, beta).isEqualTo(bits(refGrad));
+        }
+        for (Kernels k : ks) {
+          assertThat(Float.floatToRawIntBits(k.roundingRegularizer(h, n, 0.01, beta)))
+              .isEqualTo(Float.floatToRawIntBits(ref));
+          float[] got = seeded(n);
+          k.roundingRegularizerGrad(got, h, dh, n, 0.01, beta, 1.0);
+          assertThat(bits(got)).as("%s n=%d beta=%s", k, n, beta).isEqualTo(bits(refGrad));
+        }
+      }
+    }
+  }
+
   /** Accumulation targets holding values, zeros of both signs. */
   private static float[] seeded(int n) {
     float[] x = new float[n];
