@@ -336,7 +336,9 @@ public final class Functions {
    * Reconstruction loss of ALGORITHMS.md §4: L = (1/M) Σ_i |ŷ_i − y_i|^p where M = numel / C is the
    * number of (batch, position) pairs (so the sum over channels is averaged over the rest). p = 2
    * gives the squared error; BRECQ's activation phase uses p = 2.4. The target is a constant.
-   * Backward: dŷ += p·|ŷ − y|^(p−1)·sign(ŷ − y) / M.
+   * Backward: dŷ += p·|ŷ − y|^(p−1)·sign(ŷ − y) / M. For p ≠ 2 the powers are StrictMath.pow in
+   * double, the sum in index order ({@link Kernels#lpLossMean}, {@link Kernels#lpLossGrad} give
+   * those bits without calling it per element).
    */
   public static Var reconLoss(Graph g, Var pred, Tensor target, double p) {
     Check.arg(pred.value().sameShape(target), "reconLoss: prediction %s and target %s differ",
@@ -351,11 +353,8 @@ public final class Functions {
     if (p == 2.0) {
       loss = (float) (g.kernels().sumSquaredDiff(a, t, a.length) / (double) m);
     } else {
-      double acc = 0;
-      for (int i = 0; i < a.length; i++) {
-        acc += StrictMath.pow(Math.abs((double) a[i] - t[i]), p);
-      }
-      loss = (float) (acc / m);
+      // (float) (Σ StrictMath.pow(|a − t|, p) / m), index order; the same bits, fast
+      loss = g.kernels().lpLossMean(a, t, a.length, p, m);
     }
     Var out = result(g, Tensor.scalar(loss), pred);
     if (out.requiresGrad()) {
@@ -363,11 +362,14 @@ public final class Functions {
         float dy = out.grad().data()[0];
         float[] da = pred.grad().data();
         double scale = dy / (double) m;
-        for (int i = 0; i < a.length; i++) {
-          double diff = (double) a[i] - t[i];
-          double gi = p == 2.0 ? 2 * diff
-              : p * StrictMath.pow(Math.abs(diff), p - 1) * Math.signum(diff);
-          da[i] += (float) (gi * scale);
+        if (p == 2.0) {
+          for (int i = 0; i < a.length; i++) {
+            double diff = (double) a[i] - t[i];
+            da[i] += (float) (2 * diff * scale);
+          }
+        } else {
+          // da += (float) (p·StrictMath.pow(|d|, p − 1)·signum(d)·scale): elementwise, same bits
+          g.kernels().lpLossGrad(da, a, t, a.length, p, scale);
         }
       });
     }

@@ -117,6 +117,39 @@ public interface Kernels {
    */
   double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax);
 
+  /**
+   * The Lp reconstruction loss (p ≥ 1): {@code (float) (Σ_i StrictMath.pow(|a_i − b_i|, p) / m)}
+   * over [0, len), differences and sum in double, index order, exactly as
+   * {@link RoundedPow#lossMeanStrict} (computed by {@link RoundedPow#lossMean}). a, b: Not
+   * modified.
+   */
+  float lpLossMean(float[] a, float[] b, int len, double p, double m);
+
+  /**
+   * Its gradient, accumulated: {@code da[i] += (float) ((p · StrictMath.pow(|d|, p − 1) ·
+   * signum(d)) · scale)}, d = a[i] − b[i] in double, i in [0, len), exactly as
+   * {@link RoundedPow#lossGradStrict}; elementwise, split across threads. da: Modified; a, b: Not
+   * modified.
+   */
+  void lpLossGrad(float[] da, float[] a, float[] b, int len, double p, double scale);
+
+  /**
+   * AdaRound's rounding regulariser as the loss uses it (β &gt; 0):
+   * {@code (float) (λ · Σ_i (1 − |2h_i − 1|^β))} over [0, n), StrictMath.pow in double (skipped
+   * where |2h − 1| is 0 or 1), summed in index order, exactly as
+   * {@link RoundedPow#regularizerStrict}. h: Not modified.
+   */
+  float roundingRegularizer(float[] h, int n, double lambda, double beta);
+
+  /**
+   * Its gradient, accumulated where dh[i] ≠ 0: {@code dAlpha[i] += (float) (gradOut · λ · (−β ·
+   * |2h − 1|^(β−1) · signum(2h − 1) · 2) · dh[i])}, exactly as
+   * {@link RoundedPow#regularizerGradStrict}; elementwise, split across threads. dAlpha:
+   * Modified; h, dh: Not modified.
+   */
+  void roundingRegularizerGrad(float[] dAlpha, float[] h, double[] dh, int n, double lambda,
+      double beta, double gradOut);
+
   // ---------------------------------------------------------------- elementwise (len elements)
   /** y = a + b. y may equal a or b (elementwise ops are alias-safe). */
   void add(float[] y, float[] a, float[] b, int len);

@@ -306,6 +306,35 @@ public final class ScalarKernels implements Kernels {
   }
 
   @Override
+  public float lpLossMean(float[] a, float[] b, int len, double p, double m) {
+    Pre.elementwise("lpLossMean", len, a, b);
+    Check.arg(p >= 1, "lpLossMean: p must be >= 1, got %s", p);
+    return RoundedPow.lossMean(a, b, len, p, m, cfg.threads());
+  }
+
+  @Override
+  public void lpLossGrad(float[] da, float[] a, float[] b, int len, double p, double scale) {
+    Pre.elementwise("lpLossGrad", len, da, a, b);
+    Check.arg(p >= 1, "lpLossGrad: p must be >= 1, got %s", p);
+    Parallel.forRange(cfg.threads(), len, (from, to) ->
+        RoundedPow.lossGrad(da, a, b, from, to, p, scale));
+  }
+
+  @Override
+  public float roundingRegularizer(float[] h, int n, double lambda, double beta) {
+    return RoundedPow.regularizer(h, n, lambda, beta, cfg.threads());
+  }
+
+  @Override
+  public void roundingRegularizerGrad(float[] dAlpha, float[] h, double[] dh, int n,
+      double lambda, double beta, double gradOut) {
+    Pre.elementwise("roundingRegularizerGrad", n, dAlpha, h);
+    Check.arg(dh.length >= n, "roundingRegularizerGrad: dh needs %d elements", n);
+    Parallel.forRange(n >= RoundedPow.CHUNK ? cfg.threads() : 1, n, (from, to) ->
+        RoundedPow.regularizerGrad(dAlpha, h, dh, from, to, lambda, beta, gradOut));
+  }
+
+  @Override
   public float sumSquaredDiff(float[] a, float[] b, int len) {
     Pre.elementwise("sumSquaredDiff", len, a, b);
     float[] lanes = new float[Lanes.N];

@@ -466,6 +466,46 @@ public final class SimdKernels implements Kernels {
   }
 
   @Override
+  public float lpLossMean(float[] a, float[] b, int len, double p, double m) {
+    Pre.elementwise("lpLossMean", len, a, b);
+    Check.arg(p >= 1, "lpLossMean: p must be >= 1, got %s", p);
+    return RoundedPow.lossMean(a, b, len, p, m, cfg.threads(), RoundedPowVector::approxSum);
+  }
+
+  @Override
+  public void lpLossGrad(float[] da, float[] a, float[] b, int len, double p, double scale) {
+    Pre.elementwise("lpLossGrad", len, da, a, b);
+    Check.arg(p >= 1, "lpLossGrad: p must be >= 1, got %s", p);
+    Parallel.forRange(cfg.threads(), len, (from, to) -> {
+      if (p > 1) {
+        RoundedPowVector.lossGrad(da, a, b, from, to, p, scale);
+      } else {
+        RoundedPow.lossGrad(da, a, b, from, to, p, scale);
+      }
+    });
+  }
+
+  @Override
+  public float roundingRegularizer(float[] h, int n, double lambda, double beta) {
+    return RoundedPow.regularizer(h, n, lambda, beta, cfg.threads(),
+        RoundedPowVector::regularizerSums);
+  }
+
+  @Override
+  public void roundingRegularizerGrad(float[] dAlpha, float[] h, double[] dh, int n,
+      double lambda, double beta, double gradOut) {
+    Pre.elementwise("roundingRegularizerGrad", n, dAlpha, h);
+    Check.arg(dh.length >= n, "roundingRegularizerGrad: dh needs %d elements", n);
+    Parallel.forRange(n >= RoundedPow.CHUNK ? cfg.threads() : 1, n, (from, to) -> {
+      if (beta > 1) {
+        RoundedPowVector.regularizerGrad(dAlpha, h, dh, from, to, lambda, beta, gradOut);
+      } else {
+        RoundedPow.regularizerGrad(dAlpha, h, dh, from, to, lambda, beta, gradOut);
+      }
+    });
+  }
+
+  @Override
   public double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax) {
     Pre.range("lpSum", x, off, len);
     return lpOps.lpSum(x, off, len, s, z, qmin, qmax);

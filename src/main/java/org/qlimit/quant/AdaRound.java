@@ -1,5 +1,6 @@
 package org.qlimit.quant;
 
+import org.qlimit.kernel.RoundedPow;
 import org.qlimit.util.Check;
 import org.qlimit.util.Parallel;
 
@@ -325,6 +326,8 @@ public final class AdaRound {
 
   /**
    * {@link #regularizerBackward} with h and dh precomputed; elementwise, split across threads.
+   * Each element has the bits of the StrictMath.pow expression; {@link RoundedPow#regularizerGrad}
+   * evaluates it.
    */
   public static void regularizerBackwardH(float[] dAlpha, float[] h, double[] dh, int n,
       double lambda, double beta, double gradOut, int threads) {
@@ -332,18 +335,8 @@ public final class AdaRound {
     Check.length("regularizerBackwardH", "dAlpha", dAlpha, n);
     Check.arg(dh != null && dh.length >= n, "regularizerBackwardH: dh needs %d elements", n);
     Check.noAlias("regularizerBackwardH", dAlpha, h, "h");
-    Parallel.forRange(threadsFor(threads, n), n, (from, to) -> {
-      for (int i = from; i < to; i++) {
-        double dhi = dh[i];
-        if (dhi == 0.0) {
-          continue;
-        }
-        double t = 2.0 * h[i] - 1.0;
-        double a = Math.abs(t);
-        double dReg = -beta * StrictMath.pow(a, beta - 1.0) * Math.signum(t) * 2.0;
-        dAlpha[i] += (float) (gradOut * lambda * dReg * dhi);
-      }
-    });
+    Parallel.forRange(threadsFor(threads, n), n, (from, to) ->
+        RoundedPow.regularizerGrad(dAlpha, h, dh, from, to, lambda, beta, gradOut));
   }
 
   /**

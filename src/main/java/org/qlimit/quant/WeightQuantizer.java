@@ -3,6 +3,7 @@ package org.qlimit.quant;
 import org.qlimit.autograd.Functions;
 import org.qlimit.autograd.Graph;
 import org.qlimit.autograd.Var;
+import org.qlimit.kernel.Kernels;
 import org.qlimit.nn.Layer;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Check;
@@ -124,11 +125,12 @@ public sealed interface WeightQuantizer permits WeightQuantizer.Fixed, WeightQua
     public Var regularizer(Graph g, double lambda, double beta) {
       float[] a = alpha.value().data();
       Rectified r = rectified.of(g, a);
-      int threads = g.kernels().config().threads();
-      float v = (float) AdaRound.regularizerH(r.h, a.length, lambda, beta, r.terms, threads);
+      // the bits of AdaRound.regularizerH and regularizerBackwardH (StrictMath.pow terms)
+      Kernels k = g.kernels();
+      float v = k.roundingRegularizer(r.h, a.length, lambda, beta);
       return Functions.custom(g, "roundingRegularizer", Tensor.scalar(v), new Var[] {alpha},
-          dy -> AdaRound.regularizerBackwardH(alpha.grad().data(), r.h, r.dh, a.length, lambda,
-              beta, dy.data()[0], threads));
+          dy -> k.roundingRegularizerGrad(alpha.grad().data(), r.h, r.dh, a.length, lambda,
+              beta, dy.data()[0]));
     }
   }
 
@@ -141,13 +143,11 @@ public sealed interface WeightQuantizer permits WeightQuantizer.Fixed, WeightQua
   final class Rectified {
     final float[] h;
     final double[] dh;
-    final double[] terms;
     private Graph graph;
 
     Rectified(int n) {
       h = new float[n];
       dh = new double[n];
-      terms = new double[n];
     }
 
     Rectified of(Graph g, float[] alpha) {
