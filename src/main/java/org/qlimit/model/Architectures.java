@@ -128,7 +128,7 @@ public final class Architectures {
         + "BertForSequenceClassification names; config.json and vocab.txt beside the checkpoint)",
         "sst2, trec", DEFAULT_ROUND_LAMBDA, (sd, fold) -> {
           BertConfig cfg = bertConfigBeside(sd);
-          return Berts.load("bert", sd, cfg, cfg.maxPositions());
+          return Berts.load("bert", sd, cfg, cfg.maxPositions(), !fold);
         }, rng -> {
           throw new IllegalArgumentException("bert: fresh weights need a vocabulary; train with "
               + "--data sst2 or --data trec, which builds one from the training split");

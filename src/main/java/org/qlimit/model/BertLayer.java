@@ -66,11 +66,12 @@ public record BertLayer(String name, Linear query, Linear key, Linear value, Lin
     int h = s[2];
     int d = h / heads;
     List<String> sites = actSites();
-    Var x = Functions.reshape(g, in.hidden(), n * l, h);
+    // linear layers see (N, L, ·) tensors, so a layer's cached input has one row per sentence
+    Var x = in.hidden();
     Var xq = ctx.activation(g, sites.get(0), x);
-    Var q = Functions.splitHeads(g, Functions.reshape(g, query.forward(g, xq, ctx), n, l, h), heads);
-    Var k = Functions.splitHeads(g, Functions.reshape(g, key.forward(g, xq, ctx), n, l, h), heads);
-    Var v = Functions.splitHeads(g, Functions.reshape(g, value.forward(g, xq, ctx), n, l, h), heads);
+    Var q = Functions.splitHeads(g, query.forward(g, xq, ctx), heads);
+    Var k = Functions.splitHeads(g, key.forward(g, xq, ctx), heads);
+    Var v = Functions.splitHeads(g, value.forward(g, xq, ctx), heads);
     q = ctx.activation(g, sites.get(1), q);
     k = ctx.activation(g, sites.get(2), k);
     Var scores = Functions.scale(g, Functions.bmm(g, q, k, true),
@@ -78,8 +79,7 @@ public record BertLayer(String name, Linear query, Linear key, Linear value, Lin
     Var probs = Functions.maskedSoftmax(g, scores, in.mask(), heads * l);
     probs = ctx.activation(g, sites.get(3), probs);
     v = ctx.activation(g, sites.get(4), v);
-    Var context = Functions.reshape(g, Functions.mergeHeads(g, Functions.bmm(g, probs, v, false),
-        heads), n * l, h);
+    Var context = Functions.mergeHeads(g, Functions.bmm(g, probs, v, false), heads);
     context = ctx.activation(g, sites.get(5), context);
     Var a = Functions.layerNorm(g, Functions.add(g, attnOut.forward(g, context, ctx), x),
         ln1Weight, ln1Bias, eps);
@@ -88,7 +88,7 @@ public record BertLayer(String name, Linear query, Linear key, Linear value, Lin
     inter = ctx.activation(g, sites.get(7), inter);
     Var y = Functions.layerNorm(g, Functions.add(g, output.forward(g, inter, ctx), a), ln2Weight,
         ln2Bias, eps);
-    return MaskedSequence.pack(g, Functions.reshape(g, y, n, l, h), in.mask());
+    return MaskedSequence.pack(g, y, in.mask());
   }
 
   @Override

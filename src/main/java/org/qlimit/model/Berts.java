@@ -41,8 +41,11 @@ public final class Berts {
    * (a mismatch names the tensor and both shapes) and none may be left over.
    *
    * @param maxLength the input length L (≤ max_position_embeddings)
+   * @param trainable whether the parameters require gradients (training) or are frozen
+   *     (evaluation and quantization)
    */
-  public static Model load(String arch, StateDict sd, BertConfig cfg, int maxLength) {
+  public static Model load(String arch, StateDict sd, BertConfig cfg, int maxLength,
+      boolean trainable) {
     if (maxLength > cfg.maxPositions() || maxLength < 2) {
       throw new IllegalArgumentException(arch + ": maximum length " + maxLength
           + " outside 2..max_position_embeddings " + cfg.maxPositions());
@@ -52,36 +55,37 @@ public final class Berts {
     int h = cfg.hiddenSize();
     List<Unit> units = new ArrayList<>();
     units.add(new BertEmbeddings("bert.embeddings",
-        param(sd, E + "word_embeddings.weight", cfg.vocabSize(), h),
-        param(sd, E + "position_embeddings.weight", cfg.maxPositions(), h),
-        param(sd, E + "token_type_embeddings.weight", cfg.typeVocabSize(), h),
-        param(sd, E + "LayerNorm.weight", h), param(sd, E + "LayerNorm.bias", h),
+        param(sd, trainable, E + "word_embeddings.weight", cfg.vocabSize(), h),
+        param(sd, trainable, E + "position_embeddings.weight", cfg.maxPositions(), h),
+        param(sd, trainable, E + "token_type_embeddings.weight", cfg.typeVocabSize(), h),
+        param(sd, trainable, E + "LayerNorm.weight", h), param(sd, trainable, E + "LayerNorm.bias", h),
         cfg.layerNormEps(), cfg.padTokenId()));
     for (int i = 0; i < cfg.numLayers(); i++) {
       String p = "bert.encoder.layer." + i;
-      units.add(new BertLayer(p, linear(sd, p + ".attention.self.query", h, h),
-          linear(sd, p + ".attention.self.key", h, h),
-          linear(sd, p + ".attention.self.value", h, h),
-          linear(sd, p + ".attention.output.dense", h, h),
-          param(sd, p + ".attention.output.LayerNorm.weight", h),
-          param(sd, p + ".attention.output.LayerNorm.bias", h),
-          linear(sd, p + ".intermediate.dense", h, cfg.intermediateSize()),
-          linear(sd, p + ".output.dense", cfg.intermediateSize(), h),
-          param(sd, p + ".output.LayerNorm.weight", h), param(sd, p + ".output.LayerNorm.bias", h),
+      units.add(new BertLayer(p, linear(sd, trainable, p + ".attention.self.query", h, h),
+          linear(sd, trainable, p + ".attention.self.key", h, h),
+          linear(sd, trainable, p + ".attention.self.value", h, h),
+          linear(sd, trainable, p + ".attention.output.dense", h, h),
+          param(sd, trainable, p + ".attention.output.LayerNorm.weight", h),
+          param(sd, trainable, p + ".attention.output.LayerNorm.bias", h),
+          linear(sd, trainable, p + ".intermediate.dense", h, cfg.intermediateSize()),
+          linear(sd, trainable, p + ".output.dense", cfg.intermediateSize(), h),
+          param(sd, trainable, p + ".output.LayerNorm.weight", h), param(sd, trainable, p + ".output.LayerNorm.bias", h),
           cfg.numHeads(), cfg.layerNormEps()));
     }
-    units.add(new BertClassifierHead(linear(sd, "bert.pooler.dense", h, h),
-        linear(sd, "classifier", h, cfg.numLabels())));
+    units.add(new BertClassifierHead(linear(sd, trainable, "bert.pooler.dense", h, h),
+        linear(sd, trainable, "classifier", h, cfg.numLabels())));
     sd.requireAllTaken();
     return new Model(arch, units, new int[] {maxLength}, cfg.numLabels());
   }
 
-  private static Var param(StateDict sd, String name, int... shape) {
-    return Var.param(name, sd.take(name, shape));
+  private static Var param(StateDict sd, boolean trainable, String name, int... shape) {
+    return new Var(sd.take(name, shape), trainable, name);
   }
 
-  private static Linear linear(StateDict sd, String name, int in, int out) {
-    return new Linear(name, param(sd, name + ".weight", out, in), param(sd, name + ".bias", out));
+  private static Linear linear(StateDict sd, boolean trainable, String name, int in, int out) {
+    return new Linear(name, param(sd, trainable, name + ".weight", out, in),
+        param(sd, trainable, name + ".bias", out));
   }
 
   /**

@@ -177,13 +177,21 @@ public final class Reconstructor {
     checkpointSink.accept(new Checkpoint(state, List.copyOf(records)));
   }
 
-  /** Runs the configured method on the calibration images (N, C, H, W). */
+  /**
+   * Runs the configured method on the calibration images (N, C, H, W), or for a sequence model
+   * (input shape (L)) on calibration token ids (N, Lc), Lc ≤ L, padded with [PAD].
+   */
   public Result run(Tensor calib) {
     int[] in = model.inputShape();
-    Check.arg(calib.rank() == 4 && calib.dim(1) == in[0] && calib.dim(2) == in[1]
-            && calib.dim(3) == in[2],
-        "calibration images %s do not match the model input (C,H,W)=(%d,%d,%d)", calib, in[0],
-        in[1], in[2]);
+    if (in.length == 1) {
+      Check.arg(calib.rank() == 2 && calib.dim(1) <= in[0],
+          "calibration token ids %s do not fit the model input (N, L <= %d)", calib, in[0]);
+    } else {
+      Check.arg(calib.rank() == 4 && calib.dim(1) == in[0] && calib.dim(2) == in[1]
+              && calib.dim(3) == in[2],
+          "calibration images %s do not match the model input (C,H,W)=(%d,%d,%d)", calib, in[0],
+          in[1], in[2]);
+    }
     Check.arg(calib.dim(0) >= 1, "no calibration images");
     boolean resuming = resumeUnits > 0;
     ActivationCache images = ActivationCache.of(calib);
@@ -236,8 +244,14 @@ public final class Reconstructor {
     return l.get(l.size() - 1);
   }
 
-  /** Weight bits of a layer: 8 for the first and last layers, else wbits. */
+  /**
+   * Weight bits of a layer: 8 for the first and last layers, else wbits. In a sequence model
+   * (BERT, §5.1) the layers of the last unit (pooler and classifier) are the ones kept at 8 bits.
+   */
   public static int weightBits(Model m, Layer l, int wbits) {
+    if (m.inputShape().length == 1) {
+      return m.units().get(m.units().size() - 1).layers().contains(l) ? 8 : wbits;
+    }
     List<Layer> all = m.layers();
     return l == all.get(0) || l == all.get(all.size() - 1) ? 8 : wbits;
   }
@@ -253,6 +267,10 @@ public final class Reconstructor {
    */
   public static int actBits(Model m, Method method, String site, int abits) {
     List<Unit> units = m.units();
+    if (m.inputShape().length == 1) {
+      // sequence model (§5.1): the inputs of the pooler and classifier at 8 bits, for every method
+      return units.get(units.size() - 1).actSites().contains(site) ? 8 : abits;
+    }
     if (method == Method.QDROP) {
       String feedsHead = units.size() >= 2 ? units.get(units.size() - 2).outputSite() : null;
       return site.equals(feedsHead) ? 8 : abits;

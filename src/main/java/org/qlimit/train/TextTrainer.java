@@ -79,7 +79,7 @@ public final class TextTrainer {
     this.bert = new BertConfig(cfg.hidden(), cfg.layers(), cfg.heads(), cfg.intermediate(),
         vocab.vocabSize(), cfg.maxLength(), 2, 1e-12f, train.numClasses(), vocab.padId());
     this.sd = Berts.fresh(bert, Streams.WEIGHT_INIT.random(cfg.seed()));
-    this.model = Berts.load("bert", sd, bert, cfg.maxLength());
+    this.model = Berts.load("bert", sd, bert, cfg.maxLength(), true);
     this.kernels = Kernels.of(cfg.numerics());
     Map<String, Var> byName = new LinkedHashMap<>();
     for (Var v : model.parameters()) {

@@ -35,7 +35,7 @@ class BertFixtureTest extends QuietTest {
   static Model tiny() throws IOException {
     BertConfig cfg = BertConfig.read(ModelFixtureTest.fixture("bert-tiny-config.json"));
     StateDict sd = Checkpoints.read(ModelFixtureTest.fixture("bert-tiny.safetensors"));
-    return Berts.load("bert-tiny", sd, cfg, 10);
+    return Berts.load("bert-tiny", sd, cfg, 10, true);
   }
 
   static Tensor input() throws IOException {
@@ -118,7 +118,7 @@ class BertFixtureTest extends QuietTest {
         StandardCharsets.UTF_8);
     BertConfig wrong = BertConfig.read(cfgFile);
     assertThatThrownBy(() -> Berts.load("bert-tiny",
-        Checkpoints.read(ModelFixtureTest.fixture("bert-tiny.safetensors")), wrong, 10))
+        Checkpoints.read(ModelFixtureTest.fixture("bert-tiny.safetensors")), wrong, 10, false))
         .hasMessageEndingWith("tensor 'bert.encoder.layer.0.intermediate.dense.weight' has shape "
             + "[32, 16], the architecture expects [64, 16]");
     Files.writeString(cfgFile, json.replace("\"gelu\"", "\"relu\""), StandardCharsets.UTF_8);
@@ -130,7 +130,7 @@ class BertFixtureTest extends QuietTest {
         + ": BERT config: hidden_size 16 is not divisible by num_attention_heads 5");
     assertThatThrownBy(() -> Berts.load("bert-tiny",
         Checkpoints.read(ModelFixtureTest.fixture("bert-tiny.safetensors")),
-        BertConfig.read(ModelFixtureTest.fixture("bert-tiny-config.json")), 13))
+        BertConfig.read(ModelFixtureTest.fixture("bert-tiny-config.json")), 13, false))
         .hasMessage("bert-tiny: maximum length 13 outside 2..max_position_embeddings 12");
   }
 
