@@ -61,10 +61,8 @@ public record BertLayer(String name, Linear query, Linear key, Linear value, Lin
   public Var forward(Graph g, Var packed, ForwardContext ctx) {
     MaskedSequence.Unpacked in = MaskedSequence.unpack(g, packed);
     int[] s = in.hidden().shape();
-    int n = s[0];
     int l = s[1];
-    int h = s[2];
-    int d = h / heads;
+    int d = s[2] / heads;
     List<String> sites = actSites();
     // linear layers see (N, L, ·) tensors, so a layer's cached input has one row per sentence
     Var x = in.hidden();
