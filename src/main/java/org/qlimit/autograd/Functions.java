@@ -686,4 +686,276 @@ public final class Functions {
     }
     return out;
   }
+
+  // ------------------------------------------------------------------ transformer encoder
+  /**
+   * Embedding lookup: y[i] = table[ids[i]]. ids: n indices in 0..V-1; table: (V, H); y: (n, H).
+   * Backward: dtable[ids[i]] += dy[i] for i in increasing order (so repeated ids accumulate in a
+   * fixed order). An id outside the table is an error naming its position.
+   */
+  public static Var embedding(Graph g, int[] ids, Var table) {
+    int[] ts = table.shape();
+    Check.arg(ts.length == 2, "embedding: table must be (V, H), got %s", Arrays.toString(ts));
+    int v = ts[0];
+    int h = ts[1];
+    float[] td = d(table);
+    Tensor y = Tensor.zeros(ids.length, h);
+    float[] yd = y.data();
+    for (int i = 0; i < ids.length; i++) {
+      int id = ids[i];
+      Check.arg(id >= 0 && id < v, "embedding: id %d at position %d outside the table's %d rows",
+          id, i, v);
+      System.arraycopy(td, id * h, yd, i * h, h);
+    }
+    Var out = result(g, y, table);
+    if (out.requiresGrad()) {
+      g.record("embedding", out, () -> {
+        float[] dy = out.grad().data();
+        float[] dt = table.grad().data();
+        for (int i = 0; i < ids.length; i++) {
+          int o = ids[i] * h;
+          for (int j = 0; j < h; j++) {
+            dt[o + j] += dy[i * h + j];
+          }
+        }
+      });
+    }
+    return out;
+  }
+
+  /**
+   * LayerNorm over the last axis: y = (x − μ)/√(σ² + eps)·γ + β ({@link Kernels#layerNorm}).
+   * x: (..., H); gamma, beta: (H). Backward ({@link Kernels#layerNormBackward}):
+   * dx = rstd·(g − mean(g) − x̂·mean(g·x̂)) with g = dy·γ; dγ += Σ dy·x̂; dβ += Σ dy.
+   */
+  public static Var layerNorm(Graph g, Var x, Var gamma, Var beta, float eps) {
+    int[] xs = x.shape();
+    int h = xs[xs.length - 1];
+    Check.arg(gamma.value().hasShape(h) && beta.value().hasShape(h),
+        "layerNorm: x%s needs weight and bias of shape [%d], got %s and %s", Arrays.toString(xs),
+        h, Arrays.toString(gamma.shape()), Arrays.toString(beta.shape()));
+    int rows = x.value().numel() / h;
+    float[] xd = d(x);
+    float[] gd = d(gamma);
+    Tensor y = Tensor.zeros(xs);
+    float[] xhat = new float[xd.length];
+    float[] rstd = new float[rows];
+    g.kernels().layerNorm(y.data(), xhat, rstd, xd, gd, d(beta), rows, h, eps);
+    Var out = result(g, y, x, gamma, beta);
+    if (out.requiresGrad()) {
+      g.record("layerNorm", out, () -> {
+        float[] dx = x.requiresGrad() ? x.grad().data() : new float[xd.length];
+        g.kernels().layerNormBackward(dx, gamma.requiresGrad() ? gamma.grad().data() : null,
+            beta.requiresGrad() ? beta.grad().data() : null, out.grad().data(), xhat, rstd, gd,
+            rows, h);
+      });
+    }
+    return out;
+  }
+
+  /** y = GELU(x) = x·Φ(x), erf form. Backward: dx += dy·(Φ(x) + x·φ(x)). */
+  public static Var gelu(Graph g, Var x) {
+    float[] xd = d(x);
+    Tensor y = Tensor.zeros(x.shape());
+    g.kernels().gelu(y.data(), xd, xd.length);
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("gelu", out, () -> g.kernels().geluBackward(x.grad().data(), out.grad().data(), xd,
+          xd.length));
+    }
+    return out;
+  }
+
+  /** y = tanh(x). Backward: dx += dy·(1 − y²). */
+  public static Var tanh(Graph g, Var x) {
+    float[] xd = d(x);
+    Tensor y = Tensor.zeros(x.shape());
+    float[] yd = y.data();
+    g.kernels().tanh(yd, xd, xd.length);
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("tanh", out, () -> {
+        float[] dy = out.grad().data();
+        float[] dx = x.grad().data();
+        for (int i = 0; i < yd.length; i++) {
+          dx[i] += dy[i] * (1f - yd[i] * yd[i]);
+        }
+      });
+    }
+    return out;
+  }
+
+  /** y = s·x for a constant s. Backward: dx += s·dy. */
+  public static Var scale(Graph g, Var x, float s) {
+    float[] xd = d(x);
+    Tensor y = Tensor.zeros(x.shape());
+    float[] yd = y.data();
+    for (int i = 0; i < yd.length; i++) {
+      yd[i] = xd[i] * s;
+    }
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("scale", out, () -> g.kernels().axpy(x.grad().data(), s, out.grad().data(),
+          yd.length));
+    }
+    return out;
+  }
+
+  /**
+   * Batched matrix product: y_t = a_t·b_t, or a_t·b_tᵀ when transB. a: (B, M, K); b: (B, K, N), or
+   * (B, N, K) when transB; y: (B, M, N) ({@link Kernels#gemmBatched}). Backward: da += dy·bᵀ (or
+   * dy·b), db += aᵀ·dy (or dyᵀ·a).
+   */
+  public static Var bmm(Graph g, Var a, Var b, boolean transB) {
+    int[] as = a.shape();
+    int[] bs = b.shape();
+    Check.arg(as.length == 3 && bs.length == 3 && as[0] == bs[0]
+            && as[2] == (transB ? bs[2] : bs[1]),
+        "bmm: a%s and b%s do not multiply%s", Arrays.toString(as), Arrays.toString(bs),
+        transB ? " (b transposed)" : "");
+    int batch = as[0];
+    int m = as[1];
+    int k = as[2];
+    int n = transB ? bs[1] : bs[2];
+    float[] ad = d(a);
+    float[] bd = d(b);
+    Tensor y = Tensor.zeros(batch, m, n);
+    g.kernels().gemmBatched(y.data(), ad, false, bd, transB, batch, m, k, n, false);
+    Var out = result(g, y, a, b);
+    if (out.requiresGrad()) {
+      g.record("bmm", out, () -> {
+        float[] dy = out.grad().data();
+        if (a.requiresGrad()) {
+          // da (M×K) += dy (M×N) · op(b)ᵀ
+          g.kernels().gemmBatched(a.grad().data(), dy, false, bd, !transB, batch, m, n, k, true);
+        }
+        if (b.requiresGrad()) {
+          if (transB) {
+            // db (N×K) += dyᵀ (N×M) · a (M×K)
+            g.kernels().gemmBatched(b.grad().data(), dy, true, ad, false, batch, n, m, k, true);
+          } else {
+            // db (K×N) += aᵀ (K×M) · dy (M×N)
+            g.kernels().gemmBatched(b.grad().data(), ad, true, dy, false, batch, k, m, n, true);
+          }
+        }
+      });
+    }
+    return out;
+  }
+
+  /**
+   * Softmax over the last axis of x (R, C) restricted to the columns that {@code keyMask} keeps:
+   * row r uses mask row r / rowsPerMask (keyMask has R / rowsPerMask rows of C); masked columns
+   * get probability exactly 0 ({@link Kernels#maskedSoftmax}). Backward: dx += p·(dy − Σ p·dy).
+   * For attention scores (B, heads, L, L): rowsPerMask = heads·L, keyMask (B, L).
+   */
+  public static Var maskedSoftmax(Graph g, Var x, int[] keyMask, int rowsPerMask) {
+    int[] xs = x.shape();
+    int c = xs[xs.length - 1];
+    int rows = x.value().numel() / c;
+    Tensor y = Tensor.zeros(xs);
+    float[] yd = y.data();
+    g.kernels().maskedSoftmax(yd, d(x), keyMask, rows, c, rowsPerMask);
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("maskedSoftmax", out, () -> g.kernels().softmaxBackward(x.grad().data(),
+          out.grad().data(), yd, rows, c));
+    }
+    return out;
+  }
+
+  /**
+   * Splits the hidden axis into attention heads: x (B, L, heads·D) → y (B·heads, L, D) with
+   * y[b·heads + h][l][e] = x[b][l][h·D + e]. Backward: the inverse copy, accumulated.
+   */
+  public static Var splitHeads(Graph g, Var x, int heads) {
+    int[] s = x.shape();
+    Check.arg(s.length == 3 && s[2] % heads == 0, "splitHeads: x%s does not split into %d heads",
+        Arrays.toString(s), heads);
+    int b = s[0];
+    int l = s[1];
+    int dh = s[2] / heads;
+    float[] xd = d(x);
+    Tensor y = Tensor.zeros(b * heads, l, dh);
+    headCopy(y.data(), xd, b, l, heads, dh, true, false);
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("splitHeads", out, () -> headCopy(out.grad().data(), x.grad().data(), b, l, heads,
+          dh, false, true));
+    }
+    return out;
+  }
+
+  /** The inverse of {@link #splitHeads}: x (B·heads, L, D) → y (B, L, heads·D). */
+  public static Var mergeHeads(Graph g, Var x, int heads) {
+    int[] s = x.shape();
+    Check.arg(s.length == 3 && s[0] % heads == 0, "mergeHeads: x%s does not hold %d heads",
+        Arrays.toString(s), heads);
+    int b = s[0] / heads;
+    int l = s[1];
+    int dh = s[2];
+    float[] xd = d(x);
+    Tensor y = Tensor.zeros(b, l, heads * dh);
+    headCopy(xd, y.data(), b, l, heads, dh, false, false);
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("mergeHeads", out, () -> headCopy(x.grad().data(), out.grad().data(), b, l, heads,
+          dh, true, true));
+    }
+    return out;
+  }
+
+  /**
+   * Copies between split (B·heads, L, D) and merged (B, L, heads·D) layouts; toSplit gives the
+   * direction, accumulate adds instead of assigning.
+   */
+  private static void headCopy(float[] split, float[] merged, int b, int l, int heads, int dh,
+      boolean toSplit, boolean accumulate) {
+    for (int n = 0; n < b; n++) {
+      for (int h = 0; h < heads; h++) {
+        for (int t = 0; t < l; t++) {
+          int so = ((n * heads + h) * l + t) * dh;
+          int mo = (n * l + t) * heads * dh + h * dh;
+          for (int e = 0; e < dh; e++) {
+            if (toSplit) {
+              split[so + e] = accumulate ? split[so + e] + merged[mo + e] : merged[mo + e];
+            } else {
+              merged[mo + e] = accumulate ? merged[mo + e] + split[so + e] : split[so + e];
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * Selects one position of a sequence: x (B, L, H) → y (B, H) = x[:, position, :] (BERT's
+   * pooler reads position 0, [CLS]). Backward: dx[:, position, :] += dy.
+   */
+  public static Var selectPosition(Graph g, Var x, int position) {
+    int[] s = x.shape();
+    Check.arg(s.length == 3 && position >= 0 && position < s[1],
+        "selectPosition: position %d outside x%s", position, Arrays.toString(s));
+    int b = s[0];
+    int l = s[1];
+    int h = s[2];
+    float[] xd = d(x);
+    Tensor y = Tensor.zeros(b, h);
+    for (int n = 0; n < b; n++) {
+      System.arraycopy(xd, (n * l + position) * h, y.data(), n * h, h);
+    }
+    Var out = result(g, y, x);
+    if (out.requiresGrad()) {
+      g.record("selectPosition", out, () -> {
+        float[] dy = out.grad().data();
+        float[] dx = x.grad().data();
+        for (int n = 0; n < b; n++) {
+          for (int j = 0; j < h; j++) {
+            dx[(n * l + position) * h + j] += dy[n * h + j];
+          }
+        }
+      });
+    }
+    return out;
+  }
 }

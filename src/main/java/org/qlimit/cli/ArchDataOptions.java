@@ -2,6 +2,7 @@ package org.qlimit.cli;
 
 import java.nio.file.Path;
 import org.qlimit.data.Datasets;
+import org.qlimit.data.TextDatasets;
 import org.qlimit.model.Architectures;
 import org.qlimit.util.Check;
 import picocli.CommandLine.Option;
@@ -15,7 +16,8 @@ class ArchDataOptions implements Validated {
   @Option(names = "--arch", required = true, description = "architecture (see 'qlimit archs')")
   String arch;
 
-  @Option(names = "--data", required = true, description = "fashion-mnist, cifar10 or imagefolder")
+  @Option(names = "--data", required = true, description = "fashion-mnist, cifar10, imagefolder, or the text sets sst2 and trec "
+      + "(for --arch bert)")
   String data;
 
   @Option(names = "--data-dir", paramLabel = "DIR",
@@ -27,7 +29,11 @@ class ArchDataOptions implements Validated {
   public void validate() {
     Check.arg(Architectures.names().contains(arch), "--arch: unknown architecture '%s'; known: %s",
         arch, String.join(", ", Architectures.names()));
-    Check.arg(Datasets.isKnown(data), "--data: unknown dataset '%s' (known: %s)", data,
-        String.join(", ", Datasets.NAMES));
+    Check.arg(Datasets.isKnown(data) || TextDatasets.isKnown(data),
+        "--data: unknown dataset '%s' (known: %s, %s)", data, String.join(", ", Datasets.NAMES),
+        String.join(", ", TextDatasets.NAMES));
+    Check.arg(arch.equals("bert") == TextDatasets.isKnown(data),
+        "--arch %s does not read --data %s (the text sets %s go with --arch bert)", arch, data,
+        String.join(", ", TextDatasets.NAMES));
   }
 }

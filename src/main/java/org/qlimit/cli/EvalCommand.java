@@ -9,7 +9,10 @@ import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.qlimit.data.Datasets;
 import org.qlimit.data.LabeledImages;
+import org.qlimit.data.LabeledSentences;
 import org.qlimit.data.Normalization;
+import org.qlimit.data.TextDatasets;
+import org.qlimit.data.TokenizedSentences;
 import org.qlimit.eval.ClassCoverage;
 import org.qlimit.eval.Evaluator;
 import org.qlimit.integer.Departures;
@@ -60,7 +63,8 @@ final class EvalCommand implements Callable<Integer>, Validated {
       + "(docs/INTEGER.md) and report where it departs from the fake-quantized path")
   Path integer;
 
-  @Option(names = "--split", defaultValue = "test", description = "test or train")
+  @Option(names = "--split", defaultValue = "test",
+      description = "test or train (dev too for sst2)")
   String split;
 
   @Option(names = "--limit", defaultValue = "0", description = "first N images only (0 = all)")
@@ -70,8 +74,9 @@ final class EvalCommand implements Callable<Integer>, Validated {
 
   @Override
   public void validate() {
-    Check.arg(split.equals("test") || split.equals("train"), "--split must be test or train, got "
-        + "'%s'", split);
+    Check.arg(split.equals("test") || split.equals("train")
+            || (split.equals("dev") && TextDatasets.isKnown(data)),
+        "--split must be test or train (or dev for a text set), got '%s'", split);
     Check.arg(limit >= 0, "--limit must be >= 0 (0 = all images), got %d", limit);
     if (integer != null) {
       Check.arg(arch == null && data == null, "--integer reads the architecture and the dataset "
@@ -101,6 +106,9 @@ final class EvalCommand implements Callable<Integer>, Validated {
   private int callFp() throws Exception {
     if (!Files.isRegularFile(model)) {
       throw new IllegalArgumentException("model file not found: " + model);
+    }
+    if (TextDatasets.isKnown(data)) {
+      return evalText();
     }
     Model m = Architectures.load(arch, model);
     Datasets.Split d = Datasets.load(data, dataDir);
@@ -187,5 +195,30 @@ final class EvalCommand implements Callable<Integer>, Validated {
 
   private static double pct(long a, long n) {
     return n == 0 ? 0 : 100.0 * a / n;
+  }
+
+  /** A BERT checkpoint (config.json and vocab.txt beside it) on a sentence set. */
+  private int evalText() throws Exception {
+    Architectures.BertBundle b = Architectures.loadBert(model);
+    TextDatasets.Split d = TextDatasets.load(data, dataDir);
+    LabeledSentences set = switch (split) {
+      case "train" -> d.train();
+      case "dev" -> {
+        if (d.dev() == null) {
+          throw new IllegalArgumentException(d.dataset() + " has no dev split");
+        }
+        yield d.dev();
+      }
+      default -> d.test();
+    };
+    int total = limit <= 0 ? set.n() : Math.min(limit, set.n());
+    TokenizedSentences tok = TokenizedSentences.encode(set.subset(0, total), b.tokenizer(),
+        b.config().maxPositions());
+    ProgressBar bar = new ProgressBar(System.out, "eval bert", total);
+    Evaluator.Accuracy acc = org.qlimit.eval.TextEvaluator.accuracy(b.model(), ForwardContext.FP,
+        Kernels.of(options.numerics()), tok, 64, total, (done, t) -> bar.update(done, ""));
+    System.out.printf(Locale.ROOT, "bert on %s (%s, %d sentences): FP32 accuracy %.2f %% (%d/%d)%n",
+        set.name(), split, acc.total(), acc.percent(), acc.correct(), acc.total());
+    return 0;
   }
 }

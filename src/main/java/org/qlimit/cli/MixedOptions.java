@@ -139,6 +139,10 @@ final class MixedOptions implements Validated {
 
   @Override
   public void validate() {
+    if (org.qlimit.data.TextDatasets.isKnown(input.data)) {
+      throw new IllegalArgumentException("--data " + input.data + ": mixed precision does not "
+          + "take the text sets yet; quantize BERT models with 'qlimit quantize'");
+    }
     if (iters < 1 || iters > 10_000_000) {
       throw new IllegalArgumentException("--iters must be in 1..10^7, got " + iters);
     }

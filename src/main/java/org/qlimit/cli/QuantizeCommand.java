@@ -122,6 +122,10 @@ final class QuantizeCommand implements Callable<Integer>, Validated {
   @Override
   public Integer call() throws Exception {
     ReconConfig rc = reconConfig();
+    if (org.qlimit.data.TextDatasets.isKnown(input.data)) {
+      return TextQuantizeJob.run(input.model, input.data, input.dataDir, rc, calib,
+          options.numerics(), evalLimit, out);
+    }
     // options given that the method does not use: say so rather than ignore them silently
     boolean brecqActPhase = rc.method() == Method.BRECQ && rc.quantizeActivations();
     if (!QuantizationRun.qdropDropping(rc) && given("--keep-prob")) {

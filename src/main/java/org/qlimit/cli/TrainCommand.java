@@ -16,6 +16,7 @@ import org.qlimit.data.Normalization;
 import org.qlimit.eval.ClassCoverage;
 import org.qlimit.model.Architectures;
 import org.qlimit.model.Checkpoints;
+import org.qlimit.train.TextTrainConfig;
 import org.qlimit.train.TrainConfig;
 import org.qlimit.train.Trainer;
 import org.qlimit.util.Hashing;
@@ -29,8 +30,9 @@ import picocli.CommandLine.Option;
  * and writes a safetensors checkpoint with PyTorch names plus a JSON history next to it.
  */
 @Command(name = "train", mixinStandardHelpOptions = true,
-    description = "Train a model from scratch (SGD, cosine learning rate per iteration, "
-        + "pad-and-crop + flip augmentation) and write a safetensors checkpoint.")
+    description = "Train a model from scratch (images: SGD, cosine learning rate per iteration, "
+        + "pad-and-crop + flip augmentation; --arch bert on sst2/trec: AdamW, linear warm-up and "
+        + "decay) and write a safetensors checkpoint (for bert also config.json and vocab.txt).")
 final class TrainCommand implements Callable<Integer>, Validated {
   @Mixin ArchDataOptions input;
 
@@ -66,6 +68,10 @@ final class TrainCommand implements Callable<Integer>, Validated {
 
   @Mixin Options options;
 
+  @Mixin BertOptions bert;
+
+  @picocli.CommandLine.Spec picocli.CommandLine.Model.CommandSpec commandSpec;
+
   @Override
   public void validate() {
     Validated.requireFile("--out", out);
@@ -75,12 +81,38 @@ final class TrainCommand implements Callable<Integer>, Validated {
 
   /** The recipe; IllegalArgumentException naming the option for a value out of range. */
   private TrainConfig config() {
+    if (textData()) {
+      textConfig();
+      return null;
+    }
     return new TrainConfig(input.arch, epochs, batch, lr, momentum, nesterov, weightDecay, seed,
         trainLimit, testLimit, !noAugment, options.numerics());
   }
 
+  private boolean textData() {
+    return org.qlimit.data.TextDatasets.isKnown(input.data);
+  }
+
+  /**
+   * The BERT recipe: --batch, --lr and --weight-decay default to the text recipe's 32, 1e-3 and
+   * 0.01 ({@link TextTrainConfig#small}) unless given.
+   */
+  private TextTrainConfig textConfig() {
+    TextTrainConfig d = TextTrainConfig.small(epochs, seed, options.numerics());
+    picocli.CommandLine.ParseResult pr = commandSpec.commandLine().getParseResult();
+    return new TextTrainConfig(bert.hidden, bert.layers, bert.heads, bert.intermediate,
+        bert.maxLength, bert.minCount, epochs,
+        pr.hasMatchedOption("--batch") ? batch : d.batch(),
+        pr.hasMatchedOption("--lr") ? lr : d.lr(), bert.warmup,
+        pr.hasMatchedOption("--weight-decay") ? weightDecay : d.weightDecay(), seed, trainLimit,
+        testLimit, options.numerics());
+  }
+
   @Override
   public Integer call() throws Exception {
+    if (textData()) {
+      return TextTrainJob.run(textConfig(), input.data, input.dataDir, out);
+    }
     NumericsConfig numerics = options.numerics();
     TrainConfig cfg = config();
     Architectures.Spec spec = Architectures.get(input.arch);

@@ -196,4 +196,55 @@ public interface Kernels {
    * summed in index order.
    */
   void softmax(float[] probs, float[] logits, int n, int c);
+
+  // ---------------------------------------------------------------- transformer encoder
+  /**
+   * Batched GEMM: for t = 0..batch-1, C_t (m×n) = op(A_t) · op(B_t), or {@code C_t += ...} when
+   * accumulate. A_t starts at a[t·m·k] and is m×k row-major, or k×m when transA; B_t starts at
+   * b[t·k·n] and is k×n, or n×k when transB; C_t starts at c[t·m·n]. Each element accumulates
+   * over p = 0..k-1 in order with fma, as {@link #gemmNN}. Threads split batch items. Requires
+   * c≠a, c≠b. c: Modified.
+   */
+  void gemmBatched(float[] c, float[] a, boolean transA, float[] b, boolean transB, int batch,
+      int m, int k, int n, boolean accumulate);
+
+  /**
+   * GELU, erf form (Hendrycks and Gimpel 2016; BERT's "gelu"): y = x·Φ(x) =
+   * 0.5·x·(1 + erf(x/√2)), computed in double with {@link org.qlimit.util.Erf}, rounded once.
+   */
+  void gelu(float[] y, float[] x, int len);
+
+  /** dx += dy · (Φ(x) + x·φ(x)), φ the standard normal density; computed in double. */
+  void geluBackward(float[] dx, float[] dy, float[] x, int len);
+
+  /** y = StrictMath.tanh(x). */
+  void tanh(float[] y, float[] x, int len);
+
+  /**
+   * LayerNorm over the last axis (Ba et al. 2016) of x (rows × h): per row, μ = Σ x_j / h and
+   * σ² = Σ (x_j − μ)² / h (both summed in index order in double), rstd = 1/√(σ² + eps),
+   * x̂_j = (float) ((x_j − μ)·rstd), y_j = fma(x̂_j, γ_j, β_j). Also writes x̂ (rows × h) and rstd
+   * (rows) for the backward pass. Threads split rows. y, xhat, rstd: Modified.
+   */
+  void layerNorm(float[] y, float[] xhat, float[] rstd, float[] x, float[] gamma, float[] beta,
+      int rows, int h, float eps);
+
+  /**
+   * Backward of {@link #layerNorm}: with g_j = dy_j·γ_j, a = Σ g_j and b = Σ g_j·x̂_j (double, in
+   * order), dx_j += rstd·(g_j − a/h − x̂_j·b/h); dγ_j += Σ_rows dy_j·x̂_j and dβ_j += Σ_rows dy_j,
+   * rows in increasing order. dx, dgamma, dbeta: Modified (accumulated); dgamma/dbeta may be null.
+   */
+  void layerNormBackward(float[] dx, float[] dgamma, float[] dbeta, float[] dy, float[] xhat,
+      float[] rstd, float[] gamma, int rows, int h);
+
+  /**
+   * Row-wise softmax of logits (rows × c) over the columns j with keyMask[(i / rowsPerMask)·c + j]
+   * ≠ 0; masked columns get probability exactly 0 (the limit of BERT's additive −∞ mask). Same
+   * order as {@link #softmax} over the unmasked columns. Every row must keep one column.
+   */
+  void maskedSoftmax(float[] probs, float[] logits, int[] keyMask, int rows, int c,
+      int rowsPerMask);
+
+  /** Softmax backward per row: dx_j += p_j·(dy_j − Σ_k p_k·dy_k), the sum in order in double. */
+  void softmaxBackward(float[] dx, float[] dy, float[] probs, int rows, int c);
 }

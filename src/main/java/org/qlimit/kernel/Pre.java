@@ -90,4 +90,70 @@ final class Pre {
   private static void notNull(String op, ConvShape s) {
     Check.arg(s != null, "%s: shape is null", op);
   }
+
+  static void gemmBatched(float[] c, float[] a, float[] b, int batch, int m, int k, int n) {
+    String op = "gemmBatched";
+    Check.arg(batch >= 0 && m >= 0 && k >= 0 && n >= 0,
+        "%s: negative size batch=%d m=%d k=%d n=%d", op, batch, m, k, n);
+    Check.length(op, "a", a, (long) batch * m * k);
+    Check.length(op, "b", b, (long) batch * k * n);
+    Check.length(op, "c", c, (long) batch * m * n);
+    Check.noAlias(op, c, a, "a");
+    Check.noAlias(op, c, b, "b");
+  }
+
+  static void layerNorm(float[] y, float[] xhat, float[] rstd, float[] x, float[] gamma,
+      float[] beta, int rows, int h) {
+    String op = "layerNorm";
+    sizes(op, rows, h);
+    long n = (long) rows * h;
+    Check.length(op, "x", x, n);
+    Check.length(op, "y", y, n);
+    Check.length(op, "xhat", xhat, n);
+    Check.length(op, "rstd", rstd, rows);
+    Check.length(op, "gamma", gamma, h);
+    Check.length(op, "beta", beta, h);
+    Check.noAlias(op, y, x, "x");
+    Check.noAlias(op, xhat, x, "x");
+  }
+
+  static void layerNormBackward(float[] dx, float[] dgamma, float[] dbeta, float[] dy,
+      float[] xhat, float[] rstd, float[] gamma, int rows, int h) {
+    String op = "layerNormBackward";
+    sizes(op, rows, h);
+    long n = (long) rows * h;
+    Check.length(op, "dx", dx, n);
+    Check.length(op, "dy", dy, n);
+    Check.length(op, "xhat", xhat, n);
+    Check.length(op, "rstd", rstd, rows);
+    Check.length(op, "gamma", gamma, h);
+    if (dgamma != null) {
+      Check.length(op, "dgamma", dgamma, h);
+    }
+    if (dbeta != null) {
+      Check.length(op, "dbeta", dbeta, h);
+    }
+    Check.noAlias(op, dx, dy, "dy");
+  }
+
+  static void maskedSoftmax(float[] probs, float[] logits, int[] keyMask, int rows, int c,
+      int rowsPerMask) {
+    String op = "maskedSoftmax";
+    sizes(op, rows, c);
+    Check.arg(rowsPerMask > 0 && rows % rowsPerMask == 0,
+        "%s: %d rows are not a multiple of %d rows per mask", op, rows, rowsPerMask);
+    Check.length(op, "logits", logits, (long) rows * c);
+    Check.length(op, "probs", probs, (long) rows * c);
+    Check.arg(keyMask != null && keyMask.length == (long) rows / rowsPerMask * c,
+        "%s: key mask has %d elements, expected %d", op, keyMask == null ? 0 : keyMask.length,
+        (long) rows / rowsPerMask * c);
+    for (int m = 0; m < rows / rowsPerMask; m++) {
+      boolean any = false;
+      for (int j = 0; j < c; j++) {
+        any |= keyMask[m * c + j] != 0;
+      }
+      Check.arg(any, "%s: mask row %d masks every column", op, m);
+    }
+    Check.noAlias(op, probs, logits, "logits");
+  }
 }

@@ -530,4 +530,213 @@ public final class ScalarKernels implements Kernels {
       }
     }
   }
+
+  // ---------------------------------------------------------------- transformer encoder
+
+  @Override
+  public void gemmBatched(float[] c, float[] a, boolean transA, float[] b, boolean transB,
+      int batch, int m, int k, int n, boolean accumulate) {
+    Pre.gemmBatched(c, a, b, batch, m, k, n);
+    Parallel.forRange(cfg.threads(), batch, (t0, t1) -> {
+      for (int t = t0; t < t1; t++) {
+        gemmAt(c, t * m * n, a, t * m * k, transA, b, t * k * n, transB, m, k, n, accumulate);
+      }
+    });
+  }
+
+  /** {@link #gemm} on one thread, with each matrix starting at an offset. */
+  static void gemmAt(float[] c, int cOff, float[] a, int aOff, boolean transA, float[] b, int bOff,
+      boolean transB, int m, int k, int n, boolean accumulate) {
+    for (int i = 0; i < m; i++) {
+      int ci = cOff + i * n;
+      if (!accumulate) {
+        for (int j = 0; j < n; j++) {
+          c[ci + j] = 0f;
+        }
+      }
+      for (int j = 0; j < n; j++) {
+        float acc = c[ci + j];
+        for (int p = 0; p < k; p++) {
+          float av = transA ? a[aOff + p * m + i] : a[aOff + i * k + p];
+          float bv = transB ? b[bOff + j * k + p] : b[bOff + p * n + j];
+          acc = Math.fma(av, bv, acc);
+        }
+        c[ci + j] = acc;
+      }
+    }
+  }
+
+  @Override
+  public void gelu(float[] y, float[] x, int len) {
+    Pre.elementwise("gelu", len, y, x);
+    geluLoop(y, x, len);
+  }
+
+  private static final double INV_SQRT2 = 1.0 / StrictMath.sqrt(2.0);
+  private static final double INV_SQRT_2PI = 1.0 / StrictMath.sqrt(2.0 * StrictMath.PI);
+
+  static void geluLoop(float[] y, float[] x, int len) {
+    for (int i = 0; i < len; i++) {
+      double v = x[i];
+      y[i] = (float) (0.5 * v * (1.0 + org.qlimit.util.Erf.erf(v * INV_SQRT2)));
+    }
+  }
+
+  @Override
+  public void geluBackward(float[] dx, float[] dy, float[] x, int len) {
+    Pre.elementwise("geluBackward", len, dx, dy, x);
+    geluBackwardLoop(dx, dy, x, len);
+  }
+
+  static void geluBackwardLoop(float[] dx, float[] dy, float[] x, int len) {
+    for (int i = 0; i < len; i++) {
+      double v = x[i];
+      double cdf = 0.5 * (1.0 + org.qlimit.util.Erf.erf(v * INV_SQRT2));
+      double pdf = StrictMath.exp(-0.5 * v * v) * INV_SQRT_2PI;
+      dx[i] += (float) (dy[i] * (cdf + v * pdf));
+    }
+  }
+
+  @Override
+  public void tanh(float[] y, float[] x, int len) {
+    Pre.elementwise("tanh", len, y, x);
+    tanhLoop(y, x, len);
+  }
+
+  static void tanhLoop(float[] y, float[] x, int len) {
+    for (int i = 0; i < len; i++) {
+      y[i] = (float) StrictMath.tanh(x[i]);
+    }
+  }
+
+  @Override
+  public void layerNorm(float[] y, float[] xhat, float[] rstd, float[] x, float[] gamma,
+      float[] beta, int rows, int h, float eps) {
+    Pre.layerNorm(y, xhat, rstd, x, gamma, beta, rows, h);
+    layerNormLoop(y, xhat, rstd, x, gamma, beta, rows, h, eps, cfg.threads());
+  }
+
+  static void layerNormLoop(float[] y, float[] xhat, float[] rstd, float[] x, float[] gamma,
+      float[] beta, int rows, int h, float eps, int threads) {
+    Parallel.forRange(threads, rows, (r0, r1) -> {
+      for (int r = r0; r < r1; r++) {
+        int o = r * h;
+        double sum = 0;
+        for (int j = 0; j < h; j++) {
+          sum += x[o + j];
+        }
+        double mean = sum / h;
+        double ss = 0;
+        for (int j = 0; j < h; j++) {
+          double d = x[o + j] - mean;
+          ss += d * d;
+        }
+        double rs = 1.0 / StrictMath.sqrt(ss / h + eps);
+        rstd[r] = (float) rs;
+        for (int j = 0; j < h; j++) {
+          float xh = (float) ((x[o + j] - mean) * rs);
+          xhat[o + j] = xh;
+          y[o + j] = Math.fma(xh, gamma[j], beta[j]);
+        }
+      }
+    });
+  }
+
+  @Override
+  public void layerNormBackward(float[] dx, float[] dgamma, float[] dbeta, float[] dy,
+      float[] xhat, float[] rstd, float[] gamma, int rows, int h) {
+    Pre.layerNormBackward(dx, dgamma, dbeta, dy, xhat, rstd, gamma, rows, h);
+    layerNormBackwardLoop(dx, dgamma, dbeta, dy, xhat, rstd, gamma, rows, h, cfg.threads());
+  }
+
+  static void layerNormBackwardLoop(float[] dx, float[] dgamma, float[] dbeta, float[] dy,
+      float[] xhat, float[] rstd, float[] gamma, int rows, int h, int threads) {
+    Parallel.forRange(threads, rows, (r0, r1) -> {
+      for (int r = r0; r < r1; r++) {
+        int o = r * h;
+        double a = 0;
+        double b = 0;
+        for (int j = 0; j < h; j++) {
+          double g = (double) dy[o + j] * gamma[j];
+          a += g;
+          b += g * xhat[o + j];
+        }
+        double am = a / h;
+        double bm = b / h;
+        double rs = rstd[r];
+        for (int j = 0; j < h; j++) {
+          double g = (double) dy[o + j] * gamma[j];
+          dx[o + j] += (float) (rs * (g - am - xhat[o + j] * bm));
+        }
+      }
+    });
+    // parameter gradients: each column over rows in increasing order; threads split columns
+    Parallel.forRange(threads, h, (j0, j1) -> {
+      for (int j = j0; j < j1; j++) {
+        for (int r = 0; r < rows; r++) {
+          float d = dy[r * h + j];
+          if (dgamma != null) {
+            dgamma[j] = Math.fma(d, xhat[r * h + j], dgamma[j]);
+          }
+          if (dbeta != null) {
+            dbeta[j] += d;
+          }
+        }
+      }
+    });
+  }
+
+  @Override
+  public void maskedSoftmax(float[] probs, float[] logits, int[] keyMask, int rows, int c,
+      int rowsPerMask) {
+    Pre.maskedSoftmax(probs, logits, keyMask, rows, c, rowsPerMask);
+    maskedSoftmaxLoop(probs, logits, keyMask, rows, c, rowsPerMask, cfg.threads());
+  }
+
+  static void maskedSoftmaxLoop(float[] probs, float[] logits, int[] keyMask, int rows, int c,
+      int rowsPerMask, int threads) {
+    Parallel.forRange(threads, rows, (i0, i1) -> {
+      for (int i = i0; i < i1; i++) {
+        int r = i * c;
+        int mo = (i / rowsPerMask) * c;
+        float mx = Float.NEGATIVE_INFINITY;
+        for (int j = 0; j < c; j++) {
+          if (keyMask[mo + j] != 0) {
+            mx = Math.max(mx, logits[r + j]);
+          }
+        }
+        float s = 0f;
+        for (int j = 0; j < c; j++) {
+          float e = keyMask[mo + j] != 0 ? (float) StrictMath.exp(logits[r + j] - mx) : 0f;
+          probs[r + j] = e;
+          s += e;
+        }
+        for (int j = 0; j < c; j++) {
+          probs[r + j] /= s;
+        }
+      }
+    });
+  }
+
+  @Override
+  public void softmaxBackward(float[] dx, float[] dy, float[] probs, int rows, int c) {
+    Pre.elementwise("softmaxBackward", rows * c, dx, dy, probs);
+    softmaxBackwardLoop(dx, dy, probs, rows, c, cfg.threads());
+  }
+
+  static void softmaxBackwardLoop(float[] dx, float[] dy, float[] probs, int rows, int c,
+      int threads) {
+    Parallel.forRange(threads, rows, (i0, i1) -> {
+      for (int i = i0; i < i1; i++) {
+        int r = i * c;
+        double dot = 0;
+        for (int j = 0; j < c; j++) {
+          dot += (double) probs[r + j] * dy[r + j];
+        }
+        for (int j = 0; j < c; j++) {
+          dx[r + j] += (float) (probs[r + j] * (dy[r + j] - dot));
+        }
+      }
+    });
+  }
 }

@@ -28,8 +28,11 @@ import org.qlimit.util.VectorWidth;
  *       along the vector lanes); never the batch.
  *   <li>Reductions: 16 logical lanes in 1, 2 or 4 vector accumulators, combined by
  *       {@link Lanes#sumInOrder}; never {@code reduceLanes(ADD)}.
- *   <li>rint, floor, exp, log, sigmoid, softmax and the bias additions stay scalar loops, shared
- *       with {@link ScalarKernels}.
+ *   <li>Batched GEMM (attention): the same GEMM per batch item, one thread each, threads over
+ *       batch items (inside the GEMM when there are fewer items than threads).
+ *   <li>rint, floor, exp, log, sigmoid, softmax, the bias additions, and the transformer's GELU,
+ *       tanh, LayerNorm, masked softmax and softmax backward stay scalar loops, shared with
+ *       {@link ScalarKernels} (StrictMath and double sums; parallel over rows only).
  * </ul>
  */
 public final class SimdKernels implements Kernels {
@@ -604,5 +607,72 @@ public final class SimdKernels implements Kernels {
     Pre.linear("softmax", probs, logits, "logits", logits, "logits", (long) n * c, 0,
         (long) n * c, "probs");
     ScalarKernels.softmaxLoop(probs, logits, n, c);
+  }
+
+  // ---------------------------------------------------------------- transformer encoder
+
+  @Override
+  public void gemmBatched(float[] c, float[] a, boolean transA, float[] b, boolean transB,
+      int batch, int m, int k, int n, boolean accumulate) {
+    Pre.gemmBatched(c, a, b, batch, m, k, n);
+    if (batch >= cfg.threads()) {
+      Parallel.forRange(cfg.threads(), batch, (t0, t1) -> {
+        for (int t = t0; t < t1; t++) {
+          ops.gemm(c, t * m * n, a, t * m * k, transA, b, t * k * n, transB, m, k, n, accumulate,
+              1);
+        }
+      });
+    } else {
+      for (int t = 0; t < batch; t++) {
+        ops.gemm(c, t * m * n, a, t * m * k, transA, b, t * k * n, transB, m, k, n, accumulate,
+            cfg.threads());
+      }
+    }
+  }
+
+  @Override
+  public void gelu(float[] y, float[] x, int len) {
+    Pre.elementwise("gelu", len, y, x);
+    ScalarKernels.geluLoop(y, x, len);
+  }
+
+  @Override
+  public void geluBackward(float[] dx, float[] dy, float[] x, int len) {
+    Pre.elementwise("geluBackward", len, dx, dy, x);
+    ScalarKernels.geluBackwardLoop(dx, dy, x, len);
+  }
+
+  @Override
+  public void tanh(float[] y, float[] x, int len) {
+    Pre.elementwise("tanh", len, y, x);
+    ScalarKernels.tanhLoop(y, x, len);
+  }
+
+  @Override
+  public void layerNorm(float[] y, float[] xhat, float[] rstd, float[] x, float[] gamma,
+      float[] beta, int rows, int h, float eps) {
+    Pre.layerNorm(y, xhat, rstd, x, gamma, beta, rows, h);
+    ScalarKernels.layerNormLoop(y, xhat, rstd, x, gamma, beta, rows, h, eps, cfg.threads());
+  }
+
+  @Override
+  public void layerNormBackward(float[] dx, float[] dgamma, float[] dbeta, float[] dy,
+      float[] xhat, float[] rstd, float[] gamma, int rows, int h) {
+    Pre.layerNormBackward(dx, dgamma, dbeta, dy, xhat, rstd, gamma, rows, h);
+    ScalarKernels.layerNormBackwardLoop(dx, dgamma, dbeta, dy, xhat, rstd, gamma, rows, h,
+        cfg.threads());
+  }
+
+  @Override
+  public void maskedSoftmax(float[] probs, float[] logits, int[] keyMask, int rows, int c,
+      int rowsPerMask) {
+    Pre.maskedSoftmax(probs, logits, keyMask, rows, c, rowsPerMask);
+    ScalarKernels.maskedSoftmaxLoop(probs, logits, keyMask, rows, c, rowsPerMask, cfg.threads());
+  }
+
+  @Override
+  public void softmaxBackward(float[] dx, float[] dy, float[] probs, int rows, int c) {
+    Pre.elementwise("softmaxBackward", rows * c, dx, dy, probs);
+    ScalarKernels.softmaxBackwardLoop(dx, dy, probs, rows, c, cfg.threads());
   }
 }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.function.Function;
+import org.qlimit.data.WordPieceTokenizer;
 import org.qlimit.nn.Model;
 import org.qlimit.nn.StateDict;
 
@@ -113,6 +114,70 @@ public final class Architectures {
     registerTorchvision();
     registerSmall("fmnist", "fashion-mnist", 1, 28);
     registerSmall("cifar10", "cifar10", 3, 32);
+    registerBert();
+  }
+
+  /**
+   * BERT for sequence classification in the Hugging Face layout ({@link Berts}): the
+   * hyperparameters come from the {@code config.json} beside the checkpoint, the input length is
+   * its max_position_embeddings. Fresh weights need a vocabulary: {@code qlimit train --data sst2}
+   * (or trec) builds one and trains through {@code train.TextTrainer}.
+   */
+  private static void registerBert() {
+    register(new DefinedSpec("bert", "BERT for sequence classification (Hugging Face "
+        + "BertForSequenceClassification names; config.json and vocab.txt beside the checkpoint)",
+        "sst2, trec", DEFAULT_ROUND_LAMBDA, (sd, fold) -> {
+          BertConfig cfg = bertConfigBeside(sd);
+          return Berts.load("bert", sd, cfg, cfg.maxPositions(), !fold);
+        }, rng -> {
+          throw new IllegalArgumentException("bert: fresh weights need a vocabulary; train with "
+              + "--data sst2 or --data trec, which builds one from the training split");
+        }));
+  }
+
+  /** A BERT checkpoint with its config and tokenizer. */
+  public record BertBundle(Model model, BertConfig config, WordPieceTokenizer tokenizer) {}
+
+  /**
+   * Loads a BERT checkpoint with the {@code config.json} and {@code vocab.txt} beside it.
+   *
+   * @throws IllegalArgumentException (one line) when a file is missing, the config disagrees with
+   *     the weights, or the vocabulary size differs from the word embedding's rows
+   */
+  public static BertBundle loadBert(Path checkpoint) throws IOException {
+    Model m = load("bert", checkpoint);
+    StateDict sd = new StateDict(checkpoint.toString());
+    BertConfig cfg = bertConfigBeside(sd);
+    Path vocab = checkpoint.toAbsolutePath().resolveSibling("vocab.txt");
+    WordPieceTokenizer tok;
+    try {
+      tok = WordPieceTokenizer.read(vocab);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new IllegalArgumentException(vocab + ": no such file (a BERT checkpoint needs its "
+          + "vocab.txt beside it)");
+    }
+    if (tok.vocabSize() != cfg.vocabSize()) {
+      throw new IllegalArgumentException(vocab + ": " + tok.vocabSize() + " tokens, but the word "
+          + "embedding of " + checkpoint.getFileName() + " has " + cfg.vocabSize() + " rows");
+    }
+    if (tok.padId() != cfg.padTokenId()) {
+      throw new IllegalArgumentException(vocab + ": [PAD] has id " + tok.padId()
+          + ", config.json says pad_token_id " + cfg.padTokenId());
+    }
+    return new BertBundle(m, cfg, tok);
+  }
+
+  /** The config.json in the folder of the checkpoint a state dict was read from. */
+  public static BertConfig bertConfigBeside(StateDict sd) {
+    Path cfg = Path.of(sd.source()).toAbsolutePath().resolveSibling("config.json");
+    try {
+      return BertConfig.read(cfg);
+    } catch (java.nio.file.NoSuchFileException e) {
+      throw new IllegalArgumentException(cfg + ": no such file (a BERT checkpoint needs its "
+          + "config.json beside it)");
+    } catch (IOException e) {
+      throw new IllegalArgumentException(cfg + ": " + e.getMessage());
+    }
   }
 
   /** torchvision ImageNet models: 3x224x224 input, 1000 classes, torchvision state_dict names. */

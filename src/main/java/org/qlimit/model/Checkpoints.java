@@ -39,7 +39,10 @@ public final class Checkpoints {
         float[] v = e.asFloats();
         requireValid(file, e, v);
         sd.put(e.name(), Tensor.of(v, e.intShape()));
-      } else if (!e.name().endsWith("num_batches_tracked")) {
+      } else if (!e.name().endsWith("num_batches_tracked") && !e.name().endsWith("position_ids")
+          && !e.name().endsWith("token_type_ids")) {
+        // (skipped above: the integer buffers BatchNorm's step counter and BERT's position and
+        // token-type ids, which carry no weights)
         throw new IllegalArgumentException(file + ": tensor '" + e.name() + "' has dtype "
             + e.dtype() + "; model weights must be floating point");
       }

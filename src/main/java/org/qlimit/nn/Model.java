@@ -12,7 +12,8 @@ import org.qlimit.util.Check;
  *
  * @param arch architecture name (as used on the command line)
  * @param units units in execution order (stem first, classifier head last)
- * @param inputShape (C, H, W) of one input image
+ * @param inputShape (C, H, W) of one input image, or (L) for a sequence model whose input is
+ *     (N, L) token ids
  * @param numClasses number of logits
  */
 public record Model(String arch, List<Unit> units, int[] inputShape, int numClasses) {
@@ -20,7 +21,8 @@ public record Model(String arch, List<Unit> units, int[] inputShape, int numClas
   public Model {
     units = List.copyOf(units);
     Check.arg(!units.isEmpty(), "model %s has no units", arch);
-    Check.arg(inputShape.length == 3, "model %s: input shape must be (C,H,W)", arch);
+    Check.arg(inputShape.length == 3 || inputShape.length == 1,
+        "model %s: input shape must be (C,H,W) or (L)", arch);
     inputShape = inputShape.clone();
   }
 
@@ -56,7 +58,7 @@ public record Model(String arch, List<Unit> units, int[] inputShape, int numClas
     return out;
   }
 
-  /** The (C, H, W) input shape of unit i. */
+  /** The input shape (without batch) of unit i: (C, H, W), or (L, H+1) inside a BERT model. */
   public int[] unitInputShape(int i) {
     int[] s = inputShape.clone();
     for (int k = 0; k < i; k++) {
@@ -65,7 +67,10 @@ public record Model(String arch, List<Unit> units, int[] inputShape, int numClas
     return s;
   }
 
-  /** Parameters in declaration order (weights, then biases, per layer). */
+  /**
+   * Parameters in declaration order (weights, then biases, per layer), then the units'
+   * {@link Unit#extraParameters()} in unit order.
+   */
   public List<Var> parameters() {
     List<Var> out = new ArrayList<>();
     for (Layer l : layers()) {
@@ -73,6 +78,9 @@ public record Model(String arch, List<Unit> units, int[] inputShape, int numClas
       if (l.bias() != null) {
         out.add(l.bias());
       }
+    }
+    for (Unit u : units) {
+      out.addAll(u.extraParameters());
     }
     return out;
   }

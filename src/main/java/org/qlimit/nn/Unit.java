@@ -40,6 +40,14 @@ public interface Unit {
   /** Output shape (without batch) for an input shape (without batch). */
   int[] outputShape(int[] inputShape);
 
+  /**
+   * Trainable parameters that belong to no {@link Layer} and are never quantized (a transformer's
+   * embeddings and LayerNorm γ and β), in declaration order; none by default.
+   */
+  default List<Var> extraParameters() {
+    return List.of();
+  }
+
   /** What kind of unit this is (the block type of ALGORITHMS.md §6). */
   String kind();
 

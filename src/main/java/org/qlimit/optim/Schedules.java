@@ -41,4 +41,20 @@ public final class Schedules {
     Check.arg(t >= 1, "cosineForIteration: t=%d (iterations count from 1)", t);
     return cosine(lr0, t - 1, iters);
   }
+
+  /**
+   * Linear warm-up then linear decay to 0 (BERT's schedule; transformers
+   * {@code get_linear_schedule_with_warmup}): for scheduler step e (0-based, the update of
+   * iteration e + 1), lr0·e/W while e &lt; W, then lr0·max(0, (T − e)/(T − W)).
+   *
+   * @throws IllegalArgumentException when T &lt; 1, W ∉ [0, T) or e &lt; 0
+   */
+  public static double linearWarmupDecay(double lr0, long e, long warmup, long iters) {
+    Check.arg(iters >= 1 && warmup >= 0 && warmup < iters && e >= 0,
+        "linearWarmupDecay: e=%d, W=%d, T=%d", e, warmup, iters);
+    if (e < warmup) {
+      return lr0 * e / warmup;
+    }
+    return lr0 * Math.max(0.0, (double) (iters - e) / (iters - warmup));
+  }
 }

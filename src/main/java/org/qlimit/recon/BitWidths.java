@@ -21,8 +21,15 @@ public final class BitWidths {
   public static final String FIRST_LAYER_SKIPPED = "first layer: 8-bit weights with nearest "
       + "rounding, not reconstructed";
 
-  /** Whether {@code l} is the first or the last layer of {@code m} (weights at 8 bits). */
+  /**
+   * Whether {@code l}'s weights stay at 8 bits: the first or the last layer of {@code m}; in a
+   * sequence model (input shape (L), BERT, §11) the layers of the last unit (pooler and
+   * classifier).
+   */
   public static boolean pinned(Model m, Layer l) {
+    if (isSequenceModel(m)) {
+      return m.units().get(m.units().size() - 1).layers().contains(l);
+    }
     List<Layer> all = m.layers();
     return l == all.get(0) || l == all.get(all.size() - 1);
   }
@@ -39,10 +46,15 @@ public final class BitWidths {
    * the penultimate layer is a block's last conv, which feeds the residual addition and has no
    * site of its own, so only the first layer's output is affected; in MobileNetV2 and MNASNet it
    * is the last 1×1 conv, whose output (the classifier's input) then stays at 8 bits. Everything
-   * else uses abits.
+   * else uses abits. In a sequence model (§11) the inputs of the pooler and classifier (the last
+   * unit's sites) stay at 8 bits for every method.
    */
   public static int actBits(Model m, Method method, String site, int abits) {
     List<Unit> units = m.units();
+    if (isSequenceModel(m)) {
+      // §11: the inputs of the pooler and classifier at 8 bits, for every method
+      return units.get(units.size() - 1).actSites().contains(site) ? PINNED_BITS : abits;
+    }
     if (method == Method.QDROP) {
       String feedsHead = units.size() >= 2 ? units.get(units.size() - 2).outputSite() : null;
       return site.equals(feedsHead) ? PINNED_BITS : abits;
@@ -52,6 +64,11 @@ public final class BitWidths {
     String penultimate = layers.size() >= 2 ? ownOutputSite(units, layers.get(layers.size() - 2))
         : null;
     return site.equals(first) || site.equals(penultimate) ? PINNED_BITS : abits;
+  }
+
+  /** Whether {@code m} reads token ids (input shape (L)) rather than images. */
+  static boolean isSequenceModel(Model m) {
+    return m.inputShape().length == 1;
   }
 
   /**

@@ -183,13 +183,21 @@ public final class Reconstructor {
     checkpointSink.accept(new Checkpoint(state, List.copyOf(records)));
   }
 
-  /** Runs the configured method on the calibration images (N, C, H, W). */
+  /**
+   * Runs the configured method on the calibration images (N, C, H, W), or for a sequence model
+   * (input shape (L)) on calibration token ids (N, Lc), Lc ≤ L, padded with [PAD].
+   */
   public Result run(Tensor calib) {
     int[] in = model.inputShape();
-    Check.arg(calib.rank() == 4 && calib.dim(1) == in[0] && calib.dim(2) == in[1]
-            && calib.dim(3) == in[2],
-        "calibration images %s do not match the model input (C,H,W)=(%d,%d,%d)", calib, in[0],
-        in[1], in[2]);
+    if (in.length == 1) {
+      Check.arg(calib.rank() == 2 && calib.dim(1) <= in[0],
+          "calibration token ids %s do not fit the model input (N, L <= %d)", calib, in[0]);
+    } else {
+      Check.arg(calib.rank() == 4 && calib.dim(1) == in[0] && calib.dim(2) == in[1]
+              && calib.dim(3) == in[2],
+          "calibration images %s do not match the model input (C,H,W)=(%d,%d,%d)", calib, in[0],
+          in[1], in[2]);
+    }
     Check.arg(calib.dim(0) >= 1, "no calibration images");
     boolean resuming = resumeUnits > 0;
     ActivationCache images = ActivationCache.of(calib);

@@ -1,0 +1,112 @@
+package org.qlimit.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.qlimit.data.TextDatasets;
+import org.qlimit.data.TokenizedSentences;
+import org.qlimit.eval.Evaluator;
+import org.qlimit.eval.TextEvaluator;
+import org.qlimit.kernel.Kernels;
+import org.qlimit.model.Architectures;
+import org.qlimit.nn.ForwardContext;
+import org.qlimit.quant.QuantContext;
+import org.qlimit.recon.QuantExport;
+import org.qlimit.recon.ReconConfig;
+import org.qlimit.recon.ReconListener;
+import org.qlimit.recon.Reconstructor;
+import org.qlimit.recon.UnitRecord;
+import org.qlimit.util.Hashing;
+import org.qlimit.util.NumericsConfig;
+
+/**
+ * {@code qlimit quantize --arch bert --data sst2|trec}: quantizes a BERT checkpoint (config.json
+ * and vocab.txt beside it) with the settings of ALGORITHMS.md §11, calibrating on the first N
+ * training sentences, and reports the accuracy on the evaluation split (SST-2 dev, TREC test)
+ * with the FP accuracy and the quantized model's hash in {@code --out}/result.json.
+ */
+final class TextQuantizeJob {
+  private TextQuantizeJob() {}
+
+  /** Sentences for QDrop's activation range search on BERT (§11). */
+  static final int BERT_QDROP_ACT_SENTENCES = 64;
+
+  static int run(Path modelFile, String data, Path dataDir, ReconConfig rc, int calib,
+      NumericsConfig numerics, int evalLimit, Path out) throws Exception {
+    PrintStream log = System.out;
+    long t0 = System.nanoTime();
+    // ALGORITHMS.md §11: QDrop's 2-D activation range search runs on the first 64 calibration
+    // sentences (BRECQ's count) instead of 256: over attention maps it dominates the run time
+    rc = rc.toBuilder().qdropActImages(Math.min(rc.qdropActImages(), BERT_QDROP_ACT_SENTENCES))
+        .build();
+    Architectures.BertBundle b = Architectures.loadBert(modelFile);
+    TextDatasets.Split split = TextDatasets.load(data, dataDir);
+    if (calib > split.train().n()) {
+      throw new UsageError("--calib " + calib + " exceeds the " + split.train().n()
+          + " training sentences of " + split.train().name());
+    }
+    int maxLen = b.config().maxPositions();
+    TokenizedSentences cal = TokenizedSentences.encode(split.train().subset(0, calib),
+        b.tokenizer(), maxLen);
+    int total = evalLimit <= 0 ? split.eval().n() : Math.min(evalLimit, split.eval().n());
+    TokenizedSentences ev = TokenizedSentences.encode(split.eval().subset(0, total),
+        b.tokenizer(), maxLen);
+    Kernels k = Kernels.of(numerics);
+    log.printf(Locale.ROOT, "qlimit quantize: bert on %s, %s W%dA%s, %d iterations per unit, "
+            + "%d calibration sentences (padded to %d tokens), seed %d; %d thread(s)%n",
+        split.dataset(), rc.method().name().toLowerCase(Locale.ROOT), rc.wbits(),
+        rc.quantizeActivations() ? Integer.toString(rc.abits()) : "32", rc.iters(), calib,
+        cal.longest(), rc.seed(), numerics.threads());
+    Reconstructor recon = new Reconstructor(b.model(), rc, k, new ReconListener() {
+      @Override
+      public void stage(String description) {
+        log.println("  " + description);
+      }
+
+      @Override
+      public void unitEnd(UnitRecord r) {
+        log.println("  unit " + r);
+      }
+    });
+    Reconstructor.Result result = recon.run(cal.batch(0, calib));
+    String sha = QuantExport.sha256(result.state());
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    double fp = TextEvaluator.accuracy(b.model(), ForwardContext.FP, k, ev, 64, total,
+        Evaluator.Progress.NONE).percent();
+    Evaluator.Accuracy q = TextEvaluator.accuracy(b.model(), QuantContext.full(result.state()), k,
+        ev, 64, total, Evaluator.Progress.NONE);
+    Files.createDirectories(out);
+    ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    ObjectNode r = om.createObjectNode();
+    r.put("qlimit_version", Main.VERSION);
+    r.put("command", "quantize");
+    r.put("arch", "bert");
+    r.put("dataset", split.dataset());
+    r.put("eval_set", split.eval().name());
+    r.put("eval_sentences", total);
+    r.put("method", rc.method().name().toLowerCase(Locale.ROOT));
+    r.put("wbits", rc.wbits());
+    r.put("abits", rc.quantizeActivations() ? rc.abits() : 32);
+    r.put("iters", rc.iters());
+    r.put("calib_sentences", calib);
+    r.put("seed", rc.seed());
+    r.put("qdrop_act_sentences", rc.qdropActImages());
+    r.put("fp_accuracy", Math.round(fp * 100) / 100.0);
+    r.put("accuracy", Math.round(q.percent() * 100) / 100.0);
+    r.put("quantized_sha256", sha);
+    r.put("reconstruction_seconds", Math.round(seconds * 10) / 10.0);
+    r.put("model_sha256", Hashing.sha256(modelFile));
+    r.put("train_content_sha256", split.train().sourceSha256());
+    r.put("eval_content_sha256", split.eval().sourceSha256());
+    r.put("threads", numerics.threads());
+    om.writeValue(out.resolve("result.json").toFile(), r);
+    log.printf(Locale.ROOT, "%s accuracy: FP %.2f %%, quantized %.2f %% (%d/%d) (%s)%n"
+            + "quantized_sha256 %s%nwrote %s%n", split.eval().name(), fp, q.percent(),
+        q.correct(), q.total(), ProgressBar.time(seconds), sha, out.resolve("result.json"));
+    return 0;
+  }
+}
