@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -154,6 +153,38 @@ class TraceCompareCommandTest extends QuietTest {
           + " +401408 +[1-9]\\d* +0 +1 step$");
     }
     assertThat(r.out()).contains("first diverging tensor: layer1.1.conv1 (");
+  }
+
+  /** export and trace read a run folder as eval --integer does: --model replaces a moved model. */
+  @Test
+  void aMovedModelFileIsNamedAndModelReplacesIt() throws Exception {
+    Path moved = Files.createDirectories(dir.resolve("moved"));
+    Files.copy(run.resolve("quantized.safetensors"), moved.resolve("quantized.safetensors"));
+    Files.writeString(moved.resolve("manifest.json"), Files.readString(run.resolve(
+        "manifest.json")).replace(Embedded.RESNET20.toString(), "gone/model.safetensors"));
+    Path t = dir.resolve("moved.safetensors");
+    CliRun r = CliRun.of("trace", moved.toString(), "--images", "2", "--out", t.toString());
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err().strip()).doesNotContain("\n")
+        .contains("model file gone/model.safetensors named by", "not found; pass --model FILE");
+    r = CliRun.of("export", "--run", moved.toString(), "--out", dir.resolve("moved.onnx")
+        .toString());
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err().strip()).doesNotContain("\n").contains("not found; pass --model FILE");
+    r = CliRun.of("trace", moved.toString(), "--images", "2", "--out", t.toString(), "--model",
+        Embedded.RESNET20.toString());
+    assertThat(r.code()).as(r.err()).isEqualTo(0);
+    SafeTensorsFile a = SafeTensors.read(t);
+    SafeTensorsFile b = SafeTensors.read(fake);
+    int[] first = a.get("conv1").asInts();
+    assertThat(first).isEqualTo(java.util.Arrays.copyOf(b.get("conv1").asInts(), first.length));
+    r = CliRun.of("export", "--run", moved.toString(), "--out", dir.resolve("moved.onnx")
+        .toString(), "--model", Embedded.RESNET20.toString());
+    assertThat(r.code()).as(r.err()).isEqualTo(0);
+    r = CliRun.of("trace", run.toString(), "--images", "2", "--out", t.toString(), "--data-dir",
+        dir.resolve("no-data").toString());
+    assertThat(r.code()).isNotZero();
+    assertThat(r.err().strip()).doesNotContain("\n").contains("no-data");
   }
 
   @Test
