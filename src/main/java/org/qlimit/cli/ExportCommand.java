@@ -4,6 +4,7 @@ import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.qlimit.export.OnnxExport;
+import org.qlimit.quant.QuantState;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -16,6 +17,10 @@ final class ExportCommand implements Callable<Integer>, Validated {
   @Option(names = "--run", required = true, paramLabel = "RUN_DIR",
       description = "folder written by 'qlimit quantize'")
   Path run;
+
+  @Option(names = "--model", paramLabel = "FILE", description = "the FP checkpoint, instead of "
+      + "the one named by RUN_DIR/manifest.json")
+  Path model;
 
   @Option(names = "--format", defaultValue = "onnx", paramLabel = "FORMAT",
       description = "output format: onnx (default)")
@@ -56,15 +61,16 @@ final class ExportCommand implements Callable<Integer>, Validated {
 
   @Override
   public Integer call() throws Exception {
-    RunDir r = RunDir.read(run);
+    QuantizedRunDir r = QuantizedRunDir.read(run, model, null);
+    QuantState state = r.load();
     OnnxExport.WeightEncoding enc = weights.equals("levels") ? OnnxExport.WeightEncoding.LEVELS
         : OnnxExport.WeightEncoding.CENTRED;
     OnnxExport.BiasEncoding be = bias.equals("int32") ? OnnxExport.BiasEncoding.INT32
         : OnnxExport.BiasEncoding.FLOAT;
-    OnnxExport.write(out, r.state(), new OnnxExport.Options(enc, be, siteOutputs));
+    OnnxExport.write(out, state, new OnnxExport.Options(enc, be, siteOutputs));
     System.out.printf(Locale.ROOT, "wrote %s (%s, ONNX opset %d, %d activation sites, "
             + "%s weights, %s biases%s)%n", out, r.arch(), OnnxExport.OPSET,
-        r.state().actsInOrder().size(), weights, bias, siteOutputs ? ", site outputs" : "");
+        state.actsInOrder().size(), weights, bias, siteOutputs ? ", site outputs" : "");
     return 0;
   }
 }

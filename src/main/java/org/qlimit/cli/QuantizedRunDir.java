@@ -6,6 +6,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import org.qlimit.data.Datasets;
+import org.qlimit.io.SafeTensors;
+import org.qlimit.io.SafeTensorsFile;
 import org.qlimit.model.Architectures;
 import org.qlimit.nn.Model;
 import org.qlimit.quant.QuantState;
@@ -13,11 +16,14 @@ import org.qlimit.recon.QuantExport;
 import org.qlimit.util.Hashing;
 
 /**
- * A folder written by {@code qlimit quantize} (or {@code mixed}), read back: manifest.json names
- * the FP model file, the architecture and the dataset; quantized.safetensors holds the
- * quantization ({@link QuantExport#read}); result.json gives the method and bit widths for
- * labels. Every missing or malformed piece is a one-line IllegalArgumentException naming the
- * file and what is wrong.
+ * A folder written by {@code qlimit quantize} (or {@code mixed}, {@code demo}), read back for
+ * {@code eval --integer}, {@code export} and {@code trace}: manifest.json names the FP model file
+ * ({@code config.model}, checked against {@code checksums.model_sha256} when the manifest has
+ * it), the architecture and the dataset ({@code config.arch}, {@code config.dataset},
+ * {@code config.data_dir}); quantized.safetensors holds the quantization
+ * ({@link QuantExport#read}); result.json gives the method and bit widths for labels. Every
+ * missing or malformed piece is a one-line IllegalArgumentException naming the file and what is
+ * wrong (exit code 1).
  *
  * @param dir the run folder
  * @param modelFile the FP checkpoint (from the manifest, or the override)
@@ -59,6 +65,9 @@ record QuantizedRunDir(Path dir, Path modelFile, String arch, String dataset, Pa
     JsonNode cfg = m.path("config");
     String arch = text(mf, cfg, "arch");
     String dataset = text(mf, cfg, "dataset");
+    if (!Datasets.isKnown(dataset)) {
+      throw new IllegalArgumentException(mf + ": unknown dataset '" + dataset + "'");
+    }
     Path model = modelOverride != null ? modelOverride : Path.of(text(mf, cfg, "model"));
     if (!Files.isRegularFile(model)) {
       throw new IllegalArgumentException("model file " + model + (modelOverride != null ? ""
@@ -92,9 +101,25 @@ record QuantizedRunDir(Path dir, Path modelFile, String arch, String dataset, Pa
 
   /** The FP model (BatchNorm folded) and its quantization from quantized.safetensors. */
   QuantState load() throws IOException {
-    Model model = Architectures.load(arch, modelFile);
-    return QuantExport.read(dir.resolve(QUANTIZED), model);
+    return loadWithHash().state();
   }
+
+  /**
+   * {@link #load}, with the run's {@code quantized_sha256} from quantized.safetensors' metadata
+   * ("" when it has none).
+   */
+  Loaded loadWithHash() throws IOException {
+    Model model = Architectures.load(arch, modelFile);
+    SafeTensorsFile f = SafeTensors.read(dir.resolve(QUANTIZED));
+    return new Loaded(QuantExport.read(f, model),
+        f.metadata().getOrDefault("quantized_sha256", ""));
+  }
+
+  /**
+   * @param state the quantized model
+   * @param sha256 quantized_sha256 from quantized.safetensors' metadata, or ""
+   */
+  record Loaded(QuantState state, String sha256) {}
 
   private static JsonNode json(Path f) throws IOException {
     try {

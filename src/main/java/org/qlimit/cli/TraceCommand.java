@@ -9,10 +9,15 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.qlimit.data.Datasets;
 import org.qlimit.data.LabeledImages;
+import org.qlimit.data.Normalization;
 import org.qlimit.eval.Evaluator;
+import org.qlimit.integer.IntegerNetwork;
+import org.qlimit.integer.IntegerTrace;
 import org.qlimit.io.SafeTensors;
 import org.qlimit.io.TensorEntry;
+import org.qlimit.kernel.IntKernels;
 import org.qlimit.kernel.Kernels;
+import org.qlimit.quant.QuantState;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.trace.FakeQuantTrace;
 import org.qlimit.trace.TraceSource;
@@ -44,8 +49,17 @@ final class TraceCommand implements Callable<Integer>, Validated {
   Path out;
 
   @Option(names = "--path", defaultValue = "fake", paramLabel = "PATH",
-      description = "fake (the fake-quantized forward pass, default) or integer")
+      description = "fake (the fake-quantized forward pass, default) or integer (the integer "
+          + "reference path of docs/INTEGER.md)")
   String path;
+
+  @Option(names = "--model", paramLabel = "FILE", description = "the FP checkpoint, instead of "
+      + "the one named by RUN_DIR/manifest.json")
+  Path model;
+
+  @Option(names = "--data-dir", paramLabel = "DIR", description = "dataset folder, instead of "
+      + "the one the run used")
+  Path dataDir;
 
   @Option(names = "--inputs", paramLabel = "FILE",
       description = "also write the N normalised input images (F32 'input', (N, C, H, W)) and "
@@ -70,24 +84,26 @@ final class TraceCommand implements Callable<Integer>, Validated {
 
   @Override
   public Integer call() throws Exception {
-    if (path.equals("integer")) {
-      throw new UsageError("--path integer is not available in this build (the integer "
-          + "reference path is not part of it); use --path fake");
-    }
-    RunDir r = RunDir.read(run);
+    QuantizedRunDir r = QuantizedRunDir.read(run, model, dataDir);
+    QuantizedRunDir.Loaded q = r.loadWithHash();
+    QuantState state = q.state();
     Datasets.Split d = Datasets.load(r.dataset(), r.dataDir());
     LabeledImages test = d.test();
     if (images > test.n()) {
       throw new UsageError("--images " + images + " exceeds the " + test.n() + " test images of "
           + test.name());
     }
-    Tensor x = Evaluator.batch(test, Datasets.normalization(r.dataset()), 0, images);
-    TraceSource src = new FakeQuantTrace(r.state(), Kernels.of(options.numerics()), 100);
+    Normalization norm = Datasets.normalization(r.dataset());
+    Tensor x = Evaluator.batch(test, norm, 0, images);
+    TraceSource src = path.equals("integer")
+        ? new IntegerTrace(IntegerNetwork.compile(state, IntegerNetwork.inputParams(norm)),
+            IntKernels.of(options.numerics()), 100)
+        : new FakeQuantTrace(state, Kernels.of(options.numerics()), 100);
     LinkedHashMap<String, TensorEntry> t = src.trace(x);
     Map<String, String> meta = new LinkedHashMap<>();
     meta.put("arch", r.arch());
     meta.put("dataset", test.name());
-    meta.put("quantized_sha256", r.sha256());
+    meta.put("quantized_sha256", q.sha256());
     Traces.write(out, src.path(), images, t, meta);
     if (inputs != null) {
       int[] labels = java.util.Arrays.copyOf(test.labels(), images);

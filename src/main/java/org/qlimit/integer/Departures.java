@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Check;
+import org.qlimit.trace.SiteTensor;
 
 /**
  * Where the integer path departs from the fake-quantized path, accumulated over batches: per

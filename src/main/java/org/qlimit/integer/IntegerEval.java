@@ -13,6 +13,8 @@ import org.qlimit.kernel.Kernels;
 import org.qlimit.quant.QuantState;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Check;
+import org.qlimit.trace.FakeQuantTrace;
+import org.qlimit.trace.SiteTensor;
 
 /**
  * The integer path and the fake-quantized path side by side on the first images of a set:
@@ -67,7 +69,7 @@ public final class IntegerEval {
       Tensor images, int[] labels, Result into) {
     Map<String, SiteTensor> fake = new LinkedHashMap<>();
     List<Tensor> unitInputs = new ArrayList<>();
-    Tensor fakeLogits = FakeQuantPath.run(state, k, images, t -> fake.put(t.site(), t),
+    Tensor fakeLogits = FakeQuantTrace.run(state, k, images, t -> fake.put(t.site(), t),
         unitInputs::add);
     Tensor intLogits = net.run(ik, images, t -> add(into.endToEnd(), t, fake, state));
     into.endToEnd().addLogits(intLogits, fakeLogits, labels);

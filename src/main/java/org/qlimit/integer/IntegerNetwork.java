@@ -30,6 +30,8 @@ import org.qlimit.quant.QScheme;
 import org.qlimit.quant.QuantState;
 import org.qlimit.quant.WeightQuantizer;
 import org.qlimit.tensor.Tensor;
+import org.qlimit.trace.SiteTensor;
+import org.qlimit.trace.TraceSource;
 import org.qlimit.util.Check;
 
 /**
@@ -59,7 +61,7 @@ public final class IntegerNetwork {
   public static final int INPUT_BITS = 8;
 
   /** Name of the logits in {@link #trace}. */
-  public static final String LOGITS = "logits";
+  public static final String LOGITS = TraceSource.LOGITS;
 
   private final Model model;
   private final QParams input;
@@ -168,7 +170,7 @@ public final class IntegerNetwork {
    * quantized with that site's parameters (which gives back its levels exactly). A site's
    * departures here are the unit's own, not carried in from earlier units.
    *
-   * @param unitInputs one tensor per unit, in order ({@link FakeQuantPath#run}). Not modified.
+   * @param unitInputs one tensor per unit, in order ({@code FakeQuantTrace.run}). Not modified.
    * @param sites receives each activation site's levels in network order (may be null)
    * @return the logits (N, classes) of the head run on the fake-quantized head input
    */
@@ -202,21 +204,10 @@ public final class IntegerNetwork {
    */
   public LinkedHashMap<String, TensorEntry> trace(IntKernels k, Tensor images) {
     LinkedHashMap<String, TensorEntry> out = new LinkedHashMap<>();
-    Tensor logits = run(k, images, t -> out.put(t.site(), entry(t)));
-    out.put(LOGITS, TensorEntry.f32(LOGITS, longs(logits.shape()), logits.contiguous().data()));
+    Tensor logits = run(k, images, t -> out.put(t.site(), t.entry()));
+    out.put(LOGITS, TensorEntry.f32(LOGITS, SiteTensor.longs(logits.shape()),
+        logits.contiguous().data()));
     return out;
-  }
-
-  static TensorEntry entry(SiteTensor t) {
-    return TensorEntry.i32(t.site(), longs(t.shape()), t.levels());
-  }
-
-  static long[] longs(int[] s) {
-    long[] o = new long[s.length];
-    for (int i = 0; i < s.length; i++) {
-      o[i] = s[i];
-    }
-    return o;
   }
 
   // ------------------------------------------------------------------ compiled form

@@ -52,7 +52,7 @@ class ArchitectureTest {
         .whereLayer("mixed").mayOnlyBeAccessedByLayers("run", "cli")
         .whereLayer("integer").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("export").mayOnlyBeAccessedByLayers("cli")
-        .whereLayer("trace").mayOnlyBeAccessedByLayers("cli")
+        .whereLayer("trace").mayOnlyBeAccessedByLayers("integer", "cli")
         .whereLayer("train").mayOnlyBeAccessedByLayers("cli")
         .whereLayer("recon").mayOnlyBeAccessedByLayers("mixed", "run", "cli")
         .whereLayer("eval").mayOnlyBeAccessedByLayers("recon", "mixed", "train", "run", "cli",

@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,8 +34,10 @@ import org.qlimit.util.NumericsConfig;
  * {@code qlimit trace} and {@code qlimit compare} on a W4A4 RTN run of the embedded ResNet-20:
  * a trace equals itself; a dump of ONNX Runtime's site outputs (U8, in another tensor order, no
  * metadata) lines up with it, equal within one step with optimisations off, and at ORT's default
- * level compare names the first fused layer's site as the first diverging tensor; malformed
- * inputs give one-line errors with exit code 2.
+ * level compare names the first fused layer's site as the first diverging tensor; the integer
+ * path's trace carries the same names (those of the ONNX graph's site outputs), lines up with the
+ * fake-quantized trace, and is the same bits at 1 and 2 threads; malformed inputs give one-line
+ * errors (exit code 2 for a trace, 1 for a run folder without its files).
  */
 class TraceCompareCommandTest extends QuietTest {
   private static final int N = 32;
@@ -99,36 +100,107 @@ class TraceCompareCommandTest extends QuietTest {
     }
   }
 
+  private static Path integerTrace(String name, String threads) {
+    Path p = dir.resolve(name);
+    CliRun r = CliRun.of("trace", run.toString(), "--path", "integer", "--images",
+        Integer.toString(N), "--out", p.toString(), "--threads", threads);
+    assertThat(r.code()).as(r.err()).isEqualTo(0);
+    return p;
+  }
+
+  @Test
+  void theIntegerTraceNamesTheSitesAsTheOnnxGraphAndLinesUpWithTheFakeOne() throws Exception {
+    Path integer = integerTrace("integer.safetensors", "2");
+    SafeTensorsFile f = SafeTensors.read(fake);
+    SafeTensorsFile t = SafeTensors.read(integer);
+    assertThat(t.names()).isEqualTo(f.names());
+    assertThat(t.metadata().get("path")).isEqualTo("integer");
+    var mp = OnnxExport.build(state, new OnnxExport.Options(OnnxExport.WeightEncoding.CENTRED,
+        OnnxExport.BiasEncoding.INT32, true));
+    List<String> outputs = new ArrayList<>();
+    mp.getGraph().getOutputList().forEach(v -> outputs.add(v.getName()));
+    assertThat(outputs).containsExactlyInAnyOrderElementsOf(t.names());
+    // the integer path quantizes the input image at 8 bits (docs/INTEGER.md §1), the
+    // fake-quantized path reads it in float32: conv1 moves some levels by one step, and the
+    // departures carry on from there
+    CliRun r = CliRun.of("compare", fake.toString(), integer.toString());
+    assertThat(r.code()).as(r.out() + r.err()).isEqualTo(1);
+    assertThat(r.out()).contains("first diverging tensor: conv1 (");
+    assertThat(r.out()).containsPattern("(?m)^conv1 +401408 +[1-9]\\d* +[1-9]\\d* +1 step$");
+    for (String site : f.names()) {
+      assertThat(r.out()).containsPattern("(?m)^" + java.util.regex.Pattern.quote(site) + " ");
+    }
+  }
+
+  /**
+   * ORT's default level on the {@code --bias int32} export against the integer path: both
+   * accumulate in int32 from the same int32 biases, but ORT's conv1 reads the float image (the
+   * integer path quantizes it at 8 bits) and ORT requantizes in its own arithmetic, so levels move
+   * by one step from conv1 on; the first fused sites stay within one step.
+   */
+  @Test
+  void ortsDefaultLevelWithInt32BiasesAgainstTheIntegerPath() throws Exception {
+    Path integer = integerTrace("integer-vs-ort.safetensors", "2");
+    Path ort = OrtSiteDump.dump(state, OnnxExport.BiasEncoding.INT32, Ort.Level.DEFAULT, inputs,
+        fake, dir.resolve("ort-default-int32.safetensors"));
+    CliRun r = CliRun.of("compare", integer.toString(), ort.toString());
+    assertThat(r.code()).as(r.out() + r.err()).isEqualTo(1);
+    assertThat(r.out()).contains("first diverging tensor: conv1 (");
+    r = CliRun.of("compare", integer.toString(), ort.toString(), "--tolerance", "1");
+    assertThat(r.code()).as(r.out() + r.err()).isEqualTo(1);
+    for (String site : new String[] {"conv1", "layer1.0.conv1", "layer1.0"}) {
+      assertThat(r.out()).containsPattern("(?m)^" + java.util.regex.Pattern.quote(site)
+          + " +401408 +[1-9]\\d* +0 +1 step$");
+    }
+    assertThat(r.out()).contains("first diverging tensor: layer1.1.conv1 (");
+  }
+
+  /** export and trace read a run folder as eval --integer does: --model replaces a moved model. */
+  @Test
+  void aMovedModelFileIsNamedAndModelReplacesIt() throws Exception {
+    Path moved = Files.createDirectories(dir.resolve("moved"));
+    Files.copy(run.resolve("quantized.safetensors"), moved.resolve("quantized.safetensors"));
+    Files.writeString(moved.resolve("manifest.json"), Files.readString(run.resolve(
+        "manifest.json")).replace(Embedded.RESNET20.toString(), "gone/model.safetensors"));
+    Path t = dir.resolve("moved.safetensors");
+    CliRun r = CliRun.of("trace", moved.toString(), "--images", "2", "--out", t.toString());
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err().strip()).doesNotContain("\n")
+        .contains("model file gone/model.safetensors named by", "not found; pass --model FILE");
+    r = CliRun.of("export", "--run", moved.toString(), "--out", dir.resolve("moved.onnx")
+        .toString());
+    assertThat(r.code()).isEqualTo(1);
+    assertThat(r.err().strip()).doesNotContain("\n").contains("not found; pass --model FILE");
+    r = CliRun.of("trace", moved.toString(), "--images", "2", "--out", t.toString(), "--model",
+        Embedded.RESNET20.toString());
+    assertThat(r.code()).as(r.err()).isEqualTo(0);
+    SafeTensorsFile a = SafeTensors.read(t);
+    SafeTensorsFile b = SafeTensors.read(fake);
+    int[] first = a.get("conv1").asInts();
+    assertThat(first).isEqualTo(java.util.Arrays.copyOf(b.get("conv1").asInts(), first.length));
+    r = CliRun.of("export", "--run", moved.toString(), "--out", dir.resolve("moved.onnx")
+        .toString(), "--model", Embedded.RESNET20.toString());
+    assertThat(r.code()).as(r.err()).isEqualTo(0);
+    r = CliRun.of("trace", run.toString(), "--images", "2", "--out", t.toString(), "--data-dir",
+        dir.resolve("no-data").toString());
+    assertThat(r.code()).isNotZero();
+    assertThat(r.err().strip()).doesNotContain("\n").contains("no-data");
+  }
+
+  @Test
+  void theIntegerTraceIsTheSameAtOneAndTwoThreads() throws Exception {
+    SafeTensorsFile a = SafeTensors.read(integerTrace("integer-t1.safetensors", "1"));
+    SafeTensorsFile b = SafeTensors.read(integerTrace("integer-t2.safetensors", "2"));
+    assertThat(b.names()).isEqualTo(a.names());
+    for (String n : a.names()) {
+      assertThat(b.get(n).sameContent(a.get(n))).as(n).isTrue();
+    }
+  }
+
   /** ORT's site outputs written as a back end would: U8, sorted by name, no metadata. */
   private static Path ortTrace(Ort.Level level, String name) throws Exception {
-    var mp = OnnxExport.build(state, new OnnxExport.Options(OnnxExport.WeightEncoding.CENTRED,
-        OnnxExport.BiasEncoding.FLOAT, true));
-    TensorEntry in = SafeTensors.read(inputs).get("input");
-    Tensor x = Tensor.of(in.asFloats(), in.intShape());
-    List<String> names = new ArrayList<>();
-    mp.getGraph().getOutputList().forEach(v -> names.add(v.getName()));
-    Map<String, Object> out;
-    try (Ort ort = new Ort(mp, level, null)) {
-      out = ort.run(x, names);
-    }
-    SafeTensorsFile ref = SafeTensors.read(fake);
-    Map<String, TensorEntry> sorted = new TreeMap<>();
-    for (String n : names) {
-      long[] shape = ref.get(n).shape();
-      if (out.get(n) instanceof float[] f) {
-        sorted.put(n, TensorEntry.f32(n, shape, f));
-      } else {
-        int[] v = (int[]) out.get(n);
-        byte[] b = new byte[v.length];
-        for (int i = 0; i < v.length; i++) {
-          b[i] = (byte) v[i];
-        }
-        sorted.put(n, TensorEntry.u8(n, shape, b));
-      }
-    }
-    Path p = dir.resolve(name);
-    SafeTensors.write(p, new ArrayList<>(sorted.values()), Map.of());
-    return p;
+    return OrtSiteDump.dump(state, OnnxExport.BiasEncoding.FLOAT, level, inputs, fake,
+        dir.resolve(name));
   }
 
   @Test
@@ -182,17 +254,12 @@ class TraceCompareCommandTest extends QuietTest {
     Files.createDirectories(empty);
     Files.copy(run.resolve("manifest.json"), empty.resolve("manifest.json"));
     r = CliRun.of("trace", empty.toString(), "--out", dir.resolve("t.safetensors").toString());
-    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.code()).isEqualTo(1);
     assertThat(r.err().strip()).doesNotContain("\n").contains("has no quantized.safetensors");
     r = CliRun.of("export", "--run", empty.toString(), "--out",
         dir.resolve("m.onnx").toString());
-    assertThat(r.code()).isEqualTo(2);
+    assertThat(r.code()).isEqualTo(1);
     assertThat(r.err().strip()).doesNotContain("\n").contains("has no quantized.safetensors");
-
-    r = CliRun.of("trace", run.toString(), "--path", "integer", "--out",
-        dir.resolve("t.safetensors").toString());
-    assertThat(r.code()).isEqualTo(2);
-    assertThat(r.err().strip()).doesNotContain("\n").contains("--path integer is not available");
   }
 
   @Test

@@ -32,6 +32,7 @@ import org.qlimit.recon.Reconstructor;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.testing.Embedded;
 import org.qlimit.testing.QuietTest;
+import org.qlimit.trace.FakeQuantTrace;
 import org.qlimit.util.NumericsConfig;
 
 /**
@@ -109,7 +110,16 @@ class IntegerPathTest extends QuietTest {
     List<String> names = new ArrayList<>(m.actSites());
     names.add("logits");
     assertThat(t.keySet()).containsExactlyElementsOf(names);
-    assertThat(FakeQuantPath.trace(s, K, images).keySet()).containsExactlyElementsOf(names);
+    LinkedHashMap<String, TensorEntry> fake = new FakeQuantTrace(s, K, IMAGES).trace(images);
+    assertThat(fake.keySet()).containsExactlyElementsOf(names);
+    // in batches of 3 (3 + 3 + 2 images), the same tensors
+    LinkedHashMap<String, TensorEntry> fake3 = new FakeQuantTrace(s, K, 3).trace(images);
+    LinkedHashMap<String, TensorEntry> int3 = new IntegerTrace(net, new ScalarIntKernels(1), 3)
+        .trace(images);
+    for (String name : names) {
+      assertThat(fake3.get(name).sameContent(fake.get(name))).as(name).isTrue();
+      assertThat(int3.get(name).sameContent(t.get(name))).as(name).isTrue();
+    }
     TensorEntry first = t.get(m.actSites().get(0));
     assertThat(first.dtype()).isEqualTo(DType.I32);
     assertThat(first.shape()).hasSize(4).startsWith(IMAGES);

@@ -22,6 +22,7 @@ import org.qlimit.quant.QuantState;
 import org.qlimit.quant.WeightQuantizer;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.testing.QuietTest;
+import org.qlimit.trace.SiteTensor;
 
 /**
  * docs/INTEGER.md worked by hand on a two-unit network (1×1 conv + ReLU, then average pooling and

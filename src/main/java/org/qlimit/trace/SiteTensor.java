@@ -1,5 +1,6 @@
-package org.qlimit.integer;
+package org.qlimit.trace;
 
+import org.qlimit.io.TensorEntry;
 import org.qlimit.util.Check;
 
 /**
@@ -18,5 +19,19 @@ public record SiteTensor(String site, int[] shape, int[] levels) {
     }
     Check.arg(levels.length == n, "site %s: %d levels for shape of %d elements", site,
         levels.length, n);
+  }
+
+  /** This site as a trace tensor: I32 levels of shape (N, C, H, W), named after the site. */
+  public TensorEntry entry() {
+    return TensorEntry.i32(site, longs(shape), levels);
+  }
+
+  /** {@code s} widened to long, as {@link TensorEntry} shapes are. */
+  public static long[] longs(int[] s) {
+    long[] o = new long[s.length];
+    for (int i = 0; i < s.length; i++) {
+      o[i] = s[i];
+    }
+    return o;
   }
 }
