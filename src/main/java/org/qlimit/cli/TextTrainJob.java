@@ -40,7 +40,8 @@ final class TextTrainJob {
     TextTrainer trainer = new TextTrainer(cfg, split.train());
     log.printf(Locale.ROOT, "vocabulary: %d tokens; evaluation on %s%n",
         trainer.vocabulary().vocabSize(), split.eval().name());
-    TextTrainer.Result result = trainer.fit(split.train(), split.eval(), new Listener(log));
+    TextTrainer.Result result = trainer.fit(split.train(), split.eval(),
+        new EpochProgress(log, "train accuracy", "eval accuracy"));
     double seconds = (System.nanoTime() - t0) / 1e9;
     double acc = result.finalAccuracy();
     Map<String, String> meta = new LinkedHashMap<>();
@@ -104,40 +105,5 @@ final class TextTrainJob {
 
   private static String fmt(double v) {
     return String.format(Locale.ROOT, "%.2f", v);
-  }
-
-  /** A progress bar per epoch and a summary line per epoch. */
-  private static final class Listener implements Trainer.Listener {
-    private final PrintStream log;
-    private ProgressBar bar;
-    private int epochs;
-    private double lossSum;
-
-    Listener(PrintStream log) {
-      this.log = log;
-    }
-
-    @Override
-    public void epochStart(int epoch, int epochs, int steps) {
-      this.epochs = epochs;
-      lossSum = 0;
-      bar = new ProgressBar(log, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, epochs),
-          steps);
-    }
-
-    @Override
-    public void step(int epoch, int step, int steps, double loss, float lr) {
-      lossSum += loss;
-      bar.update(step, String.format(Locale.ROOT, "loss %.4f (mean %.4f) lr %.4g", loss,
-          lossSum / step, lr));
-    }
-
-    @Override
-    public void epochEnd(Trainer.EpochRecord e) {
-      log.printf(Locale.ROOT, "  epoch %d/%d: train loss %.4f, train accuracy %.2f %%, eval "
-              + "accuracy %s (%s)%n", e.epoch(), epochs, e.trainLoss(), e.trainTop1(),
-          Double.isNaN(e.testTop1()) ? "n/a" : fmt(e.testTop1()) + " %",
-          ProgressBar.time(e.seconds()));
-    }
   }
 }

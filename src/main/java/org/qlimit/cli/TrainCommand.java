@@ -143,7 +143,8 @@ final class TrainCommand implements Callable<Integer>, Validated {
         log.println("note: " + c.describe());
       }
     }
-    Trainer.Result result = trainer.fit(split.train(), split.test(), norm, new BarListener(log));
+    Trainer.Result result = trainer.fit(split.train(), split.test(), norm,
+        new EpochProgress(log, "train top-1", "test top-1"));
     double seconds = (System.nanoTime() - t0) / 1e9;
 
     double top1 = result.finalTestTop1();
@@ -239,40 +240,5 @@ final class TrainCommand implements Callable<Integer>, Validated {
 
   private static double round2(double v) {
     return Math.round(v * 100) / 100.0;
-  }
-
-  /** A progress bar per epoch with the running mean loss, and a summary line per epoch. */
-  private static final class BarListener implements Trainer.Listener {
-    private final PrintStream log;
-    private ProgressBar bar;
-    private int epochs;
-    private double lossSum;
-
-    BarListener(PrintStream log) {
-      this.log = log;
-    }
-
-    @Override
-    public void epochStart(int epoch, int epochs, int steps) {
-      this.epochs = epochs;
-      lossSum = 0;
-      bar = new ProgressBar(log, String.format(Locale.ROOT, "epoch %d/%d", epoch + 1, epochs),
-          steps);
-    }
-
-    @Override
-    public void step(int epoch, int step, int steps, double loss, float lr) {
-      lossSum += loss;
-      bar.update(step, String.format(Locale.ROOT, "loss %.4f (mean %.4f) lr %.4g", loss,
-          lossSum / step, lr));
-    }
-
-    @Override
-    public void epochEnd(Trainer.EpochRecord e) {
-      log.printf(Locale.ROOT, "  epoch %d/%d: train loss %.4f, train top-1 %.2f %%, test top-1 %s"
-              + " (%s)%n", e.epoch(), epochs, e.trainLoss(), e.trainTop1(),
-          Double.isNaN(e.testTop1()) ? "n/a" : fmt(e.testTop1()) + " %",
-          ProgressBar.time(e.seconds()));
-    }
   }
 }

@@ -5,13 +5,10 @@ import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.qlimit.autograd.Functions;
-import org.qlimit.autograd.Graph;
 import org.qlimit.autograd.Var;
 import org.qlimit.data.LabeledSentences;
 import org.qlimit.data.TokenizedSentences;
 import org.qlimit.data.WordPieceTokenizer;
-import org.qlimit.eval.Evaluator;
 import org.qlimit.eval.TextEvaluator;
 import org.qlimit.kernel.Kernels;
 import org.qlimit.model.BertConfig;
@@ -172,20 +169,7 @@ public final class TextTrainer {
   /** One AdamW step on the sentences {@code idx} of {@code set}. */
   public Trainer.StepResult step(TokenizedSentences set, int[] idx, float lr) {
     Tensor x = set.batch(idx);
-    int[] labels = new int[idx.length];
-    for (int i = 0; i < idx.length; i++) {
-      labels[i] = set.labels()[idx[i]];
-    }
-    Graph g = Graph.training(kernels);
-    Var logits = model.forward(g, Var.constant(x), ForwardContext.FP);
-    Var loss = Functions.crossEntropy(g, logits, labels);
-    int[] pred = Evaluator.argmax(logits.value());
-    int correct = 0;
-    for (int i = 0; i < pred.length; i++) {
-      correct += pred[i] == labels[i] ? 1 : 0;
-    }
-    g.backward(loss);
-    adam.step(lr);
-    return new Trainer.StepResult(loss.value().item(), correct);
+    return Trainer.crossEntropyStep(model, kernels, ForwardContext.FP, x, set.labels(), idx,
+        () -> adam.step(lr));
   }
 }

@@ -158,12 +158,25 @@ public final class Trainer {
     } else {
       set.fillBatch(indices, x.data(), norm);
     }
+    return crossEntropyStep(model, kernels, ForwardContext.TRAIN, x, set.labels(), indices,
+        () -> sgd.step(lr));
+  }
+
+  /**
+   * One training step shared by the image and the sentence trainers: forward {@code x} (the
+   * batch of the examples {@code indices}) through {@code model} under {@code ctx}, mean
+   * cross-entropy against {@code allLabels[indices[i]]}, backward, then {@code optimizerStep}.
+   *
+   * @return the batch's mean loss and how many of its argmax predictions were right
+   */
+  public static StepResult crossEntropyStep(Model model, Kernels kernels, ForwardContext ctx,
+      Tensor x, int[] allLabels, int[] indices, Runnable optimizerStep) {
     int[] labels = new int[indices.length];
     for (int i = 0; i < labels.length; i++) {
-      labels[i] = set.labels()[indices[i]];
+      labels[i] = allLabels[indices[i]];
     }
     Graph g = Graph.training(kernels);
-    Var logits = model.forward(g, Var.constant(x), ForwardContext.TRAIN);
+    Var logits = model.forward(g, Var.constant(x), ctx);
     Var loss = Functions.crossEntropy(g, logits, labels);
     int[] pred = Evaluator.argmax(logits.value());
     int correct = 0;
@@ -171,7 +184,7 @@ public final class Trainer {
       correct += pred[i] == labels[i] ? 1 : 0;
     }
     g.backward(loss);
-    sgd.step(lr);
+    optimizerStep.run();
     return new StepResult(loss.value().item(), correct);
   }
 
