@@ -21,9 +21,9 @@ import org.qlimit.util.Check;
  * <p>The loop is {@link UnitOptimizer}'s: per iteration t = 1..T, a minibatch drawn without
  * replacement (the BRECQ sampler) from the stream {@code Streams.MINIBATCH.random(seed, stream)};
  * loss = reconLoss(unit(x), y, p = 2) plus, after the warm-up, λ · Σ (1 − |2h(α) − 1|^β) with β
- * annealed from 20 to 2; one Adam step on α. Then hard rounding. Everything runs on the given kernels; with single-threaded kernels
- * several layers can be reconstructed at once on different threads (nothing shared is written:
- * the other weights enter as constants).
+ * annealed from 20 to 2; one Adam step on α. Then hard rounding. Everything runs on the given
+ * kernels; with single-threaded kernels several layers can be reconstructed at once on different
+ * threads (nothing shared is written: the other weights enter as constants).
  */
 public final class LayerRounding {
   private LayerRounding() {}

@@ -35,8 +35,10 @@ import org.qlimit.util.Parallel;
  * The reconstruction engine: builds the quantized version of a folded FP model with one of the
  * methods of ALGORITHMS.md §4 and returns its {@link QuantState}. The FP model is not modified.
  *
- * <p>Pipeline per method (units in network order; "quantized input" = the output of the already
- * reconstructed, quantized prefix; targets = the FP network's unit outputs):
+ * <p>Pipeline per method, one private method each ({@code rtn}, {@code adaRound},
+ * {@code brecq}, {@code qdrop}), every unit optimised by {@link UnitOptimizer} (units in network
+ * order; "quantized input" = the output of the already reconstructed, quantized prefix;
+ * targets = the FP network's unit outputs):
  * <ul>
  *   <li>RTN: per-channel weight ranges (shrink-Lp), nearest rounding; activation steps by
  *       sequential shrink-Lp calibration on 64 images.</li>
@@ -197,47 +199,11 @@ public final class Reconstructor {
     if (cfg.loss() == ReconLoss.FISHER_DIAG) {
       fpLogits = FisherWeights.fpLogits(k, model, images);
     }
-    boolean layerUnits = cfg.granularity() == Granularity.LAYER;
     switch (cfg.method()) {
-      case RTN -> {
-        if (cfg.quantizeActivations()) {
-          calibrateActsSequential(calib);
-        }
-      }
-      case ADAROUND -> {
-        layerwise(images, Phase.LAYER, QuantContext.weightsOnly(state), false, false);
-        if (cfg.quantizeActivations()) {
-          calibrateActsSequential(calib);
-        }
-      }
-      case BRECQ -> {
-        if (layerUnits) {
-          layerwise(images, Phase.WEIGHTS, QuantContext.weightsOnly(state), true, false);
-        } else {
-          brecqWeights(images);
-        }
-        if (cfg.quantizeActivations()) {
-          calibrateActsSequential(calib);
-          if (layerUnits) {
-            layerwise(images, Phase.ACTIVATIONS, QuantContext.full(state), true, false);
-          } else {
-            brecqActivations(images);
-          }
-        }
-      }
-      case QDROP -> {
-        if (cfg.quantizeActivations() && !resuming) {
-          Tensor actImages = Batches.head(calib, cfg.qdropActImages());
-          listener.stage("activation ranges (grid-Lp on FP activations, "
-              + imagesUsed(actImages, cfg.qdropActImages()) + ")");
-          calibrateActsFp(actImages);
-        }
-        if (layerUnits) {
-          layerwise(images, Phase.JOINT, qdropContext(), true, qdropMixing());
-        } else {
-          qdrop(images);
-        }
-      }
+      case RTN -> rtn(calib);
+      case ADAROUND -> adaRound(images, calib);
+      case BRECQ -> brecq(images, calib);
+      case QDROP -> qdrop(images, calib, resuming);
       default -> throw new IllegalStateException("unhandled method " + cfg.method());
     }
     return new Result(state, List.copyOf(records));
@@ -378,6 +344,58 @@ public final class Reconstructor {
   }
 
   // ------------------------------------------------------------------ method pipelines
+  /** RTN (§2): nearest rounding (set by the weight ranges); activation ranges as BRECQ's. */
+  private void rtn(Tensor calib) {
+    if (cfg.quantizeActivations()) {
+      calibrateActsSequential(calib);
+    }
+  }
+
+  /** AdaRound (§4.3): each layer's rounding, activations off; then activation ranges. */
+  private void adaRound(ActivationCache images, Tensor calib) {
+    layerwise(images, Phase.LAYER, QuantContext.weightsOnly(state), false, false);
+    if (cfg.quantizeActivations()) {
+      calibrateActsSequential(calib);
+    }
+  }
+
+  /** BRECQ (§4.1): each unit's rounding; then activation ranges and each unit's steps. */
+  private void brecq(ActivationCache images, Tensor calib) {
+    if (layerUnits()) {
+      layerwise(images, Phase.WEIGHTS, QuantContext.weightsOnly(state), true, false);
+    } else {
+      brecqWeights(images);
+    }
+    if (cfg.quantizeActivations()) {
+      calibrateActsSequential(calib);
+      if (layerUnits()) {
+        layerwise(images, Phase.ACTIVATIONS, QuantContext.full(state), true, false);
+      } else {
+        brecqActivations(images);
+      }
+    }
+  }
+
+  /** QDrop (§4.2): activation ranges on FP activations; then each unit's rounding and steps. */
+  private void qdrop(ActivationCache images, Tensor calib, boolean resuming) {
+    if (cfg.quantizeActivations() && !resuming) {
+      Tensor actImages = Batches.head(calib, cfg.qdropActImages());
+      listener.stage("activation ranges (grid-Lp on FP activations, "
+          + imagesUsed(actImages, cfg.qdropActImages()) + ")");
+      calibrateActsFp(actImages);
+    }
+    if (layerUnits()) {
+      layerwise(images, Phase.JOINT, qdropContext(), true, qdropMixing());
+    } else {
+      qdropJoint(images);
+    }
+  }
+
+  /** Whether BRECQ and QDrop reconstruct layer units (§4.4, {@code --granularity layer}). */
+  private boolean layerUnits() {
+    return cfg.granularity() == Granularity.LAYER;
+  }
+
   private boolean isFirstLayerUnit(Unit u) {
     return u.layers().size() == 1 && u.layers().get(0) == firstLayer();
   }
@@ -454,7 +472,7 @@ public final class Reconstructor {
     return cfg.quantizeActivations() && cfg.keepProb() < 1f;
   }
 
-  private void qdrop(ActivationCache calib) {
+  private void qdropJoint(ActivationCache calib) {
     ActivationCache fpIn = calib;
     ActivationCache qIn = calib;
     List<Unit> units = reconUnits();
@@ -615,6 +633,25 @@ public final class Reconstructor {
     List<WeightQuantizer.AdaRoundSoft> rounders = phase.learnsRounding() ? softRounding(unit)
         : List.of();
     List<Var> steps = phase.learnsSteps(cfg) ? activationSteps(unit) : List.of();
+    int ran = optimizer(index, unit, phase, rounders, steps, fpIn, ctx0).run(qIn, target, fisher);
+    harden(unit, phase, rounders, ran);
+    QuantContext after = ctx0;
+    double afterLoss = probeLoss(unit, probeIn, probeTarget, probeFisher, after, lossP);
+    requireFiniteLoss(unit, phase, "after reconstruction", afterLoss);
+    UnitRecord rec = new UnitRecord(unit.name(), phase.label, ran, before, afterLoss,
+        (System.nanoTime() - t0) / 1e9);
+    listener.unitEnd(rec);
+    unitDone(rec);
+  }
+
+  /**
+   * The unit optimiser of {@code phase} for {@code unit}: its settings, the loss check and
+   * progress, and QDrop's dropping (per iteration) and input mixing (when {@code fpIn} is set).
+   */
+  private UnitOptimizer optimizer(int index, Unit unit, Phase phase,
+      List<WeightQuantizer.AdaRoundSoft> rounders, List<Var> steps, ActivationCache fpIn,
+      QuantContext ctx0) {
+    int iters = phase.iterations(cfg);
     UnitOptimizer opt = new UnitOptimizer(k, unit, settings(index, phase), rounders, steps, ctx0)
         .monitor(new UnitOptimizer.Monitor() {
           @Override
@@ -638,7 +675,12 @@ public final class Reconstructor {
           (from, to) -> QDropMask.mixRange(x, x, xFp, from, to, cfg.seed(), site, t,
               cfg.keepProb())));
     }
-    int ran = opt.run(qIn, target, fisher);
+    return opt;
+  }
+
+  /** Checks the learned rounding variables and fixes the rounding (hard, §3). */
+  private void harden(Unit unit, Phase phase, List<WeightQuantizer.AdaRoundSoft> rounders,
+      int ran) {
     for (WeightQuantizer.AdaRoundSoft r : rounders) {
       float[] a = r.alpha().value().data();
       int bad = Check.firstNonFinite(a);
@@ -647,13 +689,6 @@ public final class Reconstructor {
           bad < 0 ? "" : Check.describe(a[bad]), ran);
       state.setWeight(r.layer(), r.harden());
     }
-    QuantContext after = ctx0;
-    double afterLoss = probeLoss(unit, probeIn, probeTarget, probeFisher, after, lossP);
-    requireFiniteLoss(unit, phase, "after reconstruction", afterLoss);
-    UnitRecord rec = new UnitRecord(unit.name(), phase.label, ran, before, afterLoss,
-        (System.nanoTime() - t0) / 1e9);
-    listener.unitEnd(rec);
-    unitDone(rec);
   }
 
   /** The loop settings of {@code phase} for the unit at {@code index} (stream index · 8 + id). */

@@ -21,16 +21,17 @@ import org.qlimit.util.Streams;
  * The optimisation loop of one reconstruction unit (ALGORITHMS.md §3, §4), the one copy shared by
  * every method and phase of {@link Reconstructor} and by {@link LayerRounding}.
  *
- * <p>Per iteration t = 1..T: minibatch indices from the stream {@code Streams.MINIBATCH.random(seed,
- * stream)} (BRECQ: the first entries of a fresh permutation; QDrop: uniform with replacement); the
- * unit's cached input rows, mixed element-wise with the FP input rows when {@link #mixing} is set
- * (QDrop); the unit's forward pass in the context of iteration t (QDrop adds its dropping there);
- * loss = reconLoss(ŷ, y, p) (or the Fisher-weighted loss when Fisher factors are given) plus, once
- * the warm-up is over, the rounding regulariser of every soft-rounded layer with β annealed from
- * 20 to 2; backward; one Adam step on the rounding variables α (constant learning rate) and one
- * on the activation steps (cosine-decayed learning rate). The caller hardens the rounding after
- * {@link #run}. Everything is a function of the inputs, the settings and (seed, stream, t), so the
- * bits do not depend on threads or vector width.
+ * <p>Per iteration t = 1..T: minibatch indices from the stream
+ * {@code Streams.MINIBATCH.random(seed, stream)} (BRECQ: the first entries of a fresh
+ * permutation; QDrop: uniform with replacement); the unit's cached input rows, mixed
+ * element-wise with the FP input rows when {@link #mixing} is set (QDrop); the unit's forward
+ * pass in the context of iteration t (QDrop adds its dropping there); loss = reconLoss(ŷ, y, p)
+ * (or the Fisher-weighted loss when Fisher factors are given) plus, once the warm-up is over,
+ * the rounding regulariser of every soft-rounded layer with β annealed from 20 to 2; backward;
+ * one Adam step on the rounding variables α (constant learning rate) and one on the activation
+ * steps (cosine-decayed learning rate). The caller hardens the rounding after {@link #run}.
+ * Everything is a function of the inputs, the settings and (seed, stream, t), so the bits do
+ * not depend on threads or vector width.
  */
 final class UnitOptimizer {
   /** How minibatch indices are drawn (§4). */
