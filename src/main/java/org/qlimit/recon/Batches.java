@@ -42,20 +42,6 @@ final class Batches {
     return out;
   }
 
-  /** Rows {@code idx} of {@code src}, in that order, as a new dense tensor. */
-  static Tensor gather(Tensor src, int[] idx) {
-    int[] s = src.shape();
-    int row = src.numel() / s[0];
-    s[0] = idx.length;
-    Tensor out = Tensor.zeros(s);
-    float[] sd = src.data();
-    float[] od = out.data();
-    for (int i = 0; i < idx.length; i++) {
-      System.arraycopy(sd, idx[i] * row, od, i * row, row);
-    }
-    return out;
-  }
-
   /** The first {@code n} rows (or all). */
   static Tensor head(Tensor src, int n) {
     return src.slice(0, Math.min(n, src.dim(0))).contiguous();

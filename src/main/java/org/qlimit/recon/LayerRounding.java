@@ -1,21 +1,16 @@
 package org.qlimit.recon;
 
 import java.util.List;
-import java.util.SplittableRandom;
-import org.qlimit.autograd.Functions;
 import org.qlimit.autograd.Graph;
 import org.qlimit.autograd.Var;
 import org.qlimit.kernel.Kernels;
 import org.qlimit.nn.ForwardContext;
 import org.qlimit.nn.Layer;
 import org.qlimit.nn.Unit;
-import org.qlimit.optim.Adam;
-import org.qlimit.quant.AdaRound;
 import org.qlimit.quant.QParams;
 import org.qlimit.quant.WeightQuantizer;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Check;
-import org.qlimit.util.Streams;
 
 /**
  * AdaRound of a single layer against its unit's output, every other weight of the unit fixed: the
@@ -23,12 +18,12 @@ import org.qlimit.util.Streams;
  * sensitivities use it to measure a layer at a width after reconstruction instead of after
  * nearest rounding.
  *
- * <p>Per iteration t = 1..T: a minibatch drawn without replacement (the BRECQ sampler) from the
- * stream {@code Streams.MINIBATCH.random(seed, stream)}; loss = reconLoss(unit(x), y, p = 2)
- * plus, after the warm-up, λ · Σ (1 − |2h(α) − 1|^β) with β annealed from 20 to 2; one Adam step
- * on α. Then hard rounding. Everything runs on the given kernels; with single-threaded kernels
- * several layers can be reconstructed at once on different threads (nothing shared is written:
- * the other weights enter as constants).
+ * <p>The loop is {@link UnitOptimizer}'s: per iteration t = 1..T, a minibatch drawn without
+ * replacement (the BRECQ sampler) from the stream {@code Streams.MINIBATCH.random(seed, stream)};
+ * loss = reconLoss(unit(x), y, p = 2) plus, after the warm-up, λ · Σ (1 − |2h(α) − 1|^β) with β
+ * annealed from 20 to 2; one Adam step on α. Then hard rounding. Everything runs on the given
+ * kernels; with single-threaded kernels several layers can be reconstructed at once on different
+ * threads (nothing shared is written: the other weights enter as constants).
  */
 public final class LayerRounding {
   private LayerRounding() {}
@@ -74,7 +69,6 @@ public final class LayerRounding {
         unit.name());
     Check.arg(in.dim(0) == target.dim(0), "%d inputs but %d targets", in.dim(0), target.dim(0));
     WeightQuantizer.AdaRoundSoft r = WeightQuantizer.AdaRoundSoft.init(layer, params);
-    Adam adam = Adam.withDefaults(List.of(r.alpha()));
     ForwardContext ctx = new ForwardContext() {
       @Override
       public Var weight(Graph g, Layer l) {
@@ -86,22 +80,11 @@ public final class LayerRounding {
         return others.activation(g, site, x);
       }
     };
-    int n = in.dim(0);
-    int batch = Math.min(s.batchSize(), n);
-    SplittableRandom rng = Streams.MINIBATCH.random(s.seed(), stream);
-    int[] perm = new int[n];
-    for (int t = 1; t <= s.iters(); t++) {
-      int[] idx = Reconstructor.sampleWithoutReplacement(rng, perm, batch);
-      Graph g = Graph.training(k);
-      Var out = unit.forward(g, Var.constant(Batches.gather(in, idx)), ctx);
-      Var total = Functions.reconLoss(g, out, Batches.gather(target, idx), 2.0);
-      if (AdaRound.regularizerActive(t, s.iters(), s.warmup())) {
-        total = Functions.addScalars(g, total,
-            r.regularizer(g, s.roundLambda(), AdaRound.beta(t, s.iters(), s.warmup())));
-      }
-      g.backward(total);
-      adam.step(s.lr());
-    }
+    UnitOptimizer.Settings loop = new UnitOptimizer.Settings(s.iters(), s.batchSize(),
+        UnitOptimizer.Sampling.WITHOUT_REPLACEMENT, s.seed(), stream, 2.0, s.roundLambda(),
+        s.warmup(), s.lr(), 0f);
+    new UnitOptimizer(k, unit, loop, List.of(r), List.of(), ctx)
+        .run(ActivationCache.of(in), ActivationCache.of(target), null);
     return r.harden();
   }
 }

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import java.util.function.Consumer;
 import org.qlimit.autograd.Functions;
 import org.qlimit.autograd.Graph;
@@ -19,10 +18,7 @@ import org.qlimit.nn.ForwardContext;
 import org.qlimit.nn.Layer;
 import org.qlimit.nn.Model;
 import org.qlimit.nn.Unit;
-import org.qlimit.optim.Adam;
-import org.qlimit.optim.Schedules;
 import org.qlimit.quant.ActQuantizer;
-import org.qlimit.quant.AdaRound;
 import org.qlimit.quant.Dropping;
 import org.qlimit.quant.Observers;
 import org.qlimit.quant.QDropMask;
@@ -34,14 +30,15 @@ import org.qlimit.quant.WeightQuantizer;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Check;
 import org.qlimit.util.Parallel;
-import org.qlimit.util.Streams;
 
 /**
  * The reconstruction engine: builds the quantized version of a folded FP model with one of the
  * methods of ALGORITHMS.md §4 and returns its {@link QuantState}. The FP model is not modified.
  *
- * <p>Pipeline per method (units in network order; "quantized input" = the output of the already
- * reconstructed, quantized prefix; targets = the FP network's unit outputs):
+ * <p>Pipeline per method, one private method each ({@code rtn}, {@code adaRound},
+ * {@code brecq}, {@code qdrop}), every unit optimised by {@link UnitOptimizer} (units in network
+ * order; "quantized input" = the output of the already reconstructed, quantized prefix;
+ * targets = the FP network's unit outputs):
  * <ul>
  *   <li>RTN: per-channel weight ranges (shrink-Lp), nearest rounding; activation steps by
  *       sequential shrink-Lp calibration on 64 images.</li>
@@ -210,47 +207,11 @@ public final class Reconstructor {
     if (cfg.loss() == ReconLoss.FISHER_DIAG) {
       fpLogits = FisherWeights.fpLogits(k, model, images);
     }
-    boolean layerUnits = cfg.granularity() == Granularity.LAYER;
     switch (cfg.method()) {
-      case RTN -> {
-        if (cfg.quantizeActivations()) {
-          calibrateActsSequential(calib);
-        }
-      }
-      case ADAROUND -> {
-        layerwise(images, Phase.LAYER, QuantContext.weightsOnly(state), false, false);
-        if (cfg.quantizeActivations()) {
-          calibrateActsSequential(calib);
-        }
-      }
-      case BRECQ -> {
-        if (layerUnits) {
-          layerwise(images, Phase.WEIGHTS, QuantContext.weightsOnly(state), true, false);
-        } else {
-          brecqWeights(images);
-        }
-        if (cfg.quantizeActivations()) {
-          calibrateActsSequential(calib);
-          if (layerUnits) {
-            layerwise(images, Phase.ACTIVATIONS, QuantContext.full(state), true, false);
-          } else {
-            brecqActivations(images);
-          }
-        }
-      }
-      case QDROP -> {
-        if (cfg.quantizeActivations() && !resuming) {
-          Tensor actImages = Batches.head(calib, cfg.qdropActImages());
-          listener.stage("activation ranges (grid-Lp on FP activations, "
-              + imagesUsed(actImages, cfg.qdropActImages()) + ")");
-          calibrateActsFp(actImages);
-        }
-        if (layerUnits) {
-          layerwise(images, Phase.JOINT, qdropContext(), true, qdropMixing());
-        } else {
-          qdrop(images);
-        }
-      }
+      case RTN -> rtn(calib);
+      case ADAROUND -> adaRound(images, calib);
+      case BRECQ -> brecq(images, calib);
+      case QDROP -> qdrop(images, calib, resuming);
       default -> throw new IllegalStateException("unhandled method " + cfg.method());
     }
     return new Result(state, List.copyOf(records));
@@ -391,6 +352,58 @@ public final class Reconstructor {
   }
 
   // ------------------------------------------------------------------ method pipelines
+  /** RTN (§2): nearest rounding (set by the weight ranges); activation ranges as BRECQ's. */
+  private void rtn(Tensor calib) {
+    if (cfg.quantizeActivations()) {
+      calibrateActsSequential(calib);
+    }
+  }
+
+  /** AdaRound (§4.3): each layer's rounding, activations off; then activation ranges. */
+  private void adaRound(ActivationCache images, Tensor calib) {
+    layerwise(images, Phase.LAYER, QuantContext.weightsOnly(state), false, false);
+    if (cfg.quantizeActivations()) {
+      calibrateActsSequential(calib);
+    }
+  }
+
+  /** BRECQ (§4.1): each unit's rounding; then activation ranges and each unit's steps. */
+  private void brecq(ActivationCache images, Tensor calib) {
+    if (layerUnits()) {
+      layerwise(images, Phase.WEIGHTS, QuantContext.weightsOnly(state), true, false);
+    } else {
+      brecqWeights(images);
+    }
+    if (cfg.quantizeActivations()) {
+      calibrateActsSequential(calib);
+      if (layerUnits()) {
+        layerwise(images, Phase.ACTIVATIONS, QuantContext.full(state), true, false);
+      } else {
+        brecqActivations(images);
+      }
+    }
+  }
+
+  /** QDrop (§4.2): activation ranges on FP activations; then each unit's rounding and steps. */
+  private void qdrop(ActivationCache images, Tensor calib, boolean resuming) {
+    if (cfg.quantizeActivations() && !resuming) {
+      Tensor actImages = Batches.head(calib, cfg.qdropActImages());
+      listener.stage("activation ranges (grid-Lp on FP activations, "
+          + imagesUsed(actImages, cfg.qdropActImages()) + ")");
+      calibrateActsFp(actImages);
+    }
+    if (layerUnits()) {
+      layerwise(images, Phase.JOINT, qdropContext(), true, qdropMixing());
+    } else {
+      qdropJoint(images);
+    }
+  }
+
+  /** Whether BRECQ and QDrop reconstruct layer units (§4.4, {@code --granularity layer}). */
+  private boolean layerUnits() {
+    return cfg.granularity() == Granularity.LAYER;
+  }
+
   private boolean isFirstLayerUnit(Unit u) {
     return u.layers().size() == 1 && u.layers().get(0) == firstLayer();
   }
@@ -467,7 +480,7 @@ public final class Reconstructor {
     return cfg.quantizeActivations() && cfg.keepProb() < 1f;
   }
 
-  private void qdrop(ActivationCache calib) {
+  private void qdropJoint(ActivationCache calib) {
     ActivationCache fpIn = calib;
     ActivationCache qIn = calib;
     List<Unit> units = reconUnits();
@@ -570,16 +583,15 @@ public final class Reconstructor {
 
   // ------------------------------------------------------------------ the optimisation loop
   /**
-   * Reconstructs one unit.
+   * Reconstructs one unit in {@code phase}, which decides what is learned, the loss, the sampler
+   * and the stream; the loop is {@link UnitOptimizer}'s.
    *
+   * @param index the unit's position in its sweep (addresses its streams)
+   * @param count units in the sweep
    * @param qIn cached quantized inputs (rows = calibration images)
    * @param fpIn cached FP inputs to mix with (QDrop), or null for no input mixing
    * @param target cached FP outputs of the unit
-   * @param learnRounding learn AdaRound variables for the unit's layers
-   * @param learnSteps learn the steps of the unit's activation quantizers
-   * @param lossP exponent of the reconstruction loss
-   * @param ctx0 the forward context (dropping is added per step when {@code qdropMasks})
-   * @param qdropMasks QDrop: uniform sampling with replacement, dropping at the unit's sites
+   * @param ctx0 the forward context (QDrop's dropping is added per iteration)
    */
   private void optimize(int index, int count, Unit unit, Phase phase, ActivationCache qIn,
       ActivationCache fpIn, ActivationCache target, QuantContext ctx0) {
@@ -626,91 +638,57 @@ public final class Reconstructor {
     double before = probeLoss(unit, probeIn, probeTarget, probeFisher, ctx0, lossP);
     requireFiniteLoss(unit, phase, "before reconstruction", before);
 
-    List<WeightQuantizer.AdaRoundSoft> rounders = new ArrayList<>();
-    if (phase.learnsRounding()) {
-      for (Layer l : unit.layers()) {
-        WeightQuantizer.AdaRoundSoft r = WeightQuantizer.AdaRoundSoft.init(l,
-            state.weight(l.name()).params());
-        state.setWeight(l, r);
-        rounders.add(r);
-      }
-    }
-    List<ActQuantizer> acts = new ArrayList<>();
-    if (phase.learnsSteps(cfg)) {
-      for (String s : unit.actSites()) {
-        if (state.act(s) != null) {
-          acts.add(state.act(s));
-        }
-      }
-    }
-    List<Var> alphas = new ArrayList<>();
-    for (WeightQuantizer.AdaRoundSoft r : rounders) {
-      alphas.add(r.alpha());
-    }
-    List<Var> steps = new ArrayList<>();
-    for (ActQuantizer a : acts) {
-      steps.add(a.scale());
-    }
-    Adam adamAlpha = alphas.isEmpty() ? null : Adam.withDefaults(alphas);
-    Adam adamSteps = steps.isEmpty() ? null : Adam.withDefaults(steps);
-    float lrSteps = cfg.method() == Method.QDROP ? cfg.lrActQdrop() : cfg.lrActBrecq();
+    List<WeightQuantizer.AdaRoundSoft> rounders = phase.learnsRounding() ? softRounding(unit)
+        : List.of();
+    List<Var> steps = phase.learnsSteps(cfg) ? activationSteps(unit) : List.of();
+    int ran = optimizer(index, unit, phase, rounders, steps, fpIn, ctx0).run(qIn, target, fisher);
+    harden(unit, phase, rounders, ran);
+    QuantContext after = ctx0;
+    double afterLoss = probeLoss(unit, probeIn, probeTarget, probeFisher, after, lossP);
+    requireFiniteLoss(unit, phase, "after reconstruction", afterLoss);
+    UnitRecord rec = new UnitRecord(unit.name(), phase.label, ran, before, afterLoss,
+        (System.nanoTime() - t0) / 1e9);
+    listener.unitEnd(rec);
+    unitDone(rec);
+  }
 
-    int n = qIn.rows();
-    int batch = Math.min(cfg.batchSize(), n);
-    SplittableRandom rng = Streams.MINIBATCH.random(cfg.seed(),
-        (long) index * 8 + phase.streamId);
-    int[] perm = new int[n];
-    for (int i = 0; i < n; i++) {
-      perm[i] = i;
-    }
-    int ran = 0;
-    if (adamAlpha != null || adamSteps != null) {
-      for (int t = 1; t <= iters; t++) {
-        int[] idx = phase.qdropSampling() ? sampleWithReplacement(rng, n, batch)
-            : sampleWithoutReplacement(rng, perm, batch);
-        Tensor x = qIn.gather(idx);
-        if (fpIn != null) {
-          Tensor xf = fpIn.gather(idx);
-          float[] xd = x.data();
-          float[] xfd = xf.data();
-          long site = QDropMask.site(index, 0);
-          long step = t;
-          // elementwise (counter = flat index), so any split gives the same bits
-          Parallel.forRange(k.config().threads(), xd.length, (from, to) ->
-              QDropMask.mixRange(xd, xd, xfd, from, to, cfg.seed(), site, step, cfg.keepProb()));
-        }
-        Tensor y = target.gather(idx);
-        QuantContext ctx = phase.qdropSampling() && cfg.quantizeActivations() && cfg.keepProb() < 1f
-            ? ctx0.withDrop(new Dropping(cfg.seed(), index, t, cfg.keepProb()), unit.actSites())
-            : ctx0;
-        Graph g = Graph.training(k);
-        Var out = unit.forward(g, Var.constant(x), ctx);
-        Var rec = fisher == null ? Functions.reconLoss(g, out, y, lossP)
-            : Functions.fisherDiagLoss(g, out, y, fisher.gather(idx));
-        Var total = rec;
-        double roundLoss = 0;
-        if (!rounders.isEmpty() && AdaRound.regularizerActive(t, iters, cfg.warmup())) {
-          double beta = AdaRound.beta(t, iters, cfg.warmup());
-          for (WeightQuantizer.AdaRoundSoft r : rounders) {
-            Var reg = r.regularizer(g, cfg.roundLambda(), beta);
-            roundLoss += reg.value().item();
-            total = Functions.addScalars(g, total, reg);
+  /**
+   * The unit optimiser of {@code phase} for {@code unit}: its settings, the loss check and
+   * progress, and QDrop's dropping (per iteration) and input mixing (when {@code fpIn} is set).
+   */
+  private UnitOptimizer optimizer(int index, Unit unit, Phase phase,
+      List<WeightQuantizer.AdaRoundSoft> rounders, List<Var> steps, ActivationCache fpIn,
+      QuantContext ctx0) {
+    int iters = phase.iterations(cfg);
+    UnitOptimizer opt = new UnitOptimizer(k, unit, settings(index, phase), rounders, steps, ctx0)
+        .monitor(new UnitOptimizer.Monitor() {
+          @Override
+          public void checkLoss(int t, double loss) {
+            requireFiniteLoss(unit, phase, "at iteration " + t + " of " + iters, loss);
           }
-        }
-        requireFiniteLoss(unit, phase, "at iteration " + t + " of " + iters,
-            rec.value().item() + roundLoss);
-        g.backward(total);
-        if (adamAlpha != null) {
-          adamAlpha.step(cfg.lrAlpha());
-        }
-        if (adamSteps != null) {
-          adamSteps.step((float) Schedules.cosineForIteration(lrSteps, t, iters));
-        }
-        listener.iteration(t, iters, rec.value().item() + roundLoss, rec.value().item(),
-            roundLoss);
-        ran = t;
-      }
+
+          @Override
+          public void iteration(int t, double reconLoss, double roundLoss) {
+            listener.iteration(t, iters, reconLoss + roundLoss, reconLoss, roundLoss);
+          }
+        });
+    if (phase.qdropSampling() && cfg.quantizeActivations() && cfg.keepProb() < 1f) {
+      opt.contextPerIteration(t -> ctx0.withDrop(new Dropping(cfg.seed(), index, t,
+          cfg.keepProb()), unit.actSites()));
     }
+    if (fpIn != null) {
+      long site = QDropMask.site(index, 0);
+      // elementwise (counter = flat index), so any split gives the same bits
+      opt.mixing(fpIn, (x, xFp, t) -> Parallel.forRange(k.config().threads(), x.length,
+          (from, to) -> QDropMask.mixRange(x, x, xFp, from, to, cfg.seed(), site, t,
+              cfg.keepProb())));
+    }
+    return opt;
+  }
+
+  /** Checks the learned rounding variables and fixes the rounding (hard, §3). */
+  private void harden(Unit unit, Phase phase, List<WeightQuantizer.AdaRoundSoft> rounders,
+      int ran) {
     for (WeightQuantizer.AdaRoundSoft r : rounders) {
       float[] a = r.alpha().value().data();
       int bad = Check.firstNonFinite(a);
@@ -719,13 +697,39 @@ public final class Reconstructor {
           bad < 0 ? "" : Check.describe(a[bad]), ran);
       state.setWeight(r.layer(), r.harden());
     }
-    QuantContext after = ctx0;
-    double afterLoss = probeLoss(unit, probeIn, probeTarget, probeFisher, after, lossP);
-    requireFiniteLoss(unit, phase, "after reconstruction", afterLoss);
-    UnitRecord rec = new UnitRecord(unit.name(), phase.label, ran, before, afterLoss,
-        (System.nanoTime() - t0) / 1e9);
-    listener.unitEnd(rec);
-    unitDone(rec);
+  }
+
+  /** The loop settings of {@code phase} for the unit at {@code index} (stream index · 8 + id). */
+  private UnitOptimizer.Settings settings(int index, Phase phase) {
+    return new UnitOptimizer.Settings(phase.iterations(cfg), cfg.batchSize(),
+        phase.qdropSampling() ? UnitOptimizer.Sampling.WITH_REPLACEMENT
+            : UnitOptimizer.Sampling.WITHOUT_REPLACEMENT,
+        cfg.seed(), (long) index * 8 + phase.streamId, phase.lossExponent(cfg), cfg.roundLambda(),
+        cfg.warmup(), cfg.lrAlpha(),
+        cfg.method() == Method.QDROP ? cfg.lrActQdrop() : cfg.lrActBrecq());
+  }
+
+  /** Replaces the weight quantizer of each layer of {@code unit} by soft rounding (AdaRound). */
+  private List<WeightQuantizer.AdaRoundSoft> softRounding(Unit unit) {
+    List<WeightQuantizer.AdaRoundSoft> rounders = new ArrayList<>();
+    for (Layer l : unit.layers()) {
+      WeightQuantizer.AdaRoundSoft r = WeightQuantizer.AdaRoundSoft.init(l,
+          state.weight(l.name()).params());
+      state.setWeight(l, r);
+      rounders.add(r);
+    }
+    return rounders;
+  }
+
+  /** The steps of the activation quantizers at {@code unit}'s sites that have one. */
+  private List<Var> activationSteps(Unit unit) {
+    List<Var> steps = new ArrayList<>();
+    for (String s : unit.actSites()) {
+      if (state.act(s) != null) {
+        steps.add(state.act(s).scale());
+      }
+    }
+    return steps;
   }
 
   /**
@@ -743,32 +747,6 @@ public final class Reconstructor {
     Var out = unit.forward(Graph.inference(k), Var.constant(in), ctx);
     return (fisher == null ? Functions.reconLoss(Graph.inference(k), out, target, p)
         : Functions.fisherDiagLoss(Graph.inference(k), out, target, fisher)).value().item();
-  }
-
-  /** BRECQ: the first {@code batch} entries of a fresh random permutation (no repeats). */
-  static int[] sampleWithoutReplacement(SplittableRandom rng, int[] perm, int batch) {
-    int n = perm.length;
-    for (int i = 0; i < n; i++) {
-      perm[i] = i;
-    }
-    int[] out = new int[batch];
-    for (int i = 0; i < batch; i++) {
-      int j = i + rng.nextInt(n - i);
-      int tmp = perm[i];
-      perm[i] = perm[j];
-      perm[j] = tmp;
-      out[i] = perm[i];
-    }
-    return out;
-  }
-
-  /** QDrop: {@code batch} indices uniform in [0, n), with replacement. */
-  private static int[] sampleWithReplacement(SplittableRandom rng, int n, int batch) {
-    int[] out = new int[batch];
-    for (int i = 0; i < batch; i++) {
-      out[i] = rng.nextInt(n);
-    }
-    return out;
   }
 
   // ------------------------------------------------------------------ cache passes
