@@ -5,6 +5,9 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.qlimit.model.BasicBlock;
+import org.qlimit.model.BertClassifierHead;
+import org.qlimit.model.BertEmbeddings;
+import org.qlimit.model.BertLayer;
 import org.qlimit.model.Bottleneck;
 import org.qlimit.model.ConvBn;
 import org.qlimit.model.ConvUnit;
@@ -54,6 +57,11 @@ import org.qlimit.util.Check;
  * saturation to the 8-bit type followed by the Clip equals qlimit's clamp to [qmin, qmax].
  * Every value the graph computes therefore has qlimit's definition; what differs in a runtime
  * is the order of float sums inside Conv, Gemm and GlobalAveragePool.
+ *
+ * <p>The exporter covers the convolutional image classifiers of {@code qlimit archs}; a
+ * BERT-layout encoder ({@code --arch bert}) is refused with a one-line error before any node is
+ * written (its graph — token-id input, Gather embeddings, LayerNormalization, masked attention —
+ * is not emitted yet; docs/onnx-export.md).
  *
  * <p>Bit widths 2..8 export; a layer or site wider than 8 bits is an error naming it (opset 13
  * has only 8-bit quantized types). A layer without a weight quantizer keeps its FP weight, a
@@ -137,10 +145,12 @@ public final class OnnxExport {
    * @param state a quantization whose layers are all fixed (hardened) and whose model is
    *     BatchNorm-folded. Not modified.
    * @throws IllegalArgumentException naming the layer, site or unit that cannot be exported (a
-   *     bit width above 8, a BatchNorm left unfolded, a unit kind the exporter does not know)
+   *     bit width above 8, a BatchNorm left unfolded, a unit kind the exporter does not know,
+   *     a BERT-layout encoder)
    */
   public static ModelProto build(QuantState state, Options options) {
     Model m = state.model();
+    requireImageClassifier(m);
     GraphBuilder g = new GraphBuilder(m.arch());
     Emitter e = new Emitter(g, state, options);
     int[] in = m.inputShape();
@@ -167,6 +177,23 @@ public final class OnnxExport {
     mb.addMetadataProps(meta("input", "normalised images (N, " + in[0] + ", " + in[1] + ", "
         + in[2] + ")"));
     return mb.build();
+  }
+
+  /**
+   * Refuses a model the exporter has no graph for: a BERT-layout encoder (its embeddings,
+   * transformer layers or classifier head), with a one-line error naming the architecture and
+   * the first such unit.
+   */
+  static void requireImageClassifier(Model m) {
+    for (Unit u : m.units()) {
+      if (u instanceof BertEmbeddings || u instanceof BertLayer
+          || u instanceof BertClassifierHead) {
+        throw new IllegalArgumentException("ONNX export: architecture " + m.arch() + " is a "
+            + "BERT-layout encoder (unit " + u.name() + ", " + u.kind() + "), which the "
+            + "exporter does not support yet; it exports the convolutional image classifiers "
+            + "(docs/onnx-export.md)");
+      }
+    }
   }
 
   /** The version string written as producer_version. */
