@@ -20,9 +20,10 @@ import org.qlimit.testing.QuietTest;
  * {@code qlimit quantize --arch bert} writes a run folder like an image run's (RTN W8A8 on the
  * committed TREC model, 8 calibration sentences): quantized.safetensors reads back into the same
  * quantization (same quantized_sha256 as result.json), manifest.json names the model, the
- * architecture and the data set; the commands that cover image classifiers only (the integer
- * path of {@code eval} and {@code trace}, {@code trace}'s fake path, ONNX {@code export}) refuse
- * the folder with a one-line error saying what is unsupported.
+ * architecture and the data set; {@code export} writes it as ONNX (float biases only); the
+ * commands that cover image classifiers only (the integer path of {@code eval} and
+ * {@code trace}, {@code trace}'s fake path) refuse the folder with a one-line error saying what
+ * is unsupported.
  */
 class BertRunFolderTest extends QuietTest {
   private static final String MODEL = "datasets/models/bert_trec/model.safetensors";
@@ -87,10 +88,17 @@ class BertRunFolderTest extends QuietTest {
   }
 
   @Test
-  void onnxExportIsAOneLineError() {
+  void exportsToOnnxAndInt32BiasesAreAOneLineError() throws Exception {
     Path out = tmp.resolve("m.onnx");
-    oneLineError(CliRun.of("export", "--run", run.toString(), "--format", "onnx", "--out",
-        out.toString()), "ONNX export: architecture bert is a BERT-layout encoder");
-    assertThat(out).doesNotExist();
+    CliRun r = CliRun.of("export", "--run", run.toString(), "--format", "onnx", "--out",
+        out.toString());
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("(bert, ONNX opset 17, ");
+    assertThat(java.nio.file.Files.size(out)).isPositive();
+    Path bad = tmp.resolve("b.onnx");
+    oneLineError(CliRun.of("export", "--run", run.toString(), "--format", "onnx", "--bias",
+        "int32", "--out", bad.toString()), "ONNX export: bert: INT32 biases cover the "
+        + "convolutional image classifiers");
+    assertThat(bad).doesNotExist();
   }
 }

@@ -34,35 +34,28 @@ import org.qlimit.util.NumericsConfig;
  * Every convolutional architecture of {@code qlimit archs} exports (freshly initialised weights,
  * RTN W4A4 from two random images), and ONNX Runtime (optimisations off) computes qlimit's
  * logits from the exported graph on two random images; the graph carries qlimit's integers,
- * steps and zero points as docs/onnx-export.md says. The BERT-layout encoder, which the exporter
- * does not support yet, is refused with a one-line error naming it.
+ * steps and zero points as docs/onnx-export.md says. The BERT-layout encoder has no fresh
+ * weights; BertOnnxRuntimeAgreementTest exports it.
  */
 class OnnxExportTest extends QuietTest {
   private static final Kernels K = Kernels.of(NumericsConfig.defaults());
 
-  /** The architecture the exporter refuses (docs/onnx-export.md); every other one exports. */
-  static final String UNSUPPORTED = "bert";
+  /**
+   * The architecture without fresh weights (it needs a vocabulary): BertOnnxRuntimeAgreementTest
+   * exports the committed SST-2 model instead.
+   */
+  static final String NO_FRESH_WEIGHTS = "bert";
 
   static Stream<String> archs() {
-    return Architectures.names().stream().filter(a -> !a.equals(UNSUPPORTED));
+    return Architectures.names().stream().filter(a -> !a.equals(NO_FRESH_WEIGHTS));
   }
 
   @Test
-  void theOnlyArchitectureLeftOutIsBert() {
-    assertThat(Architectures.names()).contains(UNSUPPORTED);
+  void theOnlyArchitectureLeftOutHereIsBert() {
+    assertThat(Architectures.names()).contains(NO_FRESH_WEIGHTS);
     assertThat(archs().count()).isEqualTo(Architectures.names().size() - 1);
-  }
-
-  @Test
-  void exportingBertIsAOneLineErrorSayingWhatIsUnsupported() throws Exception {
-    Model m = Architectures.load(UNSUPPORTED,
-        java.nio.file.Path.of("datasets/models/bert_sst2/model.safetensors"));
-    QuantState s = new QuantState(m);
-    assertThatThrownBy(() -> OnnxExport.build(s, OnnxExport.Options.DEFAULT))
-        .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageNotContaining("\n")
-        .hasMessageContaining("ONNX export: architecture bert is a BERT-layout encoder (unit "
-            + m.units().get(0).name() + ", embeddings), which the exporter does not support yet");
+    assertThatThrownBy(() -> Architectures.get(NO_FRESH_WEIGHTS)
+        .fresh(new SplittableRandom(3))).hasMessageContaining("fresh weights need a vocabulary");
   }
 
   private static Tensor random(int n, int[] chw, long seed) {
