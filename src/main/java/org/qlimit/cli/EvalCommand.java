@@ -133,6 +133,7 @@ final class EvalCommand implements Callable<Integer>, Validated {
   private int callInteger(PrintStream out) throws Exception {
     long t0 = System.nanoTime();
     QuantizedRunDir run = QuantizedRunDir.read(integer, model, dataDir);
+    run.requireImageClassifier("the integer reference path");
     QuantState state = run.load();
     Normalization norm = Datasets.normalization(run.dataset());
     IntegerNetwork net = IntegerNetwork.compile(state, IntegerNetwork.inputParams(norm));

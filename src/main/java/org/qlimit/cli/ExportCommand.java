@@ -69,7 +69,7 @@ final class ExportCommand implements Callable<Integer>, Validated {
         : OnnxExport.BiasEncoding.FLOAT;
     OnnxExport.write(out, state, new OnnxExport.Options(enc, be, siteOutputs));
     System.out.printf(Locale.ROOT, "wrote %s (%s, ONNX opset %d, %d activation sites, "
-            + "%s weights, %s biases%s)%n", out, r.arch(), OnnxExport.OPSET,
+            + "%s weights, %s biases%s)%n", out, r.arch(), OnnxExport.opset(state.model()),
         state.actsInOrder().size(), weights, bias, siteOutputs ? ", site outputs" : "");
     return 0;
   }

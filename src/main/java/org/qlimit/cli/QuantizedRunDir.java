@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.qlimit.data.Datasets;
+import org.qlimit.data.TextDatasets;
 import org.qlimit.io.SafeTensors;
 import org.qlimit.io.SafeTensorsFile;
 import org.qlimit.model.Architectures;
@@ -65,7 +66,7 @@ record QuantizedRunDir(Path dir, Path modelFile, String arch, String dataset, Pa
     JsonNode cfg = m.path("config");
     String arch = text(mf, cfg, "arch");
     String dataset = text(mf, cfg, "dataset");
-    if (!Datasets.isKnown(dataset)) {
+    if (!Datasets.isKnown(dataset) && !TextDatasets.isKnown(dataset)) {
       throw new IllegalArgumentException(mf + ": unknown dataset '" + dataset + "'");
     }
     Path model = modelOverride != null ? modelOverride : Path.of(text(mf, cfg, "model"));
@@ -97,6 +98,20 @@ record QuantizedRunDir(Path dir, Path modelFile, String arch, String dataset, Pa
       }
     }
     return new QuantizedRunDir(dir, model, arch, dataset, dataDir, label);
+  }
+
+  /**
+   * Refuses a run of a BERT-layout encoder (a text data set) for a command that runs image
+   * classifiers only, with a one-line error naming the run folder.
+   *
+   * @param what the command's part, e.g. {@code "the integer reference path"}
+   */
+  void requireImageClassifier(String what) {
+    if (TextDatasets.isKnown(dataset)) {
+      throw new IllegalArgumentException(what + " covers convolutional image classifiers; run "
+          + "folder " + dir + " quantizes " + arch + " on " + dataset + " (a BERT-layout "
+          + "encoder), whose fake-quantized accuracy is in its result.json");
+    }
   }
 
   /** The FP model (BatchNorm folded) and its quantization from quantized.safetensors. */

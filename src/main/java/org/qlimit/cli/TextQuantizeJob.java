@@ -6,7 +6,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.Locale;
+import java.util.Map;
 import org.qlimit.data.TextDatasets;
 import org.qlimit.data.TokenizedSentences;
 import org.qlimit.eval.Evaluator;
@@ -27,7 +29,12 @@ import org.qlimit.util.NumericsConfig;
  * {@code qlimit quantize --arch bert --data sst2|trec}: quantizes a BERT checkpoint (config.json
  * and vocab.txt beside it) with the settings of ALGORITHMS.md §11, calibrating on the first N
  * training sentences, and reports the accuracy on the evaluation split (SST-2 dev, TREC test)
- * with the FP accuracy and the quantized model's hash in {@code --out}/result.json.
+ * with the FP accuracy and the quantized model's hash in {@code --out}/result.json. The folder is
+ * a run folder like an image run's: quantized.safetensors ({@link QuantExport#write}: integer
+ * weights, per-channel scales and zero points, every activation site's step and zero point; the
+ * method and quantized_sha256 in its metadata) and manifest.json (config.model, arch, dataset,
+ * data_dir, the reconstruction settings, checksums), so that {@code export} and {@code trace} read
+ * it as they read an image run.
  */
 final class TextQuantizeJob {
   private TextQuantizeJob() {}
@@ -80,6 +87,10 @@ final class TextQuantizeJob {
     Evaluator.Accuracy q = TextEvaluator.accuracy(b.model(), QuantContext.full(result.state()), k,
         ev, 64, total, Evaluator.Progress.NONE);
     Files.createDirectories(out);
+    Map<String, String> meta = new LinkedHashMap<>();
+    meta.put("method", rc.method().cliName());
+    meta.put("quantized_sha256", sha);
+    QuantExport.write(out.resolve("quantized.safetensors"), result.state(), meta);
     ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     ObjectNode r = om.createObjectNode();
     r.put("qlimit_version", Main.VERSION);
@@ -104,9 +115,33 @@ final class TextQuantizeJob {
     r.put("eval_content_sha256", split.eval().sourceSha256());
     r.put("threads", numerics.threads());
     om.writeValue(out.resolve("result.json").toFile(), r);
+    ObjectNode m = om.createObjectNode();
+    m.put("qlimit_version", Main.VERSION);
+    m.put("command", "quantize");
+    ObjectNode cfg = m.putObject("config");
+    cfg.put("model", modelFile.toString());
+    cfg.put("arch", "bert");
+    cfg.put("dataset", split.dataset());
+    cfg.put("data_dir", String.valueOf(split.directory()));
+    cfg.put("calib", calib);
+    cfg.put("calib_selection", "first N training sentences in file order");
+    cfg.put("eval_limit", evalLimit);
+    cfg.set("recon", om.valueToTree(rc));
+    m.put("seed", rc.seed());
+    ObjectNode sums = m.putObject("checksums");
+    sums.put("model_sha256", r.get("model_sha256").asText());
+    sums.put("train_content_sha256", split.train().sourceSha256());
+    sums.put("eval_content_sha256", split.eval().sourceSha256());
+    ObjectNode env = m.putObject("environment");
+    env.put("java_version", System.getProperty("java.version"));
+    env.put("os", System.getProperty("os.name") + " " + System.getProperty("os.arch"));
+    env.put("vector_bits", numerics.vectorBits());
+    env.put("threads", numerics.threads());
+    om.writeValue(out.resolve("manifest.json").toFile(), m);
     log.printf(Locale.ROOT, "%s accuracy: FP %.2f %%, quantized %.2f %% (%d/%d) (%s)%n"
-            + "quantized_sha256 %s%nwrote %s%n", split.eval().name(), fp, q.percent(),
-        q.correct(), q.total(), ProgressBar.time(seconds), sha, out.resolve("result.json"));
+            + "quantized_sha256 %s%nwrote %s, quantized.safetensors, manifest.json%n",
+        split.eval().name(), fp, q.percent(), q.correct(), q.total(), ProgressBar.time(seconds),
+        sha, out.resolve("result.json"));
     return 0;
   }
 }

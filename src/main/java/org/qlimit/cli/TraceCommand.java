@@ -85,6 +85,8 @@ final class TraceCommand implements Callable<Integer>, Validated {
   @Override
   public Integer call() throws Exception {
     QuantizedRunDir r = QuantizedRunDir.read(run, model, dataDir);
+    r.requireImageClassifier(path.equals("integer") ? "the integer reference path"
+        : "qlimit trace");
     QuantizedRunDir.Loaded q = r.loadWithHash();
     QuantState state = q.state();
     Datasets.Split d = Datasets.load(r.dataset(), r.dataDir());

@@ -323,4 +323,50 @@ final class GraphBuilder {
     graph.addInitializer(tensor(name, DataType.INT64, b.array(), v.length));
     return name;
   }
+
+  // ---- generic operators (the BERT graph, opset 17) ----
+
+  /**
+   * A node of operator {@code type} on {@code inputs} (null for an omitted optional input), its
+   * output named {@code outBase} (or {@code outBase#k} when taken), with {@code attrs}.
+   */
+  String op(String type, String outBase, List<AttributeProto> attrs, String... inputs) {
+    String out = fresh(outBase);
+    NodeProto.Builder n = node(type, out, inputs);
+    for (AttributeProto a : attrs) {
+      n.addAttribute(a);
+    }
+    return out;
+  }
+
+  /** {@link #op} without attributes. */
+  String op(String type, String outBase, String... inputs) {
+    return op(type, outBase, List.of(), inputs);
+  }
+
+  /** An INT attribute. */
+  static AttributeProto attr(String name, long v) {
+    return intAttr(name, v);
+  }
+
+  /** An INTS attribute. */
+  static AttributeProto attrs(String name, long... v) {
+    return ints(name, v);
+  }
+
+  /** A FLOAT attribute. */
+  static AttributeProto floatAttr(String name, float v) {
+    return AttributeProto.newBuilder().setName(name).setType(AttributeProto.AttributeType.FLOAT)
+        .setF(v).build();
+  }
+
+  /** A rank-1 INT64 initializer named {@code base} (or {@code base#k}). */
+  String int64Const(String base, long... v) {
+    return int64Init(fresh(base), v);
+  }
+
+  /** An F32 initializer of shape {@code shape} named {@code base} (or {@code base#k}). */
+  String floatConst(String base, float[] v, int... shape) {
+    return addFloat(fresh(base), v, shape);
+  }
 }

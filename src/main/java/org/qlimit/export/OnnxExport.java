@@ -5,6 +5,9 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.qlimit.model.BasicBlock;
+import org.qlimit.model.BertClassifierHead;
+import org.qlimit.model.BertEmbeddings;
+import org.qlimit.model.BertLayer;
 import org.qlimit.model.Bottleneck;
 import org.qlimit.model.ConvBn;
 import org.qlimit.model.ConvUnit;
@@ -12,6 +15,8 @@ import org.qlimit.model.Head;
 import org.qlimit.model.InvertedResidual;
 import org.qlimit.model.PooledConvUnit;
 import org.qlimit.model.RegNetBlock;
+import java.util.List;
+import org.qlimit.autograd.Var;
 import org.qlimit.nn.Activation;
 import org.qlimit.nn.Conv2d;
 import org.qlimit.nn.Layer;
@@ -55,6 +60,15 @@ import org.qlimit.util.Check;
  * Every value the graph computes therefore has qlimit's definition; what differs in a runtime
  * is the order of float sums inside Conv, Gemm and GlobalAveragePool.
  *
+ * <p>A BERT-layout encoder ({@code --arch bert}) is written at opset {@value #BERT_OPSET} (IR
+ * version {@value #BERT_IR_VERSION}, for LayerNormalization): inputs {@value #INPUT_IDS} and
+ * {@value #ATTENTION_MASK}, INT64 (N, L); Gather embeddings; MatMul on DequantizeLinear weights
+ * stored transposed (in, out) with the per-output-channel axis 1; QDQ at every site of ALGORITHMS.md §11 under the same
+ * naming; Softmax over scores plus the additive mask (1 − mask)·(−10⁹), which gives the masked
+ * keys exactly the zero probability qlimit gives them; GELU as 0.5·x·(1 + Erf(x/√2)); the tanh
+ * pooler on the [CLS] position and the classifier as Gemm. Biases stay F32 (INT32 biases are an
+ * error for it). docs/onnx-export.md has the details.
+ *
  * <p>Bit widths 2..8 export; a layer or site wider than 8 bits is an error naming it (opset 13
  * has only 8-bit quantized types). A layer without a weight quantizer keeps its FP weight, a
  * site without an activation quantizer passes its float value on (e.g. {@code --abits 32}).
@@ -67,6 +81,25 @@ public final class OnnxExport {
 
   /** The ONNX IR version written (7 is the IR of opset 13). */
   public static final long IR_VERSION = 7;
+
+  /** The operator set of a BERT-layout encoder's graph (LayerNormalization needs 17). */
+  public static final int BERT_OPSET = 17;
+
+  /** The ONNX IR version written for {@link #BERT_OPSET} graphs. */
+  public static final long BERT_IR_VERSION = 8;
+
+  /** A BERT graph's first input: token ids (N, L), INT64. */
+  public static final String INPUT_IDS = "input_ids";
+
+  /**
+   * A BERT graph's second input: 1 for a real token, 0 for padding (N, L), INT64; qlimit's own
+   * rule is {@code input_ids != pad_token_id}, and a runtime must be given that mask to compute
+   * qlimit's values.
+   */
+  public static final String ATTENTION_MASK = "attention_mask";
+
+  /** The additive mask value of a padded key (exp of it underflows to exactly 0 in F32). */
+  static final float MASKED = -1e9f;
 
   /** The graph input's name: normalised images (N, C, H, W), F32. */
   public static final String INPUT = "input";
@@ -137,17 +170,30 @@ public final class OnnxExport {
    * @param state a quantization whose layers are all fixed (hardened) and whose model is
    *     BatchNorm-folded. Not modified.
    * @throws IllegalArgumentException naming the layer, site or unit that cannot be exported (a
-   *     bit width above 8, a BatchNorm left unfolded, a unit kind the exporter does not know)
+   *     bit width above 8, a BatchNorm left unfolded, a unit kind the exporter does not know,
+   *     INT32 biases for a BERT-layout encoder)
    */
   public static ModelProto build(QuantState state, Options options) {
     Model m = state.model();
+    boolean bert = isBert(m);
     GraphBuilder g = new GraphBuilder(m.arch());
     Emitter e = new Emitter(g, state, options);
-    int[] in = m.inputShape();
-    g.input(INPUT, DataType.FLOAT, "N", in[0], in[1], in[2]);
-    String h = INPUT;
-    for (Unit u : m.units()) {
-      h = e.unit(u, h);
+    String h;
+    String inputDoc;
+    if (bert) {
+      Check.arg(options.biases() == BiasEncoding.FLOAT, "ONNX export: %s: INT32 biases cover "
+          + "the convolutional image classifiers; export a BERT-layout encoder with float biases",
+          m.arch());
+      h = e.bert(m);
+      inputDoc = INPUT_IDS + " and " + ATTENTION_MASK + " INT64 (N, L)";
+    } else {
+      int[] in = m.inputShape();
+      g.input(INPUT, DataType.FLOAT, "N", in[0], in[1], in[2]);
+      h = INPUT;
+      for (Unit u : m.units()) {
+        h = e.unit(u, h);
+      }
+      inputDoc = "normalised images (N, " + in[0] + ", " + in[1] + ", " + in[2] + ")";
     }
     g.rename(h, LOGITS);
     g.output(LOGITS, DataType.FLOAT, "N", m.numClasses());
@@ -157,16 +203,26 @@ public final class OnnxExport {
       }
     }
     ModelProto.Builder mb = ModelProto.newBuilder()
-        .setIrVersion(IR_VERSION)
+        .setIrVersion(bert ? BERT_IR_VERSION : IR_VERSION)
         .setProducerName("qlimit")
         .setProducerVersion(PRODUCER_VERSION)
         .setDocString("qlimit quantized " + m.arch() + " in QDQ form; see docs/onnx-export.md")
-        .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(OPSET))
+        .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("")
+            .setVersion(bert ? BERT_OPSET : OPSET))
         .setGraph(g.build());
     mb.addMetadataProps(meta("arch", m.arch()));
-    mb.addMetadataProps(meta("input", "normalised images (N, " + in[0] + ", " + in[1] + ", "
-        + in[2] + ")"));
+    mb.addMetadataProps(meta("input", inputDoc));
     return mb.build();
+  }
+
+  /** Whether {@code m} is a BERT-layout encoder (its first unit is BERT embeddings). */
+  static boolean isBert(Model m) {
+    return m.units().get(0) instanceof BertEmbeddings;
+  }
+
+  /** The opset {@link #build} writes for {@code m}: {@link #BERT_OPSET} or {@link #OPSET}. */
+  public static int opset(Model m) {
+    return isBert(m) ? BERT_OPSET : OPSET;
   }
 
   /** The version string written as producer_version. */
@@ -266,6 +322,145 @@ public final class OnnxExport {
           + " is not supported");
     }
 
+    // ---- the BERT-layout encoder (opset 17) ----
+
+    /** Emits the whole encoder on the graph inputs; returns the logits' value name. */
+    String bert(Model m) {
+      g.input(INPUT_IDS, DataType.INT64, "N", "L");
+      g.input(ATTENTION_MASK, DataType.INT64, "N", "L");
+      String h = embeddings((BertEmbeddings) m.units().get(0));
+      String mask = additiveMask();
+      for (Unit u : m.units().subList(1, m.units().size())) {
+        if (u instanceof BertLayer l) {
+          h = transformer(l, h, mask);
+        } else if (u instanceof BertClassifierHead hd) {
+          h = bertHead(hd, h);
+        } else {
+          throw new IllegalArgumentException("ONNX export: unit " + u.name() + " of kind "
+              + u.kind() + " is not supported in a BERT-layout encoder");
+        }
+      }
+      return h;
+    }
+
+    /** word[ids] + position[0..L) + token_type[0], then LayerNorm (N, L, H). */
+    private String embeddings(BertEmbeddings e) {
+      String n = e.name();
+      int hidden = e.word().value().dim(1);
+      String word = g.floatInit(n + ".word_embeddings.weight", data(e.word()),
+          e.word().shape());
+      String we = g.op("Gather", n + ".word", word, INPUT_IDS);
+      String pos = g.floatInit(n + ".position_embeddings.weight", data(e.position()),
+          e.position().shape());
+      String len = g.op("Shape", n + ".length",
+          List.of(GraphBuilder.attr("start", 1), GraphBuilder.attr("end", 2)), INPUT_IDS);
+      String pe = g.op("Slice", n + ".position", pos, g.int64Const(n + ".position_start", 0),
+          len, g.int64Const(n + ".position_axis", 0));
+      float[] type0 = java.util.Arrays.copyOf(data(e.tokenType()), hidden);
+      String te = g.floatInit(n + ".token_type_embeddings.row0", type0, hidden);
+      String sum = g.op("Add", n + ".sum", g.op("Add", n + ".word_position", we, pe), te);
+      return layerNorm(sum, e.lnWeight(), e.lnBias(), e.eps(), n + ".LayerNorm");
+    }
+
+    /** (1 − mask)·(−10⁹) as F32 (N, 1, 1, L), added to the attention scores. */
+    private String additiveMask() {
+      String mf = g.op("Cast", ATTENTION_MASK + ".float",
+          List.of(GraphBuilder.attr("to", DataType.FLOAT_VALUE)), ATTENTION_MASK);
+      String one = g.floatConst(ATTENTION_MASK + ".one", new float[] {1f});
+      String inv = g.op("Sub", ATTENTION_MASK + ".padding", one, mf);
+      String big = g.floatConst(ATTENTION_MASK + ".masked", new float[] {MASKED});
+      String add = g.op("Mul", ATTENTION_MASK + ".additive", inv, big);
+      return g.op("Unsqueeze", ATTENTION_MASK + ".additive_nhql", add,
+          g.int64Const(ATTENTION_MASK + ".axes", 1, 2));
+    }
+
+    private String layerNorm(String x, Var gamma, Var beta, float eps, String name) {
+      String w = g.floatInit(name + ".weight", data(gamma), gamma.shape());
+      String b = g.floatInit(name + ".bias", data(beta), beta.shape());
+      return g.op("LayerNormalization", name, List.of(GraphBuilder.attr("axis", -1),
+          GraphBuilder.floatAttr("epsilon", eps)), x, w, b);
+    }
+
+    /** x·Wᵀ + b on (N, L, in): MatMul with the weight stored transposed (in, out), then Add. */
+    private String linear(Linear l, String x) {
+      String y = g.op("MatMul", l.name() + ".matmul", x, weight(l, true));
+      return l.bias() == null ? y : g.op("Add", l.name() + ".output", y, bias(l));
+    }
+
+    /** (N, L, heads·D) → (N, heads, L, D). */
+    private String splitHeads(String x, int heads, int d, String name) {
+      String r = g.op("Reshape", name + ".reshaped", x,
+          g.int64Const(name + ".shape", 0, 0, heads, d));
+      return g.op("Transpose", name, List.of(GraphBuilder.attrs("perm", 0, 2, 1, 3)), r);
+    }
+
+    private String transformer(BertLayer u, String x, String mask) {
+      List<String> s = u.actSites();
+      String n = u.name() + ".attention.self";
+      int hidden = u.query().outChannels();
+      int d = hidden / u.heads();
+      String xq = site(s.get(0), x);
+      String q = splitHeads(linear(u.query(), xq), u.heads(), d, n + ".query.heads");
+      String k = splitHeads(linear(u.key(), xq), u.heads(), d, n + ".key.heads");
+      String v = splitHeads(linear(u.value(), xq), u.heads(), d, n + ".value.heads");
+      q = site(s.get(1), q);
+      k = site(s.get(2), k);
+      String kt = g.op("Transpose", n + ".key_t", List.of(GraphBuilder.attrs("perm", 0, 1, 3, 2)),
+          k);
+      String scores = g.op("MatMul", n + ".scores", q, kt);
+      scores = g.op("Mul", n + ".scaled_scores", scores,
+          g.floatConst(n + ".scale", new float[] {(float) (1.0 / StrictMath.sqrt(d))}));
+      scores = g.op("Add", n + ".masked_scores", scores, mask);
+      String probs = g.op("Softmax", n + ".softmax", List.of(GraphBuilder.attr("axis", -1)),
+          scores);
+      probs = site(s.get(3), probs);
+      v = site(s.get(4), v);
+      String ctx = g.op("MatMul", n + ".context_heads", probs, v);
+      ctx = g.op("Transpose", n + ".context_t", List.of(GraphBuilder.attrs("perm", 0, 2, 1, 3)),
+          ctx);
+      ctx = g.op("Reshape", n + ".context", ctx, g.int64Const(n + ".context_shape", 0, 0,
+          hidden));
+      ctx = site(s.get(5), ctx);
+      String a = layerNorm(g.op("Add", u.name() + ".attention.output.residual",
+          linear(u.attnOut(), ctx), x), u.ln1Weight(), u.ln1Bias(), u.eps(),
+          u.name() + ".attention.output.LayerNorm");
+      String inter = gelu(linear(u.intermediate(), site(s.get(6), a)),
+          u.name() + ".intermediate.gelu");
+      inter = site(s.get(7), inter);
+      return layerNorm(g.op("Add", u.name() + ".output.residual", linear(u.output(), inter), a),
+          u.ln2Weight(), u.ln2Bias(), u.eps(), u.name() + ".output.LayerNorm");
+    }
+
+    /** 0.5·x·(1 + Erf(x·(1/√2))), the erf GELU. */
+    private String gelu(String x, String name) {
+      String r = g.op("Mul", name + ".scaled", x,
+          g.floatConst(name + ".inv_sqrt2", new float[] {(float) (1.0 / StrictMath.sqrt(2.0))}));
+      String erf = g.op("Erf", name + ".erf", r);
+      String one = g.op("Add", name + ".one_plus", erf,
+          g.floatConst(name + ".one", new float[] {1f}));
+      String half = g.op("Mul", name + ".half_x", x,
+          g.floatConst(name + ".half", new float[] {0.5f}));
+      return g.op("Mul", name, half, one);
+    }
+
+    /** classifier(tanh(pooler(h[:, 0]))) with QDQ at both layers' inputs. */
+    private String bertHead(BertClassifierHead hd, String h) {
+      Linear p = hd.pooler();
+      Linear c = hd.classifier();
+      int hidden = p.weight().value().dim(1);
+      String cls = g.op("Gather", "bert.pooler.cls_token", List.of(GraphBuilder.attr("axis", 1)),
+          h, g.int64Const("bert.pooler.cls_index", 0));
+      cls = g.op("Reshape", "bert.pooler.cls", cls, g.int64Const("bert.pooler.cls_shape", 0,
+          hidden));
+      String pooled = g.gemm(site(p.name(), cls), weight(p), bias(p), p.name());
+      pooled = g.op("Tanh", p.name() + ".tanh", pooled);
+      return g.gemm(site(c.name(), pooled), weight(c), bias(c), c.name());
+    }
+
+    private static float[] data(Var v) {
+      return v.value().contiguous().data();
+    }
+
     private String act(Activation a, String x) {
       return switch (a) {
         case NONE -> x;
@@ -316,10 +511,23 @@ public final class OnnxExport {
 
     /** The weight operand: DequantizeLinear of the integer levels, or the FP weight. */
     private String weight(Layer l) {
+      return weight(l, false);
+    }
+
+    /**
+     * The weight operand; {@code transposed} stores a 2-D weight (out, in) as (in, out) with the
+     * per-channel axis 1, as MatMul takes it (the BERT graph: no Transpose after the
+     * DequantizeLinear, so that a runtime sees the DequantizeLinear → MatMul pattern).
+     */
+    private String weight(Layer l, boolean transposed) {
       WeightQuantizer q = state.weight(l.name());
       int[] shape = l.weight().shape();
+      int[] stored = transposed ? new int[] {shape[1], shape[0]} : shape;
+      int axis = transposed ? 1 : 0;
       if (q == null) {
-        return g.floatInit(l.name() + ".weight", l.weight().value().contiguous().data(), shape);
+        float[] w = l.weight().value().contiguous().data();
+        return g.floatInit(l.name() + ".weight", transposed ? transpose(w, shape[0], shape[1])
+            : w, stored);
       }
       Check.arg(q instanceof WeightQuantizer.Fixed, "ONNX export: layer %s still has soft "
           + "rounding; harden it before export", l.name());
@@ -338,23 +546,49 @@ public final class OnnxExport {
       }
       String sn = g.floatInit(l.name() + ".weight_scale", scale, c);
       int[] levels = f.levels();
-      if (encoding == WeightEncoding.LEVELS || s.symmetric()) {
+      // the BERT MatMuls keep 8-bit asymmetric weights as levels: ONNX Runtime fuses
+      // DequantizeLinear → MatMul into MatMulIntegerToFloat, which rejects INT32 weights
+      if (encoding == WeightEncoding.LEVELS || s.symmetric() || (transposed && s.bits() == 8)) {
         DataType t = intType(s);
-        String qn = g.intInit(l.name() + ".weight_int", t, levels, shape);
+        String qn = g.intInit(l.name() + ".weight_int", t,
+            transposed ? transpose(levels, c, cs) : levels, stored);
         String zn = g.intInit(l.name() + ".weight_zero_point", t, zp, c);
-        return g.dequantize(qn, sn, zn, 0, l.name() + ".weight");
+        return g.dequantize(qn, sn, zn, axis, l.name() + ".weight");
       }
       int[] centred = new int[levels.length];
       for (int i = 0; i < levels.length; i++) {
         centred[i] = levels[i] - zp[i / cs];
       }
-      if (s.bits() <= 7) {
-        String qn = g.intInit(l.name() + ".weight_int", DataType.INT8, centred, shape);
-        String zn = g.intInit(l.name() + ".weight_zero_point", DataType.INT8, new int[c], c);
-        return g.dequantize(qn, sn, zn, 0, l.name() + ".weight");
+      if (transposed) {
+        centred = transpose(centred, c, cs);
       }
-      String qn = g.intInit(l.name() + ".weight_int", DataType.INT32, centred, shape);
-      return g.dequantize(qn, sn, null, 0, l.name() + ".weight");
+      if (s.bits() <= 7) {
+        String qn = g.intInit(l.name() + ".weight_int", DataType.INT8, centred, stored);
+        String zn = g.intInit(l.name() + ".weight_zero_point", DataType.INT8, new int[c], c);
+        return g.dequantize(qn, sn, zn, axis, l.name() + ".weight");
+      }
+      String qn = g.intInit(l.name() + ".weight_int", DataType.INT32, centred, stored);
+      return g.dequantize(qn, sn, null, axis, l.name() + ".weight");
+    }
+
+    private static int[] transpose(int[] a, int rows, int cols) {
+      int[] t = new int[a.length];
+      for (int r = 0; r < rows; r++) {
+        for (int k = 0; k < cols; k++) {
+          t[k * rows + r] = a[r * cols + k];
+        }
+      }
+      return t;
+    }
+
+    private static float[] transpose(float[] a, int rows, int cols) {
+      float[] t = new float[a.length];
+      for (int r = 0; r < rows; r++) {
+        for (int k = 0; k < cols; k++) {
+          t[k * rows + r] = a[r * cols + k];
+        }
+      }
+      return t;
     }
 
     /**

@@ -99,6 +99,22 @@ public final class Ort implements AutoCloseable {
     return out;
   }
 
+  /**
+   * Logits (n, classes) of a BERT graph for token ids and attention mask, each (n, l) row-major.
+   */
+  public float[] bertLogits(long[] ids, long[] mask, int n, int l) throws OrtException {
+    long[] shape = {n, l};
+    try (OnnxTensor a = OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap(ids), shape);
+        OnnxTensor b = OnnxTensor.createTensor(env, java.nio.LongBuffer.wrap(mask), shape);
+        OrtSession.Result r = session.run(Map.of(OnnxExport.INPUT_IDS, a,
+            OnnxExport.ATTENTION_MASK, b), Set.of(OnnxExport.LOGITS))) {
+      FloatBuffer fb = ((OnnxTensor) r.get(OnnxExport.LOGITS).orElseThrow()).getFloatBuffer();
+      float[] o = new float[fb.remaining()];
+      fb.get(o);
+      return o;
+    }
+  }
+
   @Override
   public void close() throws OrtException {
     session.close();
