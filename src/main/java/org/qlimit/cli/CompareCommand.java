@@ -86,8 +86,8 @@ final class CompareCommand implements Callable<Integer>, Validated {
           d.differing(), d.beyond(), max);
     }
     if (r.equalWithinTolerance()) {
-      System.out.printf(Locale.ROOT, "equal within tolerance (%d steps, logits %s): %d tensors%n",
-          tolerance, logitTolerance, r.tensors().size());
+      System.out.printf(Locale.ROOT, "equal within tolerance (%d %s, logits %s): %d tensors%n",
+          tolerance, tolerance == 1 ? "step" : "steps", logitTolerance, r.tensors().size());
       return 0;
     }
     TraceComparison.TensorDiff f = r.tensors().stream()

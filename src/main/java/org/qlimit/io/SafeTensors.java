@@ -75,11 +75,12 @@ public final class SafeTensors {
       long n = lenBuf.getLong(0); // unsigned: negative means >= 2^63
       if (n < 0 || n > MAX_HEADER_BYTES) {
         throw new MalformedFileException(file, "header length " + Long.toUnsignedString(n)
-            + " exceeds the limit of " + MAX_HEADER_BYTES + " bytes");
+            + " exceeds the limit of " + MAX_HEADER_BYTES + " bytes (not a safetensors file?)");
       }
       if (n > fileSize - 8) {
         throw new MalformedFileException(file, "header length " + n
-            + " exceeds the " + (fileSize - 8) + " bytes after the length field");
+            + " exceeds the " + (fileSize - 8) + " bytes after the length field (not a "
+            + "safetensors file, or truncated?)");
       }
       ByteBuffer headerBuf = ByteBuffer.allocate((int) n);
       readFully(ch, headerBuf, 8, file);

@@ -35,7 +35,7 @@ public final class TraceComparison {
    * @param elements element count
    * @param differing elements that differ at all
    * @param beyond elements that differ by more than the tolerance
-   * @param maxDiff the largest |a − b| (steps for integer tensors; +Inf where exactly one is NaN)
+   * @param maxDiff the largest |a − b| (steps for integer tensors; NaN where an element is NaN on one side only)
    * @param integer whether the tensor holds integers (levels)
    */
   public record TensorDiff(String name, long elements, long differing, long beyond,
@@ -147,16 +147,16 @@ public final class TraceComparison {
       if (Float.floatToIntBits(a[i]) == Float.floatToIntBits(b[i])) {
         continue;
       }
-      double d = Float.isNaN(a[i]) || Float.isNaN(b[i]) ? Double.POSITIVE_INFINITY
+      double d = Float.isNaN(a[i]) || Float.isNaN(b[i]) ? Double.NaN
           : Math.abs((double) a[i] - b[i]);
       if (d == 0) {
         continue; // +0 against −0
       }
       diff++;
-      if (d > tol) {
+      if (Double.isNaN(d) || d > tol) {
         beyond++;
       }
-      max = Math.max(max, d);
+      max = Math.max(max, d); // NaN once any element is NaN on one side only
     }
     return new TensorDiff(n, a.length, diff, beyond, max, false);
   }

@@ -66,6 +66,25 @@ class TraceComparisonTest extends QuietTest {
   }
 
   @Test
+  void aNanOnOneSideIsReportedAsNanAndNeverWithinTolerance() throws Exception {
+    SafeTensorsFile a = file("a.safetensors", List.of(
+        TensorEntry.f32("logits", new long[] {3}, new float[] {1f, 2f, Float.NaN})), Map.of());
+    SafeTensorsFile b = file("b.safetensors", List.of(
+        TensorEntry.f32("logits", new long[] {3}, new float[] {1f, 2.5f, 3f})), Map.of());
+    TraceComparison.Result r = TraceComparison.compare(a, b, 0, 1e9);
+    TraceComparison.TensorDiff d = r.tensors().get(0);
+    assertThat(d.differing()).isEqualTo(2);
+    assertThat(d.beyond()).isEqualTo(1);
+    assertThat(d.maxDiff()).isNaN();
+    assertThat(r.equalWithinTolerance()).isFalse();
+    assertThat(r.firstDiverging()).isEqualTo("logits");
+    // NaN on both sides, bit for bit, is equal
+    SafeTensorsFile c = file("c.safetensors", List.of(
+        TensorEntry.f32("logits", new long[] {3}, new float[] {1f, 2f, Float.NaN})), Map.of());
+    assertThat(TraceComparison.compare(a, c, 0, 0).equalWithinTolerance()).isTrue();
+  }
+
+  @Test
   void malformedPairsNameFileAndTensor() throws Exception {
     SafeTensorsFile a = file("a.safetensors", List.of(
         TensorEntry.i32("s", new long[] {2}, new int[] {0, 1}),
