@@ -206,7 +206,8 @@ final class EvalCommand implements Callable<Integer>, Validated {
       case "train" -> d.train();
       case "dev" -> {
         if (d.dev() == null) {
-          throw new IllegalArgumentException(d.dataset() + " has no dev split");
+          throw new UsageError("--split dev: " + d.dataset() + " has no dev split (it has train "
+              + "and test)");
         }
         yield d.dev();
       }
