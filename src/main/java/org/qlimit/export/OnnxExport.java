@@ -347,16 +347,20 @@ public final class OnnxExport {
     private String embeddings(BertEmbeddings e) {
       String n = e.name();
       int hidden = e.word().value().dim(1);
-      String word = g.floatInit(n + ".word_embeddings.weight", data(e.word()),
-          e.word().shape());
+      // the tables as qlimit's forward pass reads them: at 8 bits (ALGORITHMS.md §11), stored
+      // as their exact dequantized values
+      String word = g.floatInit(n + ".word_embeddings.weight",
+          data(state.embeddingTable(BertEmbeddings.WORD, e.word())), e.word().shape());
       String we = g.op("Gather", n + ".word", word, INPUT_IDS);
-      String pos = g.floatInit(n + ".position_embeddings.weight", data(e.position()),
+      String pos = g.floatInit(n + ".position_embeddings.weight",
+          data(state.embeddingTable(BertEmbeddings.POSITION, e.position())),
           e.position().shape());
       String len = g.op("Shape", n + ".length",
           List.of(GraphBuilder.attr("start", 1), GraphBuilder.attr("end", 2)), INPUT_IDS);
       String pe = g.op("Slice", n + ".position", pos, g.int64Const(n + ".position_start", 0),
           len, g.int64Const(n + ".position_axis", 0));
-      float[] type0 = java.util.Arrays.copyOf(data(e.tokenType()), hidden);
+      float[] type0 = java.util.Arrays.copyOf(
+          data(state.embeddingTable(BertEmbeddings.TOKEN_TYPE, e.tokenType())), hidden);
       String te = g.floatInit(n + ".token_type_embeddings.row0", type0, hidden);
       String sum = g.op("Add", n + ".sum", g.op("Add", n + ".word_position", we, pe), te);
       return layerNorm(sum, e.lnWeight(), e.lnBias(), e.eps(), n + ".LayerNorm");

@@ -13,12 +13,18 @@ import org.qlimit.util.Check;
 /**
  * BERT's embedding unit ({@code bert.embeddings}): y = LayerNorm(word[id] + position[l] +
  * tokenType[0]) for token ids x (N, L) (given as floats holding integers), output packed with the
- * attention mask (id ≠ [PAD]) as a {@link MaskedSequence} (N, L, H+1). Its tables are not
- * quantized (kept in floating point; the papers keep embeddings at 8 bits or more, see
- * ALGORITHMS.md §9), so it has no {@link Layer}.
+ * attention mask (id ≠ [PAD]) as a {@link MaskedSequence} (N, L, H+1). The three tables are
+ * looked up through {@link ForwardContext#embeddingTable}, so a quantized context reads them at 8
+ * bits per tensor with nearest rounding (ALGORITHMS.md §11); they are not reconstructed, so the
+ * unit has no {@link Layer}. LayerNorm runs in floating point.
  */
 public record BertEmbeddings(String name, Var word, Var position, Var tokenType, Var lnWeight,
     Var lnBias, float eps, int padTokenId) implements Unit {
+
+  /** Parameter names of the three tables, as {@link ForwardContext#embeddingTable} gets them. */
+  public static final String WORD = "bert.embeddings.word_embeddings.weight";
+  public static final String POSITION = "bert.embeddings.position_embeddings.weight";
+  public static final String TOKEN_TYPE = "bert.embeddings.token_type_embeddings.weight";
 
   @Override
   public List<Layer> layers() {
@@ -65,9 +71,11 @@ public record BertEmbeddings(String name, Var word, Var position, Var tokenType,
       pos[i] = i % l;
       mask[i] = ids[i] == padTokenId ? 0 : 1;
     }
-    Var e = Functions.add(g, Functions.embedding(g, ids, word),
-        Functions.embedding(g, pos, position));
-    e = Functions.add(g, e, Functions.embedding(g, types, tokenType));
+    Var e = Functions.add(g,
+        Functions.embedding(g, ids, ctx.embeddingTable(g, WORD, word)),
+        Functions.embedding(g, pos, ctx.embeddingTable(g, POSITION, position)));
+    e = Functions.add(g, e,
+        Functions.embedding(g, types, ctx.embeddingTable(g, TOKEN_TYPE, tokenType)));
     Var y = Functions.layerNorm(g, e, lnWeight, lnBias, eps);
     return MaskedSequence.pack(g, Functions.reshape(g, y, n, l, word.value().dim(1)), mask);
   }

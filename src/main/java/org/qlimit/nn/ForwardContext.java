@@ -21,6 +21,15 @@ public interface ForwardContext {
   Var activation(Graph g, String site, Var x);
 
   /**
+   * The embedding table to look token ids up in ({@code name}: the table's parameter name, e.g.
+   * {@code bert.embeddings.word_embeddings.weight}; {@code table}: its FP value, (rows, H)). FP
+   * contexts return {@code table}; quantized ones an 8-bit copy (ALGORITHMS.md §11).
+   */
+  default Var embeddingTable(Graph g, String name, Var table) {
+    return table;
+  }
+
+  /**
    * True when BatchNorm layers that are still present (training from scratch) use batch
    * statistics and update their running averages. False everywhere except in training.
    */
@@ -50,6 +59,11 @@ public interface ForwardContext {
       @Override
       public Var activation(Graph g, String site, Var x) {
         return base.activation(g, site, x);
+      }
+
+      @Override
+      public Var embeddingTable(Graph g, String name, Var table) {
+        return base.embeddingTable(g, name, table);
       }
 
       @Override

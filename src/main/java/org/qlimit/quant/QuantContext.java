@@ -82,6 +82,12 @@ public record QuantContext(QuantState state, boolean actsOn, Dropping drop,
     return q.apply(g, x, ds, gradScale);
   }
 
+  /** The 8-bit table of {@link QuantState#embeddingTable} (weights and activations alike). */
+  @Override
+  public Var embeddingTable(Graph g, String name, Var table) {
+    return state.embeddingTable(name, table);
+  }
+
   @Override
   public void layerInput(Layer layer, Var x) {
     if (onLayerInput != null) {

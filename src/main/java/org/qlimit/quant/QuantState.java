@@ -4,7 +4,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import org.qlimit.autograd.Var;
 import org.qlimit.nn.Layer;
+import org.qlimit.tensor.Tensor;
 import org.qlimit.nn.Model;
 import org.qlimit.util.Check;
 
@@ -20,6 +22,10 @@ public final class QuantState {
   private final Model model;
   private final Map<String, WeightQuantizer> weights = new LinkedHashMap<>();
   private final Map<String, ActQuantizer> acts = new LinkedHashMap<>();
+  private final Map<String, Var> tables = new LinkedHashMap<>();
+
+  /** Bits of the embedding tables of sequence models, for every method (ALGORITHMS.md §11). */
+  public static final int EMBEDDING_BITS = 8;
 
   public QuantState(Model model) {
     this.model = model;
@@ -49,6 +55,36 @@ public final class QuantState {
 
   public ActQuantizer act(String site) {
     return acts.get(site);
+  }
+
+  /**
+   * The quantized copy of embedding table {@code name} (FP value {@code table}, (rows, H)):
+   * per tensor, symmetric, {@link #EMBEDDING_BITS} bits, range max |w| (the §1 min-max rule on
+   * the symmetric grid), nearest rounding, for every method (ALGORITHMS.md §11; Q8BERT, Zafrir et
+   * al. 2019, and I-BERT, Kim et al. 2021, quantize embeddings per tensor, symmetric, at 8 bits).
+   * Computed once per table and kept; a constant (no gradient).
+   *
+   * @throws IllegalArgumentException naming the table if it holds a NaN or an infinity
+   */
+  public Var embeddingTable(String name, Var table) {
+    Var q = tables.get(name);
+    if (q == null || q.value().numel() != table.value().numel()) {
+      q = Var.constant(quantizeTable(name, table.value()));
+      tables.put(name, q);
+    }
+    return q;
+  }
+
+  /** {@link #embeddingTable}'s rounding of {@code w}, a new tensor of w's shape. */
+  static Tensor quantizeTable(String name, Tensor w) {
+    float[] x = w.contiguous().data();
+    for (int i = 0; i < x.length; i++) {
+      Check.arg(Float.isFinite(x[i]), "embedding table %s: element %d is %s", name, i, x[i]);
+    }
+    QParams p = Observers.minMax(x, 1, QScheme.symmetric(EMBEDDING_BITS));
+    float[] y = new float[x.length];
+    FakeQuant.fakeQuant(y, x, p, x.length);
+    return Tensor.of(y, w.shape());
   }
 
   /** Weight quantizers in model layer order (layers without one are skipped). */

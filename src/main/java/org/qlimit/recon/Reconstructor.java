@@ -311,6 +311,11 @@ public final class Reconstructor {
         }
         return full.activation(g, site, x);
       }
+
+      @Override
+      public Var embeddingTable(Graph g, String name, Var table) {
+        return full.embeddingTable(g, name, table);
+      }
     };
     model.forward(Graph.inference(k), Var.constant(images), ctx);
   }
