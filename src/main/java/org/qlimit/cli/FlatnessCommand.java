@@ -45,7 +45,21 @@ import picocli.CommandLine.Option;
     description = "Task loss of quantized runs (quantize --out folders) under seeded random "
         + "perturbations of activations and weights of growing magnitude (QDrop's flatness).")
 final class FlatnessCommand implements Callable<Integer>, Validated {
-  @Mixin ModelDataOptions input;
+  @Option(names = "--model", paramLabel = "FILE", description = "the FP checkpoint, instead of "
+      + "the one the runs' manifest.json names")
+  Path model;
+
+  @Option(names = "--arch", description = "architecture; when given, it must be the runs' own "
+      + "(manifest.json)")
+  String arch;
+
+  @Option(names = "--data", description = "dataset; when given, it must be the runs' own "
+      + "(manifest.json)")
+  String data;
+
+  @Option(names = "--data-dir", paramLabel = "DIR", description = "dataset folder, instead of "
+      + "the one the runs' manifest.json names")
+  Path dataDir;
 
   @Option(names = "--run", required = true, paramLabel = "DIR",
       description = "a quantize output folder (quantized.safetensors, result.json); repeat the "
@@ -103,29 +117,45 @@ final class FlatnessCommand implements Callable<Integer>, Validated {
   @Override
   public Integer call() throws IOException {
     List<FlatnessProbe.Target> targets = FlatnessProbe.Target.parseList(target);
-    if (!Files.isRegularFile(input.model)) {
-      throw new IllegalArgumentException("model file not found: " + input.model);
-    }
     ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     List<JsonNode> results = new ArrayList<>();
+    QuantizedRunDir first = null;
     for (Path r : runs) {
       Path q = r.resolve("quantized.safetensors");
       Path res = r.resolve("result.json");
       Check.arg(Files.isRegularFile(q) && Files.isRegularFile(res),
           "--run %s: no quantized.safetensors and result.json (not a quantize --out folder)", r);
+      QuantizedRunDir run = QuantizedRunDir.read(r, model, dataDir);
+      run.requireImageClassifier("probe flatness");
+      if (first == null) {
+        first = run;
+      } else {
+        Check.arg(run.arch().equals(first.arch()) && run.dataset().equals(first.dataset())
+                && run.modelFile().equals(first.modelFile()),
+            "--run %s quantizes %s on %s from %s, but --run %s quantizes %s on %s from %s; "
+                + "compare runs of one model", r, run.arch(), run.dataset(), run.modelFile(),
+            first.dir(), first.arch(), first.dataset(), first.modelFile());
+      }
       results.add(om.readTree(res.toFile()));
     }
-    Model model = Architectures.load(input.arch, input.model);
-    Datasets.Split d = Datasets.load(input.data, input.dataDir);
+    Check.arg(arch == null || arch.equals(first.arch()),
+        "--arch %s, but the runs quantize %s (their manifest.json)", arch, first.arch());
+    Check.arg(data == null || data.equals(first.dataset()),
+        "--data %s, but the runs were quantized on %s (their manifest.json)", data,
+        first.dataset());
+    String archName = first.arch();
+    String dataName = first.dataset();
+    Model model = Architectures.load(archName, first.modelFile());
+    Datasets.Split d = Datasets.load(dataName, first.dataDir());
     LabeledImages test = d.test();
     int n = evalLimit <= 0 ? test.n() : Math.min(evalLimit, test.n());
-    Tensor images = Evaluator.batch(test, Datasets.normalization(input.data), 0, n);
+    Tensor images = Evaluator.batch(test, Datasets.normalization(dataName), 0, n);
     int[] labels = java.util.Arrays.copyOf(test.labels(), n);
     Kernels k = Kernels.of(options.numerics());
     ObjectNode root = om.createObjectNode();
     root.put("command", "probe flatness");
-    root.put("arch", input.arch);
-    root.put("dataset", input.data);
+    root.put("arch", archName);
+    root.put("dataset", dataName);
     root.put("eval_images", n);
     root.put("seed", seed);
     root.put("repeats", repeats);

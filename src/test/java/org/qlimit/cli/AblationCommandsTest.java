@@ -74,11 +74,26 @@ class AblationCommandsTest extends QuietTest {
     assertThat(pts.get(1).get("loss").asDouble()).isNotEqualTo(pts.get(0).get("loss").asDouble());
     assertThat(ImageIO.read(p1.resolve("flatness.png").toFile()).getWidth()).isEqualTo(1280);
 
+    // the same probe at 2 threads, the model, architecture and data taken from the runs'
+    // manifests: the same bytes
     Path p2 = dir.resolve("probe2");
-    CliRun b = probe(p2, 2, stage, layer);
+    java.util.List<String> bare = new java.util.ArrayList<>(java.util.List.of("probe",
+        "flatness", "--run", stage.toString(), "--run", layer.toString(), "--eval-limit", "16",
+        "--repeats", "2", "--magnitudes", "0,1", "--threads", "2", "--out", p2.toString()));
+    CliRun b = CliRun.of(bare.toArray(String[]::new));
     assertThat(b.code()).as(b.err()).isZero();
     assertThat(Files.readString(p2.resolve("flatness.json")))
         .isEqualTo(Files.readString(p1.resolve("flatness.json")));
+
+    // an --arch that is not the runs' own is a one-line error
+    java.util.List<String> wrong = new java.util.ArrayList<>(bare);
+    wrong.set(wrong.indexOf(p2.toString()), dir.resolve("probe3").toString());
+    wrong.addAll(java.util.List.of("--arch", "mobilenetv2-small-fmnist"));
+    CliRun w = CliRun.of(wrong.toArray(String[]::new));
+    assertThat(w.code()).isEqualTo(1);
+    assertThat(w.err().strip()).doesNotContain("\n")
+        .contains("--arch mobilenetv2-small-fmnist, but the runs quantize resnet20-fmnist");
+    assertThat(dir.resolve("probe3")).doesNotExist();
   }
 
   @Test
