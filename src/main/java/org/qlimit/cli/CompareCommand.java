@@ -40,6 +40,11 @@ final class CompareCommand implements Callable<Integer>, Validated {
           + "(default 0)")
   double logitTolerance;
 
+  @Option(names = "--only-common", description = "compare the tensors both files hold and list "
+      + "the others, instead of refusing files that do not hold the same tensors (a back end "
+      + "that dumps more, or fewer, intermediate values)")
+  boolean onlyCommon;
+
   @Override
   public void validate() {
     if (tolerance < 0) {
@@ -62,13 +67,21 @@ final class CompareCommand implements Callable<Integer>, Validated {
     }
   }
 
+  /** One line naming the tensors only {@code file} holds, when there are any. */
+  private static void notCompared(Path file, java.util.List<String> names) {
+    if (!names.isEmpty()) {
+      System.out.printf(Locale.ROOT, "not compared: %d %s only in %s: %s%n", names.size(),
+          names.size() == 1 ? "tensor" : "tensors", file, String.join(", ", names));
+    }
+  }
+
   @Override
   public Integer call() throws Exception {
     SafeTensorsFile fa = read(a);
     SafeTensorsFile fb = read(b);
     TraceComparison.Result r;
     try {
-      r = TraceComparison.compare(fa, fb, tolerance, logitTolerance);
+      r = TraceComparison.compare(fa, fb, tolerance, logitTolerance, onlyCommon);
     } catch (TraceComparison.MalformedTrace e) {
       throw new UsageError(e.getMessage());
     }
@@ -85,6 +98,8 @@ final class CompareCommand implements Callable<Integer>, Validated {
       System.out.printf(Locale.ROOT, "%-" + w + "s %12d %12d %12d  %s%n", d.name(), d.elements(),
           d.differing(), d.beyond(), max);
     }
+    notCompared(a, r.onlyInA());
+    notCompared(b, r.onlyInB());
     if (r.equalWithinTolerance()) {
       System.out.printf(Locale.ROOT, "equal within tolerance (%d %s, logits %s): %d tensors%n",
           tolerance, tolerance == 1 ? "step" : "steps", logitTolerance, r.tensors().size());

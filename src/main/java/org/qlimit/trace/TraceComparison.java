@@ -14,7 +14,9 @@ import org.qlimit.util.Check;
  *
  * <p>The two files must hold the same tensor names with the same shapes, integer (I64, I32, I8,
  * U8, any mix) against integer and float against float; anything else is a
- * {@link MalformedTrace} naming the file and tensor. Network order is the {@code order} metadata
+ * {@link MalformedTrace} naming the file and tensor. With {@code commonOnly}, tensors held by one
+ * file only (a back end that dumps more, or fewer, intermediate values) are listed in the result
+ * instead, and the tensors both hold are compared. Network order is the {@code order} metadata
  * of the first file that has it (a qlimit trace), else the first file's header order.
  */
 public final class TraceComparison {
@@ -47,8 +49,12 @@ public final class TraceComparison {
    * @param tensors per tensor, network order
    * @param firstDiverging the first tensor in network order with an element beyond the
    *     tolerance, or null when none is
+   * @param onlyInA tensors of the first file the second does not hold (not compared; empty unless
+   *     {@code commonOnly})
+   * @param onlyInB tensors of the second file the first does not hold (likewise)
    */
-  public record Result(List<TensorDiff> tensors, String firstDiverging) {
+  public record Result(List<TensorDiff> tensors, String firstDiverging, List<String> onlyInA,
+      List<String> onlyInB) {
     /** True when every element is within the tolerances. */
     public boolean equalWithinTolerance() {
       return firstDiverging == null;
@@ -64,22 +70,51 @@ public final class TraceComparison {
    */
   public static Result compare(SafeTensorsFile a, SafeTensorsFile b, long stepTolerance,
       double floatTolerance) {
+    return compare(a, b, stepTolerance, floatTolerance, false);
+  }
+
+  /**
+   * Compares trace {@code a} with trace {@code b}.
+   *
+   * @param stepTolerance integer tensors: largest |Δ| in steps that counts as equal, ≥ 0
+   * @param floatTolerance float tensors (logits): largest |Δ| that counts as equal, ≥ 0
+   * @param commonOnly compare the tensors both files hold and list the others in the result,
+   *     instead of refusing files that do not hold the same tensors
+   * @throws MalformedTrace when a tensor is held by one file only (unless {@code commonOnly}),
+   *     when no tensor is held by both, or when a common tensor's shape or kind differs
+   */
+  public static Result compare(SafeTensorsFile a, SafeTensorsFile b, long stepTolerance,
+      double floatTolerance, boolean commonOnly) {
     Check.arg(stepTolerance >= 0, "step tolerance must be >= 0, got %d", stepTolerance);
     Check.arg(floatTolerance >= 0, "float tolerance must be >= 0, got %s", floatTolerance);
     List<String> order = order(a, b);
+    List<String> onlyInA = new ArrayList<>();
+    List<String> onlyInB = new ArrayList<>();
     for (String n : b.names()) {
       if (!a.contains(n)) {
-        throw new MalformedTrace(a.source() + ": tensor " + n + " is missing (it is in "
-            + b.source() + ")");
+        if (!commonOnly) {
+          throw new MalformedTrace(a.source() + ": tensor " + n + " is missing (it is in "
+              + b.source() + "; compare the common tensors only with --only-common)");
+        }
+        onlyInB.add(n);
+      }
+    }
+    for (String n : a.names()) {
+      if (commonOnly && !b.contains(n)) {
+        onlyInA.add(n);
       }
     }
     List<TensorDiff> out = new ArrayList<>();
     String first = null;
     for (String n : order) {
+      if (commonOnly && !(a.contains(n) && b.contains(n))) {
+        continue;
+      }
       TensorEntry ea = a.find(n).orElseThrow(() -> new MalformedTrace(a.source()
           + ": tensor " + n + " is missing (it is in " + b.source() + ")"));
       TensorEntry eb = b.find(n).orElseThrow(() -> new MalformedTrace(b.source()
-          + ": tensor " + n + " is missing (it is in " + a.source() + ")"));
+          + ": tensor " + n + " is missing (it is in " + a.source() + "; compare the common "
+          + "tensors only with --only-common)"));
       if (!Arrays.equals(ea.shape(), eb.shape())) {
         throw new MalformedTrace("tensor " + n + " has shape " + Arrays.toString(ea.shape())
             + " in " + a.source() + " but " + Arrays.toString(eb.shape()) + " in "
@@ -98,7 +133,11 @@ public final class TraceComparison {
         first = n;
       }
     }
-    return new Result(List.copyOf(out), first);
+    if (out.isEmpty()) {
+      throw new MalformedTrace(a.source() + " and " + b.source() + " hold no tensor of the same "
+          + "name");
+    }
+    return new Result(List.copyOf(out), first, List.copyOf(onlyInA), List.copyOf(onlyInB));
   }
 
   private static List<String> order(SafeTensorsFile a, SafeTensorsFile b) {

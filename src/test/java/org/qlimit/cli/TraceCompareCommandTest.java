@@ -235,6 +235,11 @@ class TraceCompareCommandTest extends QuietTest {
     assertThat(r.code()).isEqualTo(2);
     assertThat(r.err().strip()).doesNotContain("\n")
         .contains("tensor " + f.names().get(3) + " is missing");
+    // --only-common compares the rest (equal: the same trace) and names the one left out
+    r = CliRun.of("compare", fake.toString(), missing.toString(), "--only-common");
+    assertThat(r.code()).as(r.err()).isZero();
+    assertThat(r.out()).contains("not compared: 1 tensor only in " + fake + ": "
+        + f.names().get(3)).contains("equal within tolerance");
 
     List<TensorEntry> shaped = new ArrayList<>(f.entries());
     TensorEntry l = shaped.get(shaped.size() - 1);

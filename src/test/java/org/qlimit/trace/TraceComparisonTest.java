@@ -96,6 +96,17 @@ class TraceComparisonTest extends QuietTest {
     assertThatThrownBy(() -> TraceComparison.compare(a, extra, 0, 0))
         .isInstanceOf(TraceComparison.MalformedTrace.class)
         .hasMessageContaining("a.safetensors: tensor t is missing");
+    // with commonOnly the common tensors are compared and the extra one is listed
+    TraceComparison.Result common = TraceComparison.compare(a, extra, 0, 0, true);
+    assertThat(common.tensors()).extracting(TraceComparison.TensorDiff::name)
+        .containsExactly("s", "logits");
+    assertThat(common.onlyInA()).isEmpty();
+    assertThat(common.onlyInB()).containsExactly("t");
+    assertThat(TraceComparison.compare(extra, a, 0, 0, true).onlyInA()).containsExactly("t");
+    SafeTensorsFile disjoint = file("d.safetensors", List.of(
+        TensorEntry.i32("u", new long[] {1}, new int[] {0})), Map.of());
+    assertThatThrownBy(() -> TraceComparison.compare(a, disjoint, 0, 0, true))
+        .hasMessageContaining("hold no tensor of the same name");
     SafeTensorsFile floats = file("f.safetensors", List.of(
         TensorEntry.f32("s", new long[] {2}, new float[] {0f, 1f}),
         TensorEntry.f32("logits", new long[] {1}, new float[] {0f})), Map.of());
