@@ -33,11 +33,26 @@ final class RoundedPowVector {
   private static final double ROUND = 0x1.8p52;
   private static final long ROUND_BITS = Double.doubleToRawLongBits(ROUND);
 
+  /** The coefficients of the ln series after its leading 1/21, in Horner order. */
+  private static final double[] LN_SERIES = {1.0 / 19, 1.0 / 17, 1.0 / 15, 1.0 / 13, 1.0 / 11,
+      1.0 / 9, 1.0 / 7, 1.0 / 5, 1.0 / 3, 1.0};
+  /** The coefficients of the exp series after its leading 1/13!, in Horner order. */
+  private static final double[] EXP_SERIES = {1.0 / 479001600.0, 1.0 / 39916800.0,
+      1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0,
+      1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
+
   /**
    * x^y for lanes with x &gt; 0 normal, |y·ln x| ≤ 700 ({@link RoundedPow#approx}); NaN in the
-   * other lanes.
+   * other lanes. Written as two small steps whose Horner loops run over coefficient tables: C2
+   * inlines methods of at most 325 bytecodes into a hot loop, and a vector helper it does not
+   * inline passes its vectors boxed, at about 30× the cost.
    */
   private static DoubleVector approx(DoubleVector x, double y) {
+    return exp(lnTimes(x, y));
+  }
+
+  /** y·ln x for lanes with x &gt; 0 normal (NaN in the others), as {@link RoundedPow#approx}. */
+  private static DoubleVector lnTimes(DoubleVector x, double y) {
     LongVector bits = x.reinterpretAsLongs();
     LongVector ex = bits.lanewise(VectorOperators.LSHR, 52);
     VectorMask<Double> ok = ex.compare(VectorOperators.GT, 0L)
@@ -51,40 +66,27 @@ final class RoundedPowVector {
     DoubleVector s = m.sub(1.0).div(m.add(1.0));
     DoubleVector s2 = s.mul(s);
     DoubleVector q = DoubleVector.broadcast(D, 1.0 / 21);
-    q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 19));
-    q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 17));
-    q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 15));
-    q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 13));
-    q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 11));
-    q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 9));
-    q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 7));
-    q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 5));
-    q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 3));
-    q = q.fma(s2, DoubleVector.broadcast(D, 1.0));
+    for (double c : LN_SERIES) {
+      q = q.fma(s2, DoubleVector.broadcast(D, c));
+    }
     DoubleVector lnm = s.mul(2.0).mul(q);
-    DoubleVector z = e.fma(DoubleVector.broadcast(D, LN2), lnm).mul(y);
-    ok = ok.and(z.abs().compare(VectorOperators.LE, 700.0));
+    return e.fma(DoubleVector.broadcast(D, LN2), lnm).mul(y).blend(Double.NaN, ok.not());
+  }
+
+  /** e^z for lanes with |z| ≤ 700 (NaN in the others), as {@link RoundedPow#approx}. */
+  private static DoubleVector exp(DoubleVector z) {
+    VectorMask<Double> ok = z.abs().compare(VectorOperators.LE, 700.0);
     DoubleVector kr = z.mul(INV_LN2).add(ROUND);
     DoubleVector k = kr.sub(ROUND);
     DoubleVector r = k.neg().fma(DoubleVector.broadcast(D, LN2_HI), z);
     r = k.neg().fma(DoubleVector.broadcast(D, LN2_LO), r);
     DoubleVector p = DoubleVector.broadcast(D, 1.0 / 6227020800.0);
-    p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 479001600.0));
-    p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 39916800.0));
-    p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 3628800.0));
-    p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 362880.0));
-    p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 40320.0));
-    p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 5040.0));
-    p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 720.0));
-    p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 120.0));
-    p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 24.0));
-    p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 6.0));
-    p = p.fma(r, DoubleVector.broadcast(D, 0.5));
-    p = p.fma(r, DoubleVector.broadcast(D, 1.0));
-    p = p.fma(r, DoubleVector.broadcast(D, 1.0));
+    for (double c : EXP_SERIES) {
+      p = p.fma(r, DoubleVector.broadcast(D, c));
+    }
     // 2^k: k is the low bits of kr's representation
-    DoubleVector two = kr.reinterpretAsLongs().sub(ROUND_BITS - 1023).lanewise(VectorOperators.LSHL, 52)
-        .reinterpretAsDoubles();
+    DoubleVector two = kr.reinterpretAsLongs().sub(ROUND_BITS - 1023)
+        .lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
     return p.mul(two).blend(Double.NaN, ok.not());
   }
 
@@ -125,23 +127,49 @@ final class RoundedPowVector {
   }
 
   /**
+   * Elements per pass of the two-pass gradients: the powers of a chunk go to a buffer of this
+   * many doubles (4 KiB), read back by the second pass while they are in L1. Each pass is its
+   * own small loop, so C2 compiles every vector operation of both as an intrinsic; one loop
+   * holding both passes outgrows C2's inlining budget and runs the last operations boxed.
+   */
+  private static final int CHUNK = 512;
+
+  /**
    * {@link RoundedPow#lossGrad} on lanes: da[i] += the definition's float, i in [from, to).
    * Needs p &gt; 1 (0^(p−1) = 0).
    */
   static void lossGrad(float[] da, float[] a, float[] t, int from, int to, double p,
       double scale) {
     double y = p - 1;
-    float[] tmp = new float[L];
-    int i = from;
-    for (; i + L <= to; i += L) {
+    int end = from + (to - from) / L * L;
+    double[] pw = new double[Math.min(CHUNK, end - from)];
+    float[] tmp = new float[2 * L];
+    for (int c = from; c < end; c += CHUNK) {
+      int ce = Math.min(c + CHUNK, end);
+      lossPowers(a, t, c, ce, y, pw);
+      lossGradChunk(da, a, t, c, ce, p, y, scale, pw, tmp);
+    }
+    RoundedPow.lossGrad(da, a, t, end, to, p, scale);
+  }
+
+  /** pw[i − c] = approx(|a_i − t_i|, y), 0 where a_i = t_i, for i in [c, ce) (whole vectors). */
+  private static void lossPowers(float[] a, float[] t, int c, int ce, double y, double[] pw) {
+    for (int i = c; i < ce; i += L) {
+      DoubleVector x = diff(a, t, i).abs();
+      approx(x, y).blend(0.0, x.compare(VectorOperators.EQ, 0.0)).intoArray(pw, i - c);
+    }
+  }
+
+  /** The second pass of {@link #lossGrad} over [c, ce), from the powers in pw. */
+  private static void lossGradChunk(float[] da, float[] a, float[] t, int c, int ce, double p,
+      double y, double scale, double[] pw, float[] tmp) {
+    for (int i = c; i < ce; i += L) {
       DoubleVector d = diff(a, t, i);
-      DoubleVector x = d.abs();
-      VectorMask<Double> zero = x.compare(VectorOperators.EQ, 0.0);
-      DoubleVector pw = approx(x, y).blend(0.0, zero);
       // Math.signum: d where d is ±0, else ±1 with d's sign
       DoubleVector sign = DoubleVector.broadcast(D, 1.0).reinterpretAsLongs()
-          .or(d.reinterpretAsLongs().and(Long.MIN_VALUE)).reinterpretAsDoubles().blend(d, zero);
-      DoubleVector v = pw.mul(p).mul(sign).mul(scale);
+          .or(d.reinterpretAsLongs().and(Long.MIN_VALUE)).reinterpretAsDoubles()
+          .blend(d, d.compare(VectorOperators.EQ, 0.0));
+      DoubleVector v = DoubleVector.fromArray(D, pw, i - c).mul(p).mul(sign).mul(scale);
       DoubleVector dv = v.abs().mul(RoundedPow.TOL);
       FloatVector lo = (FloatVector) v.sub(dv).convertShape(VectorOperators.D2F, F, 0);
       FloatVector hi = (FloatVector) v.add(dv).convertShape(VectorOperators.D2F, F, 0);
@@ -149,17 +177,27 @@ final class RoundedPowVector {
       VectorMask<Float> ok = lo.compare(VectorOperators.EQ, hi);
       if (!ok.allTrue()) {
         lo.intoArray(tmp, 0);
-        for (int l = 0; l < L; l++) {
-          if (!ok.laneIsSet(l)) {
-            double dl = (double) a[i + l] - t[i + l];
-            tmp[l] = (float) (p * StrictMath.pow(Math.abs(dl), y) * Math.signum(dl) * scale);
-          }
-        }
+        hi.intoArray(tmp, L);
+        lossGradExact(a, t, i, p, y, scale, tmp);
         lo = FloatVector.fromArray(F, tmp, 0);
       }
       FloatVector.fromArray(F, da, i).add(lo).intoArray(da, i);
     }
-    RoundedPow.lossGrad(da, a, t, i, to, p, scale);
+  }
+
+  /**
+   * Replaces, in tmp[0, L) (lo; tmp[L, 2L) holds hi), the lanes the rounding test left undecided
+   * (lo ≠ hi, NaN included) by the StrictMath definition. Vectors and masks stay out of this
+   * rare path's signature: passing them would box them on every iteration of the caller.
+   */
+  private static void lossGradExact(float[] a, float[] t, int i, double p, double y,
+      double scale, float[] tmp) {
+    for (int l = 0; l < L; l++) {
+      if (!(tmp[l] == tmp[L + l])) {
+        double dl = (double) a[i + l] - t[i + l];
+        tmp[l] = (float) (p * StrictMath.pow(Math.abs(dl), y) * Math.signum(dl) * scale);
+      }
+    }
   }
 
   /** 2h − 1 over lanes i..i+L−1, in double. */
@@ -211,39 +249,61 @@ final class RoundedPowVector {
       double lambda, double beta, double gradOut) {
     double y = beta - 1.0;
     double gl = gradOut * lambda;
-    float[] tmp = new float[L];
-    int i = from;
-    for (; i + L <= to; i += L) {
+    int end = from + (to - from) / L * L;
+    double[] pw = new double[Math.min(CHUNK, end - from)];
+    float[] tmp = new float[2 * L];
+    for (int c = from; c < end; c += CHUNK) {
+      int ce = Math.min(c + CHUNK, end);
+      for (int i = c; i < ce; i += L) {
+        rectifiedPow(centred(h, i).abs(), y).intoArray(pw, i - c);
+      }
+      regularizerGradChunk(dAlpha, h, dh, c, ce, lambda, beta, gradOut, gl, y, pw, tmp);
+    }
+    RoundedPow.regularizerGrad(dAlpha, h, dh, end, to, lambda, beta, gradOut);
+  }
+
+  /**
+   * The second pass of {@link #regularizerGrad} over [c, ce), from the powers in pw. Lanes with
+   * dh = 0 add −0.0, which leaves every float (−0.0 and NaN included) as it is.
+   */
+  private static void regularizerGradChunk(float[] dAlpha, float[] h, double[] dh, int c, int ce,
+      double lambda, double beta, double gradOut, double gl, double y, double[] pw,
+      float[] tmp) {
+    for (int i = c; i < ce; i += L) {
       DoubleVector dhv = DoubleVector.fromArray(D, dh, i);
       VectorMask<Double> skip = dhv.compare(VectorOperators.EQ, 0.0);
       if (skip.allTrue()) {
         continue;
       }
       DoubleVector t = centred(h, i);
-      DoubleVector a = t.abs();
-      DoubleVector pw = rectifiedPow(a, y);
       DoubleVector sign = DoubleVector.broadcast(D, 1.0).reinterpretAsLongs()
           .or(t.reinterpretAsLongs().and(Long.MIN_VALUE)).reinterpretAsDoubles()
-          .blend(t, a.compare(VectorOperators.EQ, 0.0));
-      DoubleVector v = pw.mul(-beta).mul(sign).mul(2.0).mul(gl).mul(dhv);
+          .blend(t, t.compare(VectorOperators.EQ, 0.0));
+      DoubleVector v = DoubleVector.fromArray(D, pw, i - c).mul(-beta).mul(sign).mul(2.0)
+          .mul(gl).mul(dhv).blend(-0.0, skip);
       DoubleVector dv = v.abs().mul(RoundedPow.TOL);
       FloatVector lo = (FloatVector) v.sub(dv).convertShape(VectorOperators.D2F, F, 0);
       FloatVector hi = (FloatVector) v.add(dv).convertShape(VectorOperators.D2F, F, 0);
       VectorMask<Float> ok = lo.compare(VectorOperators.EQ, hi);
       if (!ok.allTrue()) {
         lo.intoArray(tmp, 0);
-        for (int l = 0; l < L; l++) {
-          if (!ok.laneIsSet(l)) {
-            double tl = 2.0 * h[i + l] - 1.0;
-            double dReg = -beta * StrictMath.pow(Math.abs(tl), y) * Math.signum(tl) * 2.0;
-            tmp[l] = (float) (gradOut * lambda * dReg * dh[i + l]);
-          }
-        }
+        hi.intoArray(tmp, L);
+        regularizerGradExact(h, dh, i, lambda, beta, gradOut, y, tmp);
         lo = FloatVector.fromArray(F, tmp, 0);
       }
-      FloatVector old = FloatVector.fromArray(F, dAlpha, i);
-      old.add(lo).blend(old, skip.cast(F)).intoArray(dAlpha, i);
+      FloatVector.fromArray(F, dAlpha, i).add(lo).intoArray(dAlpha, i);
     }
-    RoundedPow.regularizerGrad(dAlpha, h, dh, i, to, lambda, beta, gradOut);
+  }
+
+  /** {@link #lossGradExact} for {@link #regularizerGrad}. */
+  private static void regularizerGradExact(float[] h, double[] dh, int i, double lambda,
+      double beta, double gradOut, double y, float[] tmp) {
+    for (int l = 0; l < L; l++) {
+      if (!(tmp[l] == tmp[L + l])) {
+        double tl = 2.0 * h[i + l] - 1.0;
+        double dReg = -beta * StrictMath.pow(Math.abs(tl), y) * Math.signum(tl) * 2.0;
+        tmp[l] = (float) (gradOut * lambda * dReg * dh[i + l]);
+      }
+    }
   }
 }
