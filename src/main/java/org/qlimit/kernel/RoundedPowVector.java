@@ -15,6 +15,14 @@ import jdk.incubator.vector.VectorSpecies;
  * Its results are those of the definitions, so they do not depend on the lane count; it runs at
  * the CPU's preferred width whatever width the kernels are configured for (as
  * {@link SimdKernels}' Lp sum). RoundedPowTest holds it to the definitions bit for bit.
+ *
+ * <p><b>Shape of the code.</b> Every loop here is its own method over arrays, and no method takes
+ * or returns a vector: the work goes through chunks of {@link #CHUNK} doubles in stages (the
+ * argument, then y·ln, then exp, then the consumer), each stage a loop that holds all its vector
+ * operations. C2 compiles a vector operation as an intrinsic only inside one compiled body; a
+ * helper that takes or returns a vector and is not inlined (over 325 bytecodes, or already
+ * compiled on its own) passes its vectors boxed and runs them through the library's Java
+ * fallback, about 30 times slower, which is what happened to the earlier one-method form on AVX2.
  */
 final class RoundedPowVector {
   private RoundedPowVector() {}
@@ -33,70 +41,99 @@ final class RoundedPowVector {
   private static final double ROUND = 0x1.8p52;
   private static final long ROUND_BITS = Double.doubleToRawLongBits(ROUND);
 
-  /** The coefficients of the ln series after its leading 1/21, in Horner order. */
-  private static final double[] LN_SERIES = {1.0 / 19, 1.0 / 17, 1.0 / 15, 1.0 / 13, 1.0 / 11,
-      1.0 / 9, 1.0 / 7, 1.0 / 5, 1.0 / 3, 1.0};
-  /** The coefficients of the exp series after its leading 1/13!, in Horner order. */
-  private static final double[] EXP_SERIES = {1.0 / 479001600.0, 1.0 / 39916800.0,
-      1.0 / 3628800.0, 1.0 / 362880.0, 1.0 / 40320.0, 1.0 / 5040.0, 1.0 / 720.0, 1.0 / 120.0,
-      1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0};
+  /** Elements per chunk: the stage buffers hold this many doubles (4 KiB each, in L1). */
+  private static final int CHUNK = 512;
 
   /**
-   * x^y for lanes with x &gt; 0 normal, |y·ln x| ≤ 700 ({@link RoundedPow#approx}); NaN in the
-   * other lanes. Written as two small steps whose Horner loops run over coefficient tables: C2
-   * inlines methods of at most 325 bytecodes into a hot loop, and a vector helper it does not
-   * inline passes its vectors boxed, at about 30× the cost.
+   * x[k] := y·ln x[k] for k in [0, n) (n a multiple of L), as {@link RoundedPow#approx}; NaN where
+   * x[k] is not a positive normal double.
    */
-  private static DoubleVector approx(DoubleVector x, double y) {
-    return exp(lnTimes(x, y));
-  }
-
-  /** y·ln x for lanes with x &gt; 0 normal (NaN in the others), as {@link RoundedPow#approx}. */
-  private static DoubleVector lnTimes(DoubleVector x, double y) {
-    LongVector bits = x.reinterpretAsLongs();
-    LongVector ex = bits.lanewise(VectorOperators.LSHR, 52);
-    VectorMask<Double> ok = ex.compare(VectorOperators.GT, 0L)
-        .and(ex.compare(VectorOperators.LT, 0x7ffL)).cast(D);
-    DoubleVector m = bits.and(0x000fffffffffffffL).or(0x3ff0000000000000L).reinterpretAsDoubles();
-    // e = ex − 1023 as a double: the bits of 2^52 + ex, minus 2^52 + 1023
-    DoubleVector e = ex.or(0x4330000000000000L).reinterpretAsDoubles().sub(0x1p52 + 1023);
-    VectorMask<Double> big = m.compare(VectorOperators.GT, SQRT2);
-    m = m.blend(m.mul(0.5), big);
-    e = e.blend(e.add(1.0), big);
-    DoubleVector s = m.sub(1.0).div(m.add(1.0));
-    DoubleVector s2 = s.mul(s);
-    DoubleVector q = DoubleVector.broadcast(D, 1.0 / 21);
-    for (double c : LN_SERIES) {
-      q = q.fma(s2, DoubleVector.broadcast(D, c));
+  private static void lnTimes(double[] x, int n, double y) {
+    for (int k = 0; k < n; k += L) {
+      LongVector bits = DoubleVector.fromArray(D, x, k).reinterpretAsLongs();
+      LongVector ex = bits.lanewise(VectorOperators.LSHR, 52);
+      VectorMask<Double> ok = ex.compare(VectorOperators.GT, 0L)
+          .and(ex.compare(VectorOperators.LT, 0x7ffL)).cast(D);
+      DoubleVector m = bits.and(0x000fffffffffffffL).or(0x3ff0000000000000L)
+          .reinterpretAsDoubles();
+      // e = ex − 1023 as a double: the bits of 2^52 + ex, minus 2^52 + 1023
+      DoubleVector e = ex.or(0x4330000000000000L).reinterpretAsDoubles().sub(0x1p52 + 1023);
+      VectorMask<Double> big = m.compare(VectorOperators.GT, SQRT2);
+      m = m.blend(m.mul(0.5), big);
+      e = e.blend(e.add(1.0), big);
+      DoubleVector s = m.sub(1.0).div(m.add(1.0));
+      DoubleVector s2 = s.mul(s);
+      DoubleVector q = DoubleVector.broadcast(D, 1.0 / 21);
+      q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 19));
+      q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 17));
+      q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 15));
+      q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 13));
+      q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 11));
+      q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 9));
+      q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 7));
+      q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 5));
+      q = q.fma(s2, DoubleVector.broadcast(D, 1.0 / 3));
+      q = q.fma(s2, DoubleVector.broadcast(D, 1.0));
+      DoubleVector lnm = s.mul(2.0).mul(q);
+      e.fma(DoubleVector.broadcast(D, LN2), lnm).mul(y).blend(Double.NaN, ok.not())
+          .intoArray(x, k);
     }
-    DoubleVector lnm = s.mul(2.0).mul(q);
-    return e.fma(DoubleVector.broadcast(D, LN2), lnm).mul(y).blend(Double.NaN, ok.not());
   }
 
-  /** e^z for lanes with |z| ≤ 700 (NaN in the others), as {@link RoundedPow#approx}. */
-  private static DoubleVector exp(DoubleVector z) {
-    VectorMask<Double> ok = z.abs().compare(VectorOperators.LE, 700.0);
-    DoubleVector kr = z.mul(INV_LN2).add(ROUND);
-    DoubleVector k = kr.sub(ROUND);
-    DoubleVector r = k.neg().fma(DoubleVector.broadcast(D, LN2_HI), z);
-    r = k.neg().fma(DoubleVector.broadcast(D, LN2_LO), r);
-    DoubleVector p = DoubleVector.broadcast(D, 1.0 / 6227020800.0);
-    for (double c : EXP_SERIES) {
-      p = p.fma(r, DoubleVector.broadcast(D, c));
+  /** z[k] := e^z[k] for k in [0, n) (n a multiple of L), as {@link RoundedPow#approx}; NaN where |z| &gt; 700. */
+  private static void exp(double[] z, int n) {
+    for (int k = 0; k < n; k += L) {
+      DoubleVector zv = DoubleVector.fromArray(D, z, k);
+      VectorMask<Double> ok = zv.abs().compare(VectorOperators.LE, 700.0);
+      DoubleVector kr = zv.mul(INV_LN2).add(ROUND);
+      DoubleVector kv = kr.sub(ROUND);
+      DoubleVector r = kv.neg().fma(DoubleVector.broadcast(D, LN2_HI), zv);
+      r = kv.neg().fma(DoubleVector.broadcast(D, LN2_LO), r);
+      DoubleVector p = DoubleVector.broadcast(D, 1.0 / 6227020800.0);
+      p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 479001600.0));
+      p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 39916800.0));
+      p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 3628800.0));
+      p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 362880.0));
+      p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 40320.0));
+      p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 5040.0));
+      p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 720.0));
+      p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 120.0));
+      p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 24.0));
+      p = p.fma(r, DoubleVector.broadcast(D, 1.0 / 6.0));
+      p = p.fma(r, DoubleVector.broadcast(D, 0.5));
+      p = p.fma(r, DoubleVector.broadcast(D, 1.0));
+      p = p.fma(r, DoubleVector.broadcast(D, 1.0));
+      // 2^k: k is the low bits of kr's representation
+      DoubleVector two = kr.reinterpretAsLongs().sub(ROUND_BITS - 1023)
+          .lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
+      p.mul(two).blend(Double.NaN, ok.not()).intoArray(z, k);
     }
-    // 2^k: k is the low bits of kr's representation
-    DoubleVector two = kr.reinterpretAsLongs().sub(ROUND_BITS - 1023)
-        .lanewise(VectorOperators.LSHL, 52).reinterpretAsDoubles();
-    return p.mul(two).blend(Double.NaN, ok.not());
   }
 
-  /** |a − t| over lanes i..i+L−1, in double, and its sign for signum. */
-  private static DoubleVector diff(float[] a, float[] t, int i) {
-    DoubleVector av = (DoubleVector) FloatVector.fromArray(F, a, i)
-        .convertShape(VectorOperators.F2D, D, 0);
-    DoubleVector tv = (DoubleVector) FloatVector.fromArray(F, t, i)
-        .convertShape(VectorOperators.F2D, D, 0);
-    return av.sub(tv);
+  /** buf[k] := |a_{c+k} − t_{c+k}| in double for k in [0, n) (n a multiple of L). */
+  private static void absDiff(float[] a, float[] t, int c, int n, double[] buf) {
+    for (int k = 0; k < n; k += L) {
+      DoubleVector av = (DoubleVector) FloatVector.fromArray(F, a, c + k)
+          .convertShape(VectorOperators.F2D, D, 0);
+      DoubleVector tv = (DoubleVector) FloatVector.fromArray(F, t, c + k)
+          .convertShape(VectorOperators.F2D, D, 0);
+      av.sub(tv).abs().intoArray(buf, k);
+    }
+  }
+
+  /** buf[k] := |2h_{c+k} − 1| in double for k in [0, n) (n a multiple of L). */
+  private static void absCentred(float[] h, int c, int n, double[] buf) {
+    for (int k = 0; k < n; k += L) {
+      DoubleVector hv = (DoubleVector) FloatVector.fromArray(F, h, c + k)
+          .convertShape(VectorOperators.F2D, D, 0);
+      hv.mul(2.0).sub(1.0).abs().intoArray(buf, k);
+    }
+  }
+
+  /** buf[k] := approx(buf[k], y) for k in [0, n): the ln stage, then the exp stage. */
+  private static void pow(double[] buf, int n, double y) {
+    lnTimes(buf, n, y);
+    exp(buf, n);
   }
 
   /**
@@ -105,34 +142,47 @@ final class RoundedPowVector {
    * range.
    */
   static double approxSum(float[] a, float[] t, int from, int to, double p) {
-    DoubleVector acc = DoubleVector.zero(D);
-    int i = from;
-    for (; i + L <= to; i += L) {
-      DoubleVector x = diff(a, t, i).abs();
-      VectorMask<Double> zero = x.compare(VectorOperators.EQ, 0.0);
-      DoubleVector pw = approx(x, p).blend(0.0, zero);
-      if (pw.test(VectorOperators.IS_NAN).anyTrue()) {
+    int end = from + (to - from) / L * L;
+    double[] buf = new double[Math.min(CHUNK, end - from)];
+    double[] acc = new double[L];
+    for (int c = from; c < end; c += CHUNK) {
+      int n = Math.min(CHUNK, end - c);
+      absDiff(a, t, c, n, buf);
+      pow(buf, n, p);
+      if (!accumulatePowers(a, t, c, n, buf, acc)) {
         return Double.NaN;
       }
-      acc = acc.add(pw);
     }
-    double[] lanes = new double[L];
-    acc.intoArray(lanes, 0);
     double s = 0;
-    for (double v : lanes) {
+    for (double v : acc) {
       s += v;
     }
-    double tail = RoundedPow.approxSum(a, t, i, to, p);
+    double tail = RoundedPow.approxSum(a, t, end, to, p);
     return s + tail;
   }
 
   /**
-   * Elements per pass of the two-pass gradients: the powers of a chunk go to a buffer of this
-   * many doubles (4 KiB), read back by the second pass while they are in L1. Each pass is its
-   * own small loop, so C2 compiles every vector operation of both as an intrinsic; one loop
-   * holding both passes outgrows C2's inlining budget and runs the last operations boxed.
+   * acc[l] += the powers of the chunk (0 where a = t), lane by lane; false when one is NaN
+   * (outside the fast range).
    */
-  private static final int CHUNK = 512;
+  private static boolean accumulatePowers(float[] a, float[] t, int c, int n, double[] pw,
+      double[] acc) {
+    DoubleVector s = DoubleVector.fromArray(D, acc, 0);
+    for (int k = 0; k < n; k += L) {
+      DoubleVector av = (DoubleVector) FloatVector.fromArray(F, a, c + k)
+          .convertShape(VectorOperators.F2D, D, 0);
+      DoubleVector tv = (DoubleVector) FloatVector.fromArray(F, t, c + k)
+          .convertShape(VectorOperators.F2D, D, 0);
+      DoubleVector v = DoubleVector.fromArray(D, pw, k)
+          .blend(0.0, av.sub(tv).abs().compare(VectorOperators.EQ, 0.0));
+      if (v.test(VectorOperators.IS_NAN).anyTrue()) {
+        return false;
+      }
+      s = s.add(v);
+    }
+    s.intoArray(acc, 0);
+    return true;
+  }
 
   /**
    * {@link RoundedPow#lossGrad} on lanes: da[i] += the definition's float, i in [from, to).
@@ -142,40 +192,39 @@ final class RoundedPowVector {
       double scale) {
     double y = p - 1;
     int end = from + (to - from) / L * L;
-    double[] pw = new double[Math.min(CHUNK, end - from)];
+    double[] buf = new double[Math.min(CHUNK, end - from)];
     float[] tmp = new float[2 * L];
     for (int c = from; c < end; c += CHUNK) {
-      int ce = Math.min(c + CHUNK, end);
-      lossPowers(a, t, c, ce, y, pw);
-      lossGradChunk(da, a, t, c, ce, p, y, scale, pw, tmp);
+      int n = Math.min(CHUNK, end - c);
+      absDiff(a, t, c, n, buf);
+      pow(buf, n, y);
+      lossGradChunk(da, a, t, c, n, p, y, scale, buf, tmp);
     }
     RoundedPow.lossGrad(da, a, t, end, to, p, scale);
   }
 
-  /** pw[i − c] = approx(|a_i − t_i|, y), 0 where a_i = t_i, for i in [c, ce) (whole vectors). */
-  private static void lossPowers(float[] a, float[] t, int c, int ce, double y, double[] pw) {
-    for (int i = c; i < ce; i += L) {
-      DoubleVector x = diff(a, t, i).abs();
-      approx(x, y).blend(0.0, x.compare(VectorOperators.EQ, 0.0)).intoArray(pw, i - c);
-    }
-  }
-
-  /** The second pass of {@link #lossGrad} over [c, ce), from the powers in pw. */
-  private static void lossGradChunk(float[] da, float[] a, float[] t, int c, int ce, double p,
+  /** The consumer stage of {@link #lossGrad} over [c, c + n), from the powers in pw. */
+  private static void lossGradChunk(float[] da, float[] a, float[] t, int c, int n, double p,
       double y, double scale, double[] pw, float[] tmp) {
-    for (int i = c; i < ce; i += L) {
-      DoubleVector d = diff(a, t, i);
+    for (int k = 0; k < n; k += L) {
+      int i = c + k;
+      DoubleVector av = (DoubleVector) FloatVector.fromArray(F, a, i)
+          .convertShape(VectorOperators.F2D, D, 0);
+      DoubleVector tv = (DoubleVector) FloatVector.fromArray(F, t, i)
+          .convertShape(VectorOperators.F2D, D, 0);
+      DoubleVector d = av.sub(tv);
+      VectorMask<Double> zero = d.compare(VectorOperators.EQ, 0.0);
       // Math.signum: d where d is ±0, else ±1 with d's sign
       DoubleVector sign = DoubleVector.broadcast(D, 1.0).reinterpretAsLongs()
           .or(d.reinterpretAsLongs().and(Long.MIN_VALUE)).reinterpretAsDoubles()
-          .blend(d, d.compare(VectorOperators.EQ, 0.0));
-      DoubleVector v = DoubleVector.fromArray(D, pw, i - c).mul(p).mul(sign).mul(scale);
+          .blend(d, zero);
+      DoubleVector v = DoubleVector.fromArray(D, pw, k).blend(0.0, zero).mul(p).mul(sign)
+          .mul(scale);
       DoubleVector dv = v.abs().mul(RoundedPow.TOL);
       FloatVector lo = (FloatVector) v.sub(dv).convertShape(VectorOperators.D2F, F, 0);
       FloatVector hi = (FloatVector) v.add(dv).convertShape(VectorOperators.D2F, F, 0);
       // NaN lanes (outside the fast range) compare unequal
-      VectorMask<Float> ok = lo.compare(VectorOperators.EQ, hi);
-      if (!ok.allTrue()) {
+      if (!lo.compare(VectorOperators.EQ, hi).allTrue()) {
         lo.intoArray(tmp, 0);
         hi.intoArray(tmp, L);
         lossGradExact(a, t, i, p, y, scale, tmp);
@@ -187,8 +236,7 @@ final class RoundedPowVector {
 
   /**
    * Replaces, in tmp[0, L) (lo; tmp[L, 2L) holds hi), the lanes the rounding test left undecided
-   * (lo ≠ hi, NaN included) by the StrictMath definition. Vectors and masks stay out of this
-   * rare path's signature: passing them would box them on every iteration of the caller.
+   * (lo ≠ hi, NaN included) by the StrictMath definition.
    */
   private static void lossGradExact(float[] a, float[] t, int i, double p, double y,
       double scale, float[] tmp) {
@@ -200,44 +248,61 @@ final class RoundedPowVector {
     }
   }
 
-  /** 2h − 1 over lanes i..i+L−1, in double. */
-  private static DoubleVector centred(float[] h, int i) {
-    DoubleVector hv = (DoubleVector) FloatVector.fromArray(F, h, i)
-        .convertShape(VectorOperators.F2D, D, 0);
-    return hv.mul(2.0).sub(1.0);
-  }
-
-  /** |2h − 1|^y with the exact 1 and 0 where |2h − 1| is 1 or 0; NaN where undefined. */
-  private static DoubleVector rectifiedPow(DoubleVector a, double y) {
-    return approx(a, y).blend(1.0, a.compare(VectorOperators.EQ, 1.0))
-        .blend(0.0, a.compare(VectorOperators.EQ, 0.0));
+  /**
+   * pw[k] := |2h − 1|^y with the exact 1 and 0 where |2h − 1| (in x) is 1 or 0, for k in [0, n);
+   * NaN where undefined.
+   */
+  private static void rectify(double[] x, double[] pw, int n) {
+    for (int k = 0; k < n; k += L) {
+      DoubleVector a = DoubleVector.fromArray(D, x, k);
+      DoubleVector.fromArray(D, pw, k).blend(1.0, a.compare(VectorOperators.EQ, 1.0))
+          .blend(0.0, a.compare(VectorOperators.EQ, 0.0)).intoArray(pw, k);
+    }
   }
 
   /** {@link RoundedPow.RegularizerSums} on lanes. */
   static boolean regularizerSums(float[] h, int from, int to, double beta, double[] sums) {
-    DoubleVector s = DoubleVector.zero(D);
-    DoubleVector ps = DoubleVector.zero(D);
-    int i = from;
-    for (; i + L <= to; i += L) {
-      DoubleVector pw = rectifiedPow(centred(h, i).abs(), beta);
-      if (pw.test(VectorOperators.IS_NAN).anyTrue()) {
+    int end = from + (to - from) / L * L;
+    int cap = Math.min(CHUNK, end - from);
+    double[] x = new double[cap];
+    double[] pw = new double[cap];
+    double[] acc = new double[2 * L];
+    for (int c = from; c < end; c += CHUNK) {
+      int n = Math.min(CHUNK, end - c);
+      absCentred(h, c, n, x);
+      System.arraycopy(x, 0, pw, 0, n);
+      pow(pw, n, beta);
+      rectify(x, pw, n);
+      if (!accumulateRegularizer(pw, n, acc)) {
         return false;
       }
-      s = s.add(DoubleVector.broadcast(D, 1.0).sub(pw));
-      ps = ps.add(pw);
     }
-    if (!RoundedPow.regularizerSums(h, i, to, beta, sums)) {
+    if (!RoundedPow.regularizerSums(h, end, to, beta, sums)) {
       return false;
     }
-    double[] lanes = new double[L];
-    s.intoArray(lanes, 0);
-    for (double v : lanes) {
-      sums[0] += v;
+    for (int l = 0; l < L; l++) {
+      sums[0] += acc[l];
     }
-    ps.intoArray(lanes, 0);
-    for (double v : lanes) {
-      sums[1] += v;
+    for (int l = 0; l < L; l++) {
+      sums[1] += acc[L + l];
     }
+    return true;
+  }
+
+  /** acc[0, L) += 1 − pw and acc[L, 2L) += pw, lane by lane; false when a power is NaN. */
+  private static boolean accumulateRegularizer(double[] pw, int n, double[] acc) {
+    DoubleVector s = DoubleVector.fromArray(D, acc, 0);
+    DoubleVector ps = DoubleVector.fromArray(D, acc, L);
+    for (int k = 0; k < n; k += L) {
+      DoubleVector v = DoubleVector.fromArray(D, pw, k);
+      if (v.test(VectorOperators.IS_NAN).anyTrue()) {
+        return false;
+      }
+      s = s.add(DoubleVector.broadcast(D, 1.0).sub(v));
+      ps = ps.add(v);
+    }
+    s.intoArray(acc, 0);
+    ps.intoArray(acc, L);
     return true;
   }
 
@@ -250,42 +315,47 @@ final class RoundedPowVector {
     double y = beta - 1.0;
     double gl = gradOut * lambda;
     int end = from + (to - from) / L * L;
-    double[] pw = new double[Math.min(CHUNK, end - from)];
+    int cap = Math.min(CHUNK, end - from);
+    double[] x = new double[cap];
+    double[] pw = new double[cap];
     float[] tmp = new float[2 * L];
     for (int c = from; c < end; c += CHUNK) {
-      int ce = Math.min(c + CHUNK, end);
-      for (int i = c; i < ce; i += L) {
-        rectifiedPow(centred(h, i).abs(), y).intoArray(pw, i - c);
-      }
-      regularizerGradChunk(dAlpha, h, dh, c, ce, lambda, beta, gradOut, gl, y, pw, tmp);
+      int n = Math.min(CHUNK, end - c);
+      absCentred(h, c, n, x);
+      System.arraycopy(x, 0, pw, 0, n);
+      pow(pw, n, y);
+      rectify(x, pw, n);
+      regularizerGradChunk(dAlpha, h, dh, c, n, lambda, beta, gradOut, gl, y, pw, tmp);
     }
     RoundedPow.regularizerGrad(dAlpha, h, dh, end, to, lambda, beta, gradOut);
   }
 
   /**
-   * The second pass of {@link #regularizerGrad} over [c, ce), from the powers in pw. Lanes with
-   * dh = 0 add −0.0, which leaves every float (−0.0 and NaN included) as it is.
+   * The consumer stage of {@link #regularizerGrad} over [c, c + n), from the powers in pw. Lanes
+   * with dh = 0 add −0.0, which leaves every float (−0.0 and NaN included) as it is.
    */
-  private static void regularizerGradChunk(float[] dAlpha, float[] h, double[] dh, int c, int ce,
+  private static void regularizerGradChunk(float[] dAlpha, float[] h, double[] dh, int c, int n,
       double lambda, double beta, double gradOut, double gl, double y, double[] pw,
       float[] tmp) {
-    for (int i = c; i < ce; i += L) {
+    for (int k = 0; k < n; k += L) {
+      int i = c + k;
       DoubleVector dhv = DoubleVector.fromArray(D, dh, i);
       VectorMask<Double> skip = dhv.compare(VectorOperators.EQ, 0.0);
       if (skip.allTrue()) {
         continue;
       }
-      DoubleVector t = centred(h, i);
+      DoubleVector hv = (DoubleVector) FloatVector.fromArray(F, h, i)
+          .convertShape(VectorOperators.F2D, D, 0);
+      DoubleVector tc = hv.mul(2.0).sub(1.0);
       DoubleVector sign = DoubleVector.broadcast(D, 1.0).reinterpretAsLongs()
-          .or(t.reinterpretAsLongs().and(Long.MIN_VALUE)).reinterpretAsDoubles()
-          .blend(t, t.compare(VectorOperators.EQ, 0.0));
-      DoubleVector v = DoubleVector.fromArray(D, pw, i - c).mul(-beta).mul(sign).mul(2.0)
+          .or(tc.reinterpretAsLongs().and(Long.MIN_VALUE)).reinterpretAsDoubles()
+          .blend(tc, tc.compare(VectorOperators.EQ, 0.0));
+      DoubleVector v = DoubleVector.fromArray(D, pw, k).mul(-beta).mul(sign).mul(2.0)
           .mul(gl).mul(dhv).blend(-0.0, skip);
       DoubleVector dv = v.abs().mul(RoundedPow.TOL);
       FloatVector lo = (FloatVector) v.sub(dv).convertShape(VectorOperators.D2F, F, 0);
       FloatVector hi = (FloatVector) v.add(dv).convertShape(VectorOperators.D2F, F, 0);
-      VectorMask<Float> ok = lo.compare(VectorOperators.EQ, hi);
-      if (!ok.allTrue()) {
+      if (!lo.compare(VectorOperators.EQ, hi).allTrue()) {
         lo.intoArray(tmp, 0);
         hi.intoArray(tmp, L);
         regularizerGradExact(h, dh, i, lambda, beta, gradOut, y, tmp);
