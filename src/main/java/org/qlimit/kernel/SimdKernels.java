@@ -22,10 +22,11 @@ import org.qlimit.util.VectorWidth;
  *       (same order as the reference).
  *   <li>conv2d backward-data: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im, which
  *       adds each dcol row to dx as vector runs.
- *   <li>conv2d backward-weight: threads split dw's columns (K) at vector-panel boundaries; each,
- *       per group and batch item in order, builds its columns of the transposed im2col colᵀ
- *       (P × K-slice, cache-sized) and accumulates dw_g += dy_g · colᵀ with a one-thread GEMM (K
- *       along the vector lanes); never the batch.
+ *   <li>conv2d backward-weight: direct, no im2col ({@link SimdOps#convWeightTile}): a 6 × (2
+ *       vectors) register tile of dwᵀ (reduction indices k × output channels) runs over all
+ *       positions of a batch item, broadcasting x from a zero-padded copy of the item and loading
+ *       dy transposed to positions × channels. Threads split the row panels of K (outputs), each
+ *       visiting the batch items in order; never the batch.
  *   <li>Reductions: 16 logical lanes in 1, 2 or 4 vector accumulators, combined by
  *       {@link Lanes#sumInOrder}; never {@code reduceLanes(ADD)}.
  *   <li>Batched GEMM (attention): the same GEMM per batch item, one thread each, threads over
@@ -345,40 +346,72 @@ public final class SimdKernels implements Kernels {
     final int coutG = s.coutPerGroup();
     final int kk = s.cinPerGroup() * s.kh() * s.kw();
     final int plane = s.ho() * s.wo();
-    // Threads split dw's columns (K) at vector-panel boundaries; each thread, for each batch item
-    // in order, builds its columns of the transposed im2col colᵀ (P × kS, small enough to stay in
-    // cache) and runs dwS (coutG × kS) += dy_g,item (coutG × P, read in place) · colᵀ on one
-    // thread, on a copy dwS of its columns of dw. Each dw element is one fma chain over (batch
-    // item, position) in increasing order, starting from its current value.
-    final int panelsK = (kk + ops.nr - 1) / ops.nr;
-    final int parts = Math.max(1, Math.min(cfg.threads(), panelsK));
+    final int nr = ops.nr;
+    final int mr = SimdOps.MR;
+    // Direct, no im2col: dwᵀ (K × coutG) += x-patches (K × P) · dy_itemᵀ (P × coutG), one
+    // register tile (SimdOps.convWeightTile) per 6 reduction rows k = (ci, ky, kx) and nr output
+    // channels, reading the x values straight from a zero-padded copy of the item (broadcasts)
+    // and dy transposed to positions × channels (vector loads). Threads split the row panels of
+    // K; each thread visits the batch items in order and each tile runs over all positions in
+    // order, so every dw element is one fma chain over (batch item, position) in increasing
+    // order, starting from its current value.
+    final int coutPad = (coutG + nr - 1) / nr * nr;
+    final int kPanels = (kk + mr - 1) / mr;
+    final int parts = Math.max(1, Math.min(cfg.threads(), kPanels));
+    SimdOps.Scratch caller = SimdOps.SCRATCH.get();
+    caller.packW = SimdOps.Scratch.grow(caller.packW, (long) kPanels * mr * coutPad);
+    final float[] dwT = caller.packW;
     Parallel.forRange(parts, parts, (t0, t1) -> {
       SimdOps.Scratch ws = SimdOps.SCRATCH.get();
-      long xpLen = SimdOps.paddedPlanesFloats(s);
+      int xpLen = (int) SimdOps.paddedPlanesFloats(s);
       ws.plane = SimdOps.Scratch.grow(ws.plane, xpLen);
-      if (ws.koff.length < kk) {
-        ws.koff = new int[kk];
+      ws.dyT = SimdOps.Scratch.grow(ws.dyT, (long) plane * coutPad);
+      if (ws.koff.length < kPanels * mr) {
+        ws.koff = new int[kPanels * mr];
       }
-      java.util.Arrays.fill(ws.plane, 0, (int) xpLen, 0f);
+      if (ws.qoff.length < plane) {
+        ws.qoff = new int[plane];
+      }
+      final float[] xp = ws.plane;
+      final float[] dyT = ws.dyT;
+      final int[] koff = ws.koff;
+      java.util.Arrays.fill(xp, 0, xpLen, 0f);
+      java.util.Arrays.fill(dyT, 0, plane * coutPad, 0f);
+      SimdOps.patchOffsets(koff, s);
+      // rows past K (last panel) repeat the last offset; their results are never copied out
+      java.util.Arrays.fill(koff, kk, kPanels * mr, koff[Math.max(0, kk - 1)]);
+      SimdOps.positionOffsets(ws.qoff, s);
       for (int t = t0; t < t1; t++) {
-        int j0 = Math.min(kk, (int) ((long) t * panelsK / parts) * ops.nr);
-        int j1 = Math.min(kk, (int) ((long) (t + 1) * panelsK / parts) * ops.nr);
-        int ks = j1 - j0;
-        ws.col = SimdOps.Scratch.grow(ws.col, (long) plane * ks);
-        ws.dyT = SimdOps.Scratch.grow(ws.dyT, (long) coutG * ks);
-        float[] dwS = ws.dyT;
+        int rp0 = (int) ((long) t * kPanels / parts);
+        int rp1 = (int) ((long) (t + 1) * kPanels / parts);
+        int k0 = rp0 * mr;
+        int k1 = Math.min(kk, rp1 * mr);
         for (int g = 0; g < s.groups(); g++) {
           int wg = g * coutG * kk;
-          for (int co = 0; co < coutG; co++) {
-            System.arraycopy(dw, wg + co * kk + j0, dwS, co * ks, ks);
+          for (int k = k0; k < k1; k++) {
+            for (int co = 0; co < coutG; co++) {
+              dwT[k * coutPad + co] = dw[wg + co * kk + k];
+            }
           }
           for (int nb = 0; nb < s.n(); nb++) {
-            SimdOps.im2colT(ws.col, x, nb, g, s, ws.plane, ws.koff, j0, j1);
-            ops.gemm(dwS, 0, dy, (nb * s.cout() + g * coutG) * plane, false, ws.col, 0, false,
-                coutG, plane, ks, true, 1);
+            SimdOps.padItem(xp, x, nb, g, s);
+            int yb = (nb * s.cout() + g * coutG) * plane;
+            for (int co = 0; co < coutG; co++) {
+              for (int p = 0; p < plane; p++) {
+                dyT[p * coutPad + co] = dy[yb + co * plane + p];
+              }
+            }
+            for (int rp = rp0; rp < rp1; rp++) {
+              for (int jc = 0; jc < coutPad; jc += nr) {
+                ops.convWeightTile(plane, xp, ws.qoff, koff, rp * mr, dyT, jc, coutPad, dwT,
+                    rp * mr * coutPad + jc, coutPad);
+              }
+            }
           }
-          for (int co = 0; co < coutG; co++) {
-            System.arraycopy(dwS, co * ks, dw, wg + co * kk + j0, ks);
+          for (int k = k0; k < k1; k++) {
+            for (int co = 0; co < coutG; co++) {
+              dw[wg + co * kk + k] = dwT[k * coutPad + co];
+            }
           }
         }
       }

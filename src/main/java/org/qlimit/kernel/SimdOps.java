@@ -54,6 +54,16 @@ abstract class SimdOps {
   abstract void microKernelGather(int kc, float[] pa, int paOff, float[] b, int bBase, int[] koff,
       float[] c, int cOff, int ldc);
 
+  /**
+   * The register tile of the direct backward-weight ({@link SimdKernels#conv2dBackwardWeight}):
+   * for r &lt; MR and j &lt; nr, c[cOff + r*ldc + j] = fma chain over p &lt; np, in increasing p,
+   * starting from its current value, of xp[qoff[p] + koff[kOff + r]] · dyT[bOff + p*ldb + j].
+   * Rows are reduction indices k = (ci, ky, kx) of the padded input planes xp (koff from
+   * {@link #patchOffsets}), columns are output channels (dyT: positions × channels).
+   */
+  abstract void convWeightTile(int np, float[] xp, int[] qoff, int[] koff, int kOff, float[] dyT,
+      int bOff, int ldb, float[] c, int cOff, int ldc);
+
   /** dst[dOff + p*nr + j] = src[sOff + p*lds + j] for p &lt; kc, j &lt; nr (one full B panel). */
   abstract void copyPanel(float[] dst, int dOff, float[] src, int sOff, int lds, int kc);
 
@@ -107,6 +117,7 @@ abstract class SimdOps {
     float[] packW = new float[0];
     float[] ybuf = new float[0];
     int[] koff = new int[0];
+    int[] qoff = new int[0];
 
     static float[] grow(float[] a, long need) {
       if (need > Integer.MAX_VALUE - 8) {
@@ -433,7 +444,7 @@ abstract class SimdOps {
     }
   }
 
-  /** Floats of one group's zero-padded input planes for {@link #im2colT}: cinG·(h+2·pad)·(w+2·pad). */
+  /** Floats of one group's zero-padded planes ({@link #padItem}): cinG·(h+2·pad)·(w+2·pad). */
   static long paddedPlanesFloats(ConvShape s) {
     return (long) s.cinPerGroup() * (s.h() + 2 * s.pad()) * (s.w() + 2 * s.pad());
   }
@@ -475,29 +486,16 @@ abstract class SimdOps {
   }
 
   /**
-   * Columns [j0, j1) of the transposed im2col of batch item nb, group g, as the P = ho·wo rows of
-   * colT (P × (j1 − j0)): colT[(oy*wo + ox)*(j1 − j0) + k − j0] = x[nb, g*cinG + ci,
-   * oy*stride − pad + ky, ox*stride − pad + kx] for k = (ci*kh + ky)*kw + kx, or 0 in the
-   * padding. Any stride.
+   * The offset in the padded planes of {@link #padItem} of every output position's top-left input:
+   * qoff[oy*wo + ox] = oy·stride·(w + 2·pad) + ox·stride.
    *
-   * @param xp scratch of {@link #paddedPlanesFloats} floats, zero outside the interiors this method
-   *     writes (the caller zeroes it once; interiors are overwritten per call). Modified.
-   * @param koff scratch of at least K ints. Modified.
+   * @param qoff output, at least ho·wo ints. Modified.
    */
-  static void im2colT(float[] colT, float[] x, int nb, int g, ConvShape s, float[] xp, int[] koff,
-      int j0, int j1) {
-    final int st = s.stride(), ho = s.ho(), wo = s.wo();
-    final int wp = s.w() + 2 * s.pad();
-    final int ks = j1 - j0;
-    padItem(xp, x, nb, g, s);
-    patchOffsets(koff, s);
-    for (int oy = 0; oy < ho; oy++) {
-      for (int ox = 0; ox < wo; ox++) {
-        int base = oy * st * wp + ox * st;
-        int d = (oy * wo + ox) * ks - j0;
-        for (int p = j0; p < j1; p++) {
-          colT[d + p] = xp[base + koff[p]];
-        }
+  static void positionOffsets(int[] qoff, ConvShape s) {
+    final int st = s.stride(), ho = s.ho(), wo = s.wo(), wp = s.w() + 2 * s.pad();
+    for (int oy = 0, p = 0; oy < ho; oy++) {
+      for (int ox = 0; ox < wo; ox++, p++) {
+        qoff[p] = oy * st * wp + ox * st;
       }
     }
   }

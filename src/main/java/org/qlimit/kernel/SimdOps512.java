@@ -142,6 +142,61 @@ final class SimdOps512 extends SimdOps {
   }
 
   @Override
+  void convWeightTile(int np, float[] xp, int[] qoff, int[] koff, int kOff, float[] dyT, int bOff,
+      int ldb, float[] c, int cOff, int ldc) {
+    final int k0 = koff[kOff], k1 = koff[kOff + 1], k2 = koff[kOff + 2];
+    final int k3 = koff[kOff + 3], k4 = koff[kOff + 4], k5 = koff[kOff + 5];
+    FloatVector c00 = FloatVector.fromArray(S, c, cOff);
+    FloatVector c01 = FloatVector.fromArray(S, c, cOff + L);
+    FloatVector c10 = FloatVector.fromArray(S, c, cOff + ldc);
+    FloatVector c11 = FloatVector.fromArray(S, c, cOff + ldc + L);
+    FloatVector c20 = FloatVector.fromArray(S, c, cOff + 2 * ldc);
+    FloatVector c21 = FloatVector.fromArray(S, c, cOff + 2 * ldc + L);
+    FloatVector c30 = FloatVector.fromArray(S, c, cOff + 3 * ldc);
+    FloatVector c31 = FloatVector.fromArray(S, c, cOff + 3 * ldc + L);
+    FloatVector c40 = FloatVector.fromArray(S, c, cOff + 4 * ldc);
+    FloatVector c41 = FloatVector.fromArray(S, c, cOff + 4 * ldc + L);
+    FloatVector c50 = FloatVector.fromArray(S, c, cOff + 5 * ldc);
+    FloatVector c51 = FloatVector.fromArray(S, c, cOff + 5 * ldc + L);
+    int bi = bOff;
+    for (int p = 0; p < np; p++, bi += ldb) {
+      int q = qoff[p];
+      FloatVector b0 = FloatVector.fromArray(S, dyT, bi);
+      FloatVector b1 = FloatVector.fromArray(S, dyT, bi + L);
+      FloatVector a = FloatVector.broadcast(S, xp[q + k0]);
+      c00 = a.fma(b0, c00);
+      c01 = a.fma(b1, c01);
+      a = FloatVector.broadcast(S, xp[q + k1]);
+      c10 = a.fma(b0, c10);
+      c11 = a.fma(b1, c11);
+      a = FloatVector.broadcast(S, xp[q + k2]);
+      c20 = a.fma(b0, c20);
+      c21 = a.fma(b1, c21);
+      a = FloatVector.broadcast(S, xp[q + k3]);
+      c30 = a.fma(b0, c30);
+      c31 = a.fma(b1, c31);
+      a = FloatVector.broadcast(S, xp[q + k4]);
+      c40 = a.fma(b0, c40);
+      c41 = a.fma(b1, c41);
+      a = FloatVector.broadcast(S, xp[q + k5]);
+      c50 = a.fma(b0, c50);
+      c51 = a.fma(b1, c51);
+    }
+    c00.intoArray(c, cOff);
+    c01.intoArray(c, cOff + L);
+    c10.intoArray(c, cOff + ldc);
+    c11.intoArray(c, cOff + ldc + L);
+    c20.intoArray(c, cOff + 2 * ldc);
+    c21.intoArray(c, cOff + 2 * ldc + L);
+    c30.intoArray(c, cOff + 3 * ldc);
+    c31.intoArray(c, cOff + 3 * ldc + L);
+    c40.intoArray(c, cOff + 4 * ldc);
+    c41.intoArray(c, cOff + 4 * ldc + L);
+    c50.intoArray(c, cOff + 5 * ldc);
+    c51.intoArray(c, cOff + 5 * ldc + L);
+  }
+
+  @Override
   void copyPanel(float[] dst, int dOff, float[] src, int sOff, int lds, int kc) {
     for (int p = 0; p < kc; p++) {
       int s = sOff + p * lds;
