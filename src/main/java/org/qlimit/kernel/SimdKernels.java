@@ -20,8 +20,11 @@ import org.qlimit.util.VectorWidth;
  *       vectorised along the output row. Parallel over batch items (or inside the GEMM when the
  *       batch is smaller than the thread count). Depthwise backward passes are direct loops too
  *       (same order as the reference).
- *   <li>conv2d backward-data: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im, which
- *       adds each dcol row to dx as vector runs.
+ *   <li>conv2d backward-data, stride-1 "same" shapes (ho = h, wo = w), batch·groups ≥ threads:
+ *       direct, no col2im ({@link SimdOps#convDataTile}): a 6 × (2 vectors) tile of dx per kernel
+ *       tap, v = Wᵀ·dy over the output channels in registers, added to the lanes the tap reaches.
+ *       Other shapes: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im, which adds each
+ *       dcol row to dx as vector runs.
  *   <li>conv2d backward-weight: direct, no im2col ({@link SimdOps#convWeightTile}): a 6 × (2
  *       vectors) register tile of dwᵀ (reduction indices k × output channels) runs over all
  *       positions of a batch item, broadcasting x from a zero-padded copy of the item and loading
@@ -236,6 +239,11 @@ public final class SimdKernels implements Kernels {
       depthwiseBackwardData(dx, dy, w, s);
       return;
     }
+    if (s.stride() == 1 && s.ho() == s.h() && s.wo() == s.w()
+        && s.n() * s.groups() >= cfg.threads()) {
+      directBackwardData(dx, dy, w, s);
+      return;
+    }
     final int coutG = s.coutPerGroup();
     final int kk = s.cinPerGroup() * s.kh() * s.kw();
     final int plane = s.ho() * s.wo();
@@ -250,6 +258,87 @@ public final class SimdKernels implements Kernels {
           ops.gemm(sc.col, 0, w, g * coutG * kk, true, dy, (nb * s.cout() + g * coutG) * plane,
               false, kk, coutG, plane, false, inner);
           ops.col2imAdd(dx, sc.col, nb, g, s);
+        }
+      }
+    });
+  }
+
+  /**
+   * Backward-data of a stride-1 "same" convolution (ho = h, wo = w) without col2im
+   * ({@link SimdOps#convDataTile}): per batch item and group, a 6 × (2 vectors) tile of dx (input
+   * channels × consecutive positions of the flattened plane) takes, for each kernel tap (ky, kx)
+   * in order, v = fma chain over the group's output channels (increasing, from 0) of
+   * w[co, ci, ky, kx] · dy[co, iy + pad − ky, ix + pad − kx], and adds it to the lanes whose
+   * (oy, ox) lies inside the output. Each dx element thus receives exactly the adds of the
+   * col2im definition, in its (ky, kx) order. dx and dy are copied to padded scratch planes so
+   * that every vector load stays inside its buffer; threads split (batch item, group) pairs.
+   */
+  private void directBackwardData(float[] dx, float[] dy, float[] w, ConvShape s) {
+    final int cinG = s.cinPerGroup(), coutG = s.coutPerGroup(), kh = s.kh(), kw = s.kw();
+    final int pad = s.pad(), h = s.h(), wi = s.w(), plane = h * wi, taps = kh * kw;
+    final int kk = cinG * taps, nr = ops.nr, mr = SimdOps.MR;
+    final int planeR = (plane + nr - 1) / nr * nr;
+    final int cPanels = (cinG + mr - 1) / mr;
+    final int slack = pad * wi + pad;
+    final int planeY = planeR + 2 * slack;
+    SimdOps.Scratch caller = SimdOps.SCRATCH.get();
+    // pw[(((g*cPanels + cp)*taps + t)*coutG + co)*MR + r] = w[g*coutG + co, cp*MR + r, t]
+    caller.packW = SimdOps.Scratch.grow(caller.packW, (long) s.groups() * cPanels * taps * coutG
+        * mr);
+    final float[] pw = caller.packW;
+    for (int g = 0; g < s.groups(); g++) {
+      for (int cp = 0; cp < cPanels; cp++) {
+        for (int t = 0; t < taps; t++) {
+          for (int co = 0; co < coutG; co++) {
+            int d = (((g * cPanels + cp) * taps + t) * coutG + co) * mr;
+            for (int r = 0; r < mr; r++) {
+              int ci = cp * mr + r;
+              pw[d + r] = ci < cinG ? w[(g * coutG + co) * kk + ci * taps + t] : 0f;
+            }
+          }
+        }
+      }
+    }
+    // valid[t*planeR + q]: position q = iy*w + ix receives tap t = ky*kw + kx
+    if (caller.valid.length < taps * planeR) {
+      caller.valid = new boolean[taps * planeR];
+    }
+    final boolean[] valid = caller.valid;
+    for (int t = 0; t < taps; t++) {
+      int ky = t / kw, kx = t % kw;
+      for (int q = 0; q < planeR; q++) {
+        int oy = q / wi + pad - ky, ox = q % wi + pad - kx;
+        valid[t * planeR + q] = q < plane && oy >= 0 && oy < h && ox >= 0 && ox < wi;
+      }
+    }
+    Parallel.forRange(cfg.threads(), s.n() * s.groups(), (u0, u1) -> {
+      SimdOps.Scratch sc = SimdOps.SCRATCH.get();
+      sc.col = SimdOps.Scratch.grow(sc.col, (long) coutG * planeY);
+      sc.rows = SimdOps.Scratch.grow(sc.rows, (long) cPanels * mr * planeR);
+      final float[] dyp = sc.col;
+      final float[] dxb = sc.rows;
+      for (int u = u0; u < u1; u++) {
+        int nb = u / s.groups(), g = u % s.groups();
+        int xb = (nb * s.cin() + g * cinG) * plane;
+        int yb = (nb * s.cout() + g * coutG) * plane;
+        for (int co = 0; co < coutG; co++) {
+          System.arraycopy(dy, yb + co * plane, dyp, slack + co * planeY, plane);
+        }
+        for (int ci = 0; ci < cinG; ci++) {
+          System.arraycopy(dx, xb + ci * plane, dxb, ci * planeR, plane);
+        }
+        for (int cp = 0; cp < cPanels; cp++) {
+          for (int qt = 0; qt < planeR; qt += nr) {
+            for (int t = 0; t < taps; t++) {
+              int shift = (pad - t / kw) * wi + pad - t % kw;
+              ops.convDataTile(coutG, pw, ((g * cPanels + cp) * taps + t) * coutG * mr, dyp,
+                  slack + qt + shift, planeY, dxb, cp * mr * planeR + qt, planeR, valid,
+                  t * planeR + qt);
+            }
+          }
+        }
+        for (int ci = 0; ci < cinG; ci++) {
+          System.arraycopy(dxb, ci * planeR, dx, xb + ci * plane, plane);
         }
       }
     });

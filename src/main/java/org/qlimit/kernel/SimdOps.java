@@ -64,6 +64,15 @@ abstract class SimdOps {
   abstract void convWeightTile(int np, float[] xp, int[] qoff, int[] koff, int kOff, float[] dyT,
       int bOff, int ldb, float[] c, int cOff, int ldc);
 
+  /**
+   * The register tile of the direct backward-data ({@link SimdKernels#conv2dBackwardData}): for
+   * r &lt; MR and j &lt; nr, v = fma chain over p &lt; kc, in increasing p, starting from 0, of
+   * pa[paOff + p*MR + r] · b[bOff + p*ldb + j]; then c[cOff + r*ldc + j] += v where
+   * valid[vOff + j], c unchanged elsewhere.
+   */
+  abstract void convDataTile(int kc, float[] pa, int paOff, float[] b, int bOff, int ldb,
+      float[] c, int cOff, int ldc, boolean[] valid, int vOff);
+
   /** dst[dOff + p*nr + j] = src[sOff + p*lds + j] for p &lt; kc, j &lt; nr (one full B panel). */
   abstract void copyPanel(float[] dst, int dOff, float[] src, int sOff, int lds, int kc);
 
@@ -118,6 +127,7 @@ abstract class SimdOps {
     float[] ybuf = new float[0];
     int[] koff = new int[0];
     int[] qoff = new int[0];
+    boolean[] valid = new boolean[0];
 
     static float[] grow(float[] a, long need) {
       if (need > Integer.MAX_VALUE - 8) {
