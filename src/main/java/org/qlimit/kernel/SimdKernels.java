@@ -20,7 +20,8 @@ import org.qlimit.util.VectorWidth;
  *       vectorised along the output row. Parallel over batch items (or inside the GEMM when the
  *       batch is smaller than the thread count). Depthwise backward passes are direct loops too
  *       (same order as the reference).
- *   <li>conv2d backward-data, stride-1 "same" shapes (ho = h, wo = w), batch·groups ≥ threads:
+ *   <li>conv2d backward-data, stride-1 "same" shapes (ho = h, wo = w) with at least 6 input
+ *       channels per group, batch·groups ≥ threads:
  *       direct, no col2im ({@link SimdOps#convDataTile}): a 6 × (2 vectors) tile of dx per kernel
  *       tap, v = Wᵀ·dy over the output channels in registers, added to the lanes the tap reaches.
  *       Other shapes: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im, which adds each
@@ -29,7 +30,8 @@ import org.qlimit.util.VectorWidth;
  *       vectors) register tile of dwᵀ (reduction indices k × output channels) runs over all
  *       positions of a batch item, broadcasting x from a zero-padded copy of the item and loading
  *       dy transposed to positions × channels. Threads split the row panels of K (outputs), each
- *       visiting the batch items in order; never the batch.
+ *       visiting the batch items in order; never the batch. 1×1 expansions (K &lt; cout) keep the
+ *       GEMM dw_g += dy_g · colᵀ on the transposed im2col, threads splitting K.
  *   <li>Reductions: 16 logical lanes in 1, 2 or 4 vector accumulators, combined by
  *       {@link Lanes#sumInOrder}; never {@code reduceLanes(ADD)}.
  *   <li>Batched GEMM (attention): the same GEMM per batch item, one thread each, threads over
@@ -239,7 +241,7 @@ public final class SimdKernels implements Kernels {
       depthwiseBackwardData(dx, dy, w, s);
       return;
     }
-    if (s.stride() == 1 && s.ho() == s.h() && s.wo() == s.w()
+    if (s.stride() == 1 && s.ho() == s.h() && s.wo() == s.w() && s.cinPerGroup() >= SimdOps.MR
         && s.n() * s.groups() >= cfg.threads()) {
       directBackwardData(dx, dy, w, s);
       return;
@@ -434,6 +436,12 @@ public final class SimdKernels implements Kernels {
     }
     final int coutG = s.coutPerGroup();
     final int kk = s.cinPerGroup() * s.kh() * s.kw();
+    if (s.kh() * s.kw() == 1 && kk < coutG) {
+      // 1×1 expansions (K < cout): the GEMM on the transposed im2col keeps its full tiles
+      gemmBackwardWeight(dw, dy, x, s);
+      biasGrad(db, dy, s);
+      return;
+    }
     final int plane = s.ho() * s.wo();
     final int nr = ops.nr;
     final int mr = SimdOps.MR;
@@ -506,6 +514,56 @@ public final class SimdKernels implements Kernels {
       }
     });
     biasGrad(db, dy, s);
+  }
+
+  /**
+   * Backward-weight as a GEMM per batch item: threads split dw's columns (K) at vector-panel
+   * boundaries; each, per group and batch item in order, builds its columns of the transposed
+   * im2col colᵀ (P × K-slice) and accumulates dw_g += dy_g · colᵀ with a one-thread GEMM (K along
+   * the vector lanes); never the batch.
+   */
+  private void gemmBackwardWeight(float[] dw, float[] dy, float[] x, ConvShape s) {
+    final int coutG = s.coutPerGroup();
+    final int kk = s.cinPerGroup() * s.kh() * s.kw();
+    final int plane = s.ho() * s.wo();
+    // Threads split dw's columns (K) at vector-panel boundaries; each thread, for each batch item
+    // in order, builds its columns of the transposed im2col colᵀ (P × kS, small enough to stay in
+    // cache) and runs dwS (coutG × kS) += dy_g,item (coutG × P, read in place) · colᵀ on one
+    // thread, on a copy dwS of its columns of dw. Each dw element is one fma chain over (batch
+    // item, position) in increasing order, starting from its current value.
+    final int panelsK = (kk + ops.nr - 1) / ops.nr;
+    final int parts = Math.max(1, Math.min(cfg.threads(), panelsK));
+    Parallel.forRange(parts, parts, (t0, t1) -> {
+      SimdOps.Scratch ws = SimdOps.SCRATCH.get();
+      long xpLen = SimdOps.paddedPlanesFloats(s);
+      ws.plane = SimdOps.Scratch.grow(ws.plane, xpLen);
+      if (ws.koff.length < kk) {
+        ws.koff = new int[kk];
+      }
+      java.util.Arrays.fill(ws.plane, 0, (int) xpLen, 0f);
+      for (int t = t0; t < t1; t++) {
+        int j0 = Math.min(kk, (int) ((long) t * panelsK / parts) * ops.nr);
+        int j1 = Math.min(kk, (int) ((long) (t + 1) * panelsK / parts) * ops.nr);
+        int ks = j1 - j0;
+        ws.col = SimdOps.Scratch.grow(ws.col, (long) plane * ks);
+        ws.dyT = SimdOps.Scratch.grow(ws.dyT, (long) coutG * ks);
+        float[] dwS = ws.dyT;
+        for (int g = 0; g < s.groups(); g++) {
+          int wg = g * coutG * kk;
+          for (int co = 0; co < coutG; co++) {
+            System.arraycopy(dw, wg + co * kk + j0, dwS, co * ks, ks);
+          }
+          for (int nb = 0; nb < s.n(); nb++) {
+            SimdOps.im2colT(ws.col, x, nb, g, s, ws.plane, ws.koff, j0, j1);
+            ops.gemm(dwS, 0, dy, (nb * s.cout() + g * coutG) * plane, false, ws.col, 0, false,
+                coutG, plane, ks, true, 1);
+          }
+          for (int co = 0; co < coutG; co++) {
+            System.arraycopy(dwS, co * ks, dw, wg + co * kk + j0, ks);
+          }
+        }
+      }
+    });
   }
 
   private void biasGrad(float[] db, float[] dy, ConvShape s) {

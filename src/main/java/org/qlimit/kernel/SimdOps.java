@@ -511,6 +511,34 @@ abstract class SimdOps {
   }
 
   /**
+   * Columns [j0, j1) of the transposed im2col of batch item nb, group g, as the P = ho·wo rows of
+   * colT (P × (j1 − j0)): colT[(oy*wo + ox)*(j1 − j0) + k − j0] = x[nb, g*cinG + ci,
+   * oy*stride − pad + ky, ox*stride − pad + kx] for k = (ci*kh + ky)*kw + kx, or 0 in the
+   * padding. Any stride.
+   *
+   * @param xp scratch of {@link #paddedPlanesFloats} floats, zero outside the interiors this method
+   *     writes (the caller zeroes it once; interiors are overwritten per call). Modified.
+   * @param koff scratch of at least K ints. Modified.
+   */
+  static void im2colT(float[] colT, float[] x, int nb, int g, ConvShape s, float[] xp, int[] koff,
+      int j0, int j1) {
+    final int st = s.stride(), ho = s.ho(), wo = s.wo();
+    final int wp = s.w() + 2 * s.pad();
+    final int ks = j1 - j0;
+    padItem(xp, x, nb, g, s);
+    patchOffsets(koff, s);
+    for (int oy = 0; oy < ho; oy++) {
+      for (int ox = 0; ox < wo; ox++) {
+        int base = oy * st * wp + ox * st;
+        int d = (oy * wo + ox) * ks - j0;
+        for (int p = j0; p < j1; p++) {
+          colT[d + p] = xp[base + koff[p]];
+        }
+      }
+    }
+  }
+
+  /**
    * dx[nb, g*cinG + ci, iy, ix] += col[(ci*kh + ky)*kw + kx][oy*wo + ox] for every in-bounds
    * (iy, ix), visiting (ci, ky, kx) in lexicographic order; within one (ci, ky, kx) row every dx
    * element receives at most one value, so the rows are added as vector runs (stride 1: one run
