@@ -20,12 +20,18 @@ import org.qlimit.util.VectorWidth;
  *       vectorised along the output row. Parallel over batch items (or inside the GEMM when the
  *       batch is smaller than the thread count). Depthwise backward passes are direct loops too
  *       (same order as the reference).
- *   <li>conv2d backward-data: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im, which
- *       adds each dcol row to dx as vector runs.
- *   <li>conv2d backward-weight: threads split dw's columns (K) at vector-panel boundaries; each,
- *       per group and batch item in order, builds its columns of the transposed im2col colᵀ
- *       (P × K-slice, cache-sized) and accumulates dw_g += dy_g · colᵀ with a one-thread GEMM (K
- *       along the vector lanes); never the batch.
+ *   <li>conv2d backward-data, stride-1 "same" shapes (ho = h, wo = w) with at least 6 input
+ *       channels per group, batch·groups ≥ threads:
+ *       direct, no col2im ({@link SimdOps#convDataTile}): a 6 × (2 vectors) tile of dx per kernel
+ *       tap, v = Wᵀ·dy over the output channels in registers, added to the lanes the tap reaches.
+ *       Other shapes: per batch item and group, dcol = Wᵀ·dy (GEMM) then col2im, which adds each
+ *       dcol row to dx as vector runs.
+ *   <li>conv2d backward-weight: direct, no im2col ({@link SimdOps#convWeightTile}): a 6 × (2
+ *       vectors) register tile of dwᵀ (reduction indices k × output channels) runs over all
+ *       positions of a batch item, broadcasting x from a zero-padded copy of the item and loading
+ *       dy transposed to positions × channels. Threads split the row panels of K (outputs), each
+ *       visiting the batch items in order; never the batch. 1×1 expansions (K &lt; cout) keep the
+ *       GEMM dw_g += dy_g · colᵀ on the transposed im2col, threads splitting K.
  *   <li>Reductions: 16 logical lanes in 1, 2 or 4 vector accumulators, combined by
  *       {@link Lanes#sumInOrder}; never {@code reduceLanes(ADD)}.
  *   <li>Batched GEMM (attention): the same GEMM per batch item, one thread each, threads over
@@ -235,6 +241,11 @@ public final class SimdKernels implements Kernels {
       depthwiseBackwardData(dx, dy, w, s);
       return;
     }
+    if (s.stride() == 1 && s.ho() == s.h() && s.wo() == s.w() && s.cinPerGroup() >= SimdOps.MR
+        && s.n() * s.groups() >= cfg.threads()) {
+      directBackwardData(dx, dy, w, s);
+      return;
+    }
     final int coutG = s.coutPerGroup();
     final int kk = s.cinPerGroup() * s.kh() * s.kw();
     final int plane = s.ho() * s.wo();
@@ -249,6 +260,87 @@ public final class SimdKernels implements Kernels {
           ops.gemm(sc.col, 0, w, g * coutG * kk, true, dy, (nb * s.cout() + g * coutG) * plane,
               false, kk, coutG, plane, false, inner);
           ops.col2imAdd(dx, sc.col, nb, g, s);
+        }
+      }
+    });
+  }
+
+  /**
+   * Backward-data of a stride-1 "same" convolution (ho = h, wo = w) without col2im
+   * ({@link SimdOps#convDataTile}): per batch item and group, a 6 × (2 vectors) tile of dx (input
+   * channels × consecutive positions of the flattened plane) takes, for each kernel tap (ky, kx)
+   * in order, v = fma chain over the group's output channels (increasing, from 0) of
+   * w[co, ci, ky, kx] · dy[co, iy + pad − ky, ix + pad − kx], and adds it to the lanes whose
+   * (oy, ox) lies inside the output. Each dx element thus receives exactly the adds of the
+   * col2im definition, in its (ky, kx) order. dx and dy are copied to padded scratch planes so
+   * that every vector load stays inside its buffer; threads split (batch item, group) pairs.
+   */
+  private void directBackwardData(float[] dx, float[] dy, float[] w, ConvShape s) {
+    final int cinG = s.cinPerGroup(), coutG = s.coutPerGroup(), kh = s.kh(), kw = s.kw();
+    final int pad = s.pad(), h = s.h(), wi = s.w(), plane = h * wi, taps = kh * kw;
+    final int kk = cinG * taps, nr = ops.nr, mr = SimdOps.MR;
+    final int planeR = (plane + nr - 1) / nr * nr;
+    final int cPanels = (cinG + mr - 1) / mr;
+    final int slack = pad * wi + pad;
+    final int planeY = planeR + 2 * slack;
+    SimdOps.Scratch caller = SimdOps.SCRATCH.get();
+    // pw[(((g*cPanels + cp)*taps + t)*coutG + co)*MR + r] = w[g*coutG + co, cp*MR + r, t]
+    caller.packW = SimdOps.Scratch.grow(caller.packW, (long) s.groups() * cPanels * taps * coutG
+        * mr);
+    final float[] pw = caller.packW;
+    for (int g = 0; g < s.groups(); g++) {
+      for (int cp = 0; cp < cPanels; cp++) {
+        for (int t = 0; t < taps; t++) {
+          for (int co = 0; co < coutG; co++) {
+            int d = (((g * cPanels + cp) * taps + t) * coutG + co) * mr;
+            for (int r = 0; r < mr; r++) {
+              int ci = cp * mr + r;
+              pw[d + r] = ci < cinG ? w[(g * coutG + co) * kk + ci * taps + t] : 0f;
+            }
+          }
+        }
+      }
+    }
+    // valid[t*planeR + q]: position q = iy*w + ix receives tap t = ky*kw + kx
+    if (caller.valid.length < taps * planeR) {
+      caller.valid = new boolean[taps * planeR];
+    }
+    final boolean[] valid = caller.valid;
+    for (int t = 0; t < taps; t++) {
+      int ky = t / kw, kx = t % kw;
+      for (int q = 0; q < planeR; q++) {
+        int oy = q / wi + pad - ky, ox = q % wi + pad - kx;
+        valid[t * planeR + q] = q < plane && oy >= 0 && oy < h && ox >= 0 && ox < wi;
+      }
+    }
+    Parallel.forRange(cfg.threads(), s.n() * s.groups(), (u0, u1) -> {
+      SimdOps.Scratch sc = SimdOps.SCRATCH.get();
+      sc.col = SimdOps.Scratch.grow(sc.col, (long) coutG * planeY);
+      sc.rows = SimdOps.Scratch.grow(sc.rows, (long) cPanels * mr * planeR);
+      final float[] dyp = sc.col;
+      final float[] dxb = sc.rows;
+      for (int u = u0; u < u1; u++) {
+        int nb = u / s.groups(), g = u % s.groups();
+        int xb = (nb * s.cin() + g * cinG) * plane;
+        int yb = (nb * s.cout() + g * coutG) * plane;
+        for (int co = 0; co < coutG; co++) {
+          System.arraycopy(dy, yb + co * plane, dyp, slack + co * planeY, plane);
+        }
+        for (int ci = 0; ci < cinG; ci++) {
+          System.arraycopy(dx, xb + ci * plane, dxb, ci * planeR, plane);
+        }
+        for (int cp = 0; cp < cPanels; cp++) {
+          for (int qt = 0; qt < planeR; qt += nr) {
+            for (int t = 0; t < taps; t++) {
+              int shift = (pad - t / kw) * wi + pad - t % kw;
+              ops.convDataTile(coutG, pw, ((g * cPanels + cp) * taps + t) * coutG * mr, dyp,
+                  slack + qt + shift, planeY, dxb, cp * mr * planeR + qt, planeR, valid,
+                  t * planeR + qt);
+            }
+          }
+        }
+        for (int ci = 0; ci < cinG; ci++) {
+          System.arraycopy(dxb, ci * planeR, dx, xb + ci * plane, plane);
         }
       }
     });
@@ -344,6 +436,95 @@ public final class SimdKernels implements Kernels {
     }
     final int coutG = s.coutPerGroup();
     final int kk = s.cinPerGroup() * s.kh() * s.kw();
+    if (s.kh() * s.kw() == 1 && kk < coutG) {
+      // 1×1 expansions (K < cout): the GEMM on the transposed im2col keeps its full tiles
+      gemmBackwardWeight(dw, dy, x, s);
+      biasGrad(db, dy, s);
+      return;
+    }
+    final int plane = s.ho() * s.wo();
+    final int nr = ops.nr;
+    final int mr = SimdOps.MR;
+    // Direct, no im2col: dwᵀ (K × coutG) += x-patches (K × P) · dy_itemᵀ (P × coutG), one
+    // register tile (SimdOps.convWeightTile) per 6 reduction rows k = (ci, ky, kx) and nr output
+    // channels, reading the x values straight from a zero-padded copy of the item (broadcasts)
+    // and dy transposed to positions × channels (vector loads). Threads split the row panels of
+    // K; each thread visits the batch items in order and each tile runs over all positions in
+    // order, so every dw element is one fma chain over (batch item, position) in increasing
+    // order, starting from its current value.
+    final int coutPad = (coutG + nr - 1) / nr * nr;
+    final int kPanels = (kk + mr - 1) / mr;
+    final int parts = Math.max(1, Math.min(cfg.threads(), kPanels));
+    SimdOps.Scratch caller = SimdOps.SCRATCH.get();
+    caller.packW = SimdOps.Scratch.grow(caller.packW, (long) kPanels * mr * coutPad);
+    final float[] dwT = caller.packW;
+    Parallel.forRange(parts, parts, (t0, t1) -> {
+      SimdOps.Scratch ws = SimdOps.SCRATCH.get();
+      int xpLen = (int) SimdOps.paddedPlanesFloats(s);
+      ws.plane = SimdOps.Scratch.grow(ws.plane, xpLen);
+      ws.dyT = SimdOps.Scratch.grow(ws.dyT, (long) plane * coutPad);
+      if (ws.koff.length < kPanels * mr) {
+        ws.koff = new int[kPanels * mr];
+      }
+      if (ws.qoff.length < plane) {
+        ws.qoff = new int[plane];
+      }
+      final float[] xp = ws.plane;
+      final float[] dyT = ws.dyT;
+      final int[] koff = ws.koff;
+      java.util.Arrays.fill(xp, 0, xpLen, 0f);
+      java.util.Arrays.fill(dyT, 0, plane * coutPad, 0f);
+      SimdOps.patchOffsets(koff, s);
+      // rows past K (last panel) repeat the last offset; their results are never copied out
+      java.util.Arrays.fill(koff, kk, kPanels * mr, koff[Math.max(0, kk - 1)]);
+      SimdOps.positionOffsets(ws.qoff, s);
+      for (int t = t0; t < t1; t++) {
+        int rp0 = (int) ((long) t * kPanels / parts);
+        int rp1 = (int) ((long) (t + 1) * kPanels / parts);
+        int k0 = rp0 * mr;
+        int k1 = Math.min(kk, rp1 * mr);
+        for (int g = 0; g < s.groups(); g++) {
+          int wg = g * coutG * kk;
+          for (int k = k0; k < k1; k++) {
+            for (int co = 0; co < coutG; co++) {
+              dwT[k * coutPad + co] = dw[wg + co * kk + k];
+            }
+          }
+          for (int nb = 0; nb < s.n(); nb++) {
+            SimdOps.padItem(xp, x, nb, g, s);
+            int yb = (nb * s.cout() + g * coutG) * plane;
+            for (int co = 0; co < coutG; co++) {
+              for (int p = 0; p < plane; p++) {
+                dyT[p * coutPad + co] = dy[yb + co * plane + p];
+              }
+            }
+            for (int rp = rp0; rp < rp1; rp++) {
+              for (int jc = 0; jc < coutPad; jc += nr) {
+                ops.convWeightTile(plane, xp, ws.qoff, koff, rp * mr, dyT, jc, coutPad, dwT,
+                    rp * mr * coutPad + jc, coutPad);
+              }
+            }
+          }
+          for (int k = k0; k < k1; k++) {
+            for (int co = 0; co < coutG; co++) {
+              dw[wg + co * kk + k] = dwT[k * coutPad + co];
+            }
+          }
+        }
+      }
+    });
+    biasGrad(db, dy, s);
+  }
+
+  /**
+   * Backward-weight as a GEMM per batch item: threads split dw's columns (K) at vector-panel
+   * boundaries; each, per group and batch item in order, builds its columns of the transposed
+   * im2col colᵀ (P × K-slice) and accumulates dw_g += dy_g · colᵀ with a one-thread GEMM (K along
+   * the vector lanes); never the batch.
+   */
+  private void gemmBackwardWeight(float[] dw, float[] dy, float[] x, ConvShape s) {
+    final int coutG = s.coutPerGroup();
+    final int kk = s.cinPerGroup() * s.kh() * s.kw();
     final int plane = s.ho() * s.wo();
     // Threads split dw's columns (K) at vector-panel boundaries; each thread, for each batch item
     // in order, builds its columns of the transposed im2col colᵀ (P × kS, small enough to stay in
@@ -383,7 +564,6 @@ public final class SimdKernels implements Kernels {
         }
       }
     });
-    biasGrad(db, dy, s);
   }
 
   private void biasGrad(float[] db, float[] dy, ConvShape s) {

@@ -54,6 +54,25 @@ abstract class SimdOps {
   abstract void microKernelGather(int kc, float[] pa, int paOff, float[] b, int bBase, int[] koff,
       float[] c, int cOff, int ldc);
 
+  /**
+   * The register tile of the direct backward-weight ({@link SimdKernels#conv2dBackwardWeight}):
+   * for r &lt; MR and j &lt; nr, c[cOff + r*ldc + j] = fma chain over p &lt; np, in increasing p,
+   * starting from its current value, of xp[qoff[p] + koff[kOff + r]] · dyT[bOff + p*ldb + j].
+   * Rows are reduction indices k = (ci, ky, kx) of the padded input planes xp (koff from
+   * {@link #patchOffsets}), columns are output channels (dyT: positions × channels).
+   */
+  abstract void convWeightTile(int np, float[] xp, int[] qoff, int[] koff, int kOff, float[] dyT,
+      int bOff, int ldb, float[] c, int cOff, int ldc);
+
+  /**
+   * The register tile of the direct backward-data ({@link SimdKernels#conv2dBackwardData}): for
+   * r &lt; MR and j &lt; nr, v = fma chain over p &lt; kc, in increasing p, starting from 0, of
+   * pa[paOff + p*MR + r] · b[bOff + p*ldb + j]; then c[cOff + r*ldc + j] += v where
+   * valid[vOff + j], c unchanged elsewhere.
+   */
+  abstract void convDataTile(int kc, float[] pa, int paOff, float[] b, int bOff, int ldb,
+      float[] c, int cOff, int ldc, boolean[] valid, int vOff);
+
   /** dst[dOff + p*nr + j] = src[sOff + p*lds + j] for p &lt; kc, j &lt; nr (one full B panel). */
   abstract void copyPanel(float[] dst, int dOff, float[] src, int sOff, int lds, int kc);
 
@@ -107,6 +126,8 @@ abstract class SimdOps {
     float[] packW = new float[0];
     float[] ybuf = new float[0];
     int[] koff = new int[0];
+    int[] qoff = new int[0];
+    boolean[] valid = new boolean[0];
 
     static float[] grow(float[] a, long need) {
       if (need > Integer.MAX_VALUE - 8) {
@@ -433,7 +454,7 @@ abstract class SimdOps {
     }
   }
 
-  /** Floats of one group's zero-padded input planes for {@link #im2colT}: cinG·(h+2·pad)·(w+2·pad). */
+  /** Floats of one group's zero-padded planes ({@link #padItem}): cinG·(h+2·pad)·(w+2·pad). */
   static long paddedPlanesFloats(ConvShape s) {
     return (long) s.cinPerGroup() * (s.h() + 2 * s.pad()) * (s.w() + 2 * s.pad());
   }
@@ -470,6 +491,21 @@ abstract class SimdOps {
         for (int kx = 0; kx < kw; kx++, p++) {
           koff[p] = ci * planeP + ky * wp + kx;
         }
+      }
+    }
+  }
+
+  /**
+   * The offset in the padded planes of {@link #padItem} of every output position's top-left input:
+   * qoff[oy*wo + ox] = oy·stride·(w + 2·pad) + ox·stride.
+   *
+   * @param qoff output, at least ho·wo ints. Modified.
+   */
+  static void positionOffsets(int[] qoff, ConvShape s) {
+    final int st = s.stride(), ho = s.ho(), wo = s.wo(), wp = s.w() + 2 * s.pad();
+    for (int oy = 0, p = 0; oy < ho; oy++) {
+      for (int ox = 0; ox < wo; ox++, p++) {
+        qoff[p] = oy * st * wp + ox * st;
       }
     }
   }

@@ -141,6 +141,111 @@ final class SimdOps128 extends SimdOps {
   }
 
   @Override
+  void convWeightTile(int np, float[] xp, int[] qoff, int[] koff, int kOff, float[] dyT, int bOff,
+      int ldb, float[] c, int cOff, int ldc) {
+    final int k0 = koff[kOff], k1 = koff[kOff + 1], k2 = koff[kOff + 2];
+    final int k3 = koff[kOff + 3], k4 = koff[kOff + 4], k5 = koff[kOff + 5];
+    FloatVector c00 = FloatVector.fromArray(S, c, cOff);
+    FloatVector c01 = FloatVector.fromArray(S, c, cOff + L);
+    FloatVector c10 = FloatVector.fromArray(S, c, cOff + ldc);
+    FloatVector c11 = FloatVector.fromArray(S, c, cOff + ldc + L);
+    FloatVector c20 = FloatVector.fromArray(S, c, cOff + 2 * ldc);
+    FloatVector c21 = FloatVector.fromArray(S, c, cOff + 2 * ldc + L);
+    FloatVector c30 = FloatVector.fromArray(S, c, cOff + 3 * ldc);
+    FloatVector c31 = FloatVector.fromArray(S, c, cOff + 3 * ldc + L);
+    FloatVector c40 = FloatVector.fromArray(S, c, cOff + 4 * ldc);
+    FloatVector c41 = FloatVector.fromArray(S, c, cOff + 4 * ldc + L);
+    FloatVector c50 = FloatVector.fromArray(S, c, cOff + 5 * ldc);
+    FloatVector c51 = FloatVector.fromArray(S, c, cOff + 5 * ldc + L);
+    int bi = bOff;
+    for (int p = 0; p < np; p++, bi += ldb) {
+      int q = qoff[p];
+      FloatVector b0 = FloatVector.fromArray(S, dyT, bi);
+      FloatVector b1 = FloatVector.fromArray(S, dyT, bi + L);
+      FloatVector a = FloatVector.broadcast(S, xp[q + k0]);
+      c00 = a.fma(b0, c00);
+      c01 = a.fma(b1, c01);
+      a = FloatVector.broadcast(S, xp[q + k1]);
+      c10 = a.fma(b0, c10);
+      c11 = a.fma(b1, c11);
+      a = FloatVector.broadcast(S, xp[q + k2]);
+      c20 = a.fma(b0, c20);
+      c21 = a.fma(b1, c21);
+      a = FloatVector.broadcast(S, xp[q + k3]);
+      c30 = a.fma(b0, c30);
+      c31 = a.fma(b1, c31);
+      a = FloatVector.broadcast(S, xp[q + k4]);
+      c40 = a.fma(b0, c40);
+      c41 = a.fma(b1, c41);
+      a = FloatVector.broadcast(S, xp[q + k5]);
+      c50 = a.fma(b0, c50);
+      c51 = a.fma(b1, c51);
+    }
+    c00.intoArray(c, cOff);
+    c01.intoArray(c, cOff + L);
+    c10.intoArray(c, cOff + ldc);
+    c11.intoArray(c, cOff + ldc + L);
+    c20.intoArray(c, cOff + 2 * ldc);
+    c21.intoArray(c, cOff + 2 * ldc + L);
+    c30.intoArray(c, cOff + 3 * ldc);
+    c31.intoArray(c, cOff + 3 * ldc + L);
+    c40.intoArray(c, cOff + 4 * ldc);
+    c41.intoArray(c, cOff + 4 * ldc + L);
+    c50.intoArray(c, cOff + 5 * ldc);
+    c51.intoArray(c, cOff + 5 * ldc + L);
+  }
+
+  @Override
+  void convDataTile(int kc, float[] pa, int paOff, float[] b, int bOff, int ldb, float[] c,
+      int cOff, int ldc, boolean[] valid, int vOff) {
+    FloatVector z = FloatVector.zero(S);
+    FloatVector c00 = z, c01 = z, c10 = z, c11 = z, c20 = z, c21 = z;
+    FloatVector c30 = z, c31 = z, c40 = z, c41 = z, c50 = z, c51 = z;
+    int bi = bOff;
+    int ai = paOff;
+    for (int p = 0; p < kc; p++, bi += ldb, ai += MR) {
+      FloatVector b0 = FloatVector.fromArray(S, b, bi);
+      FloatVector b1 = FloatVector.fromArray(S, b, bi + L);
+      FloatVector a = FloatVector.broadcast(S, pa[ai]);
+      c00 = a.fma(b0, c00);
+      c01 = a.fma(b1, c01);
+      a = FloatVector.broadcast(S, pa[ai + 1]);
+      c10 = a.fma(b0, c10);
+      c11 = a.fma(b1, c11);
+      a = FloatVector.broadcast(S, pa[ai + 2]);
+      c20 = a.fma(b0, c20);
+      c21 = a.fma(b1, c21);
+      a = FloatVector.broadcast(S, pa[ai + 3]);
+      c30 = a.fma(b0, c30);
+      c31 = a.fma(b1, c31);
+      a = FloatVector.broadcast(S, pa[ai + 4]);
+      c40 = a.fma(b0, c40);
+      c41 = a.fma(b1, c41);
+      a = FloatVector.broadcast(S, pa[ai + 5]);
+      c50 = a.fma(b0, c50);
+      c51 = a.fma(b1, c51);
+    }
+    VectorMask<Float> m0 = VectorMask.fromArray(S, valid, vOff);
+    VectorMask<Float> m1 = VectorMask.fromArray(S, valid, vOff + L);
+    FloatVector.fromArray(S, c, cOff).add(c00, m0).intoArray(c, cOff);
+    FloatVector.fromArray(S, c, cOff + L).add(c01, m1).intoArray(c, cOff + L);
+    FloatVector.fromArray(S, c, cOff + ldc).add(c10, m0).intoArray(c, cOff + ldc);
+    FloatVector.fromArray(S, c, cOff + ldc + L).add(c11, m1).intoArray(c, cOff + ldc + L);
+    int o = cOff + 2 * ldc;
+    FloatVector.fromArray(S, c, o).add(c20, m0).intoArray(c, o);
+    FloatVector.fromArray(S, c, o + L).add(c21, m1).intoArray(c, o + L);
+    o += ldc;
+    FloatVector.fromArray(S, c, o).add(c30, m0).intoArray(c, o);
+    FloatVector.fromArray(S, c, o + L).add(c31, m1).intoArray(c, o + L);
+    o += ldc;
+    FloatVector.fromArray(S, c, o).add(c40, m0).intoArray(c, o);
+    FloatVector.fromArray(S, c, o + L).add(c41, m1).intoArray(c, o + L);
+    o += ldc;
+    FloatVector.fromArray(S, c, o).add(c50, m0).intoArray(c, o);
+    FloatVector.fromArray(S, c, o + L).add(c51, m1).intoArray(c, o + L);
+  }
+
+  @Override
   void copyPanel(float[] dst, int dOff, float[] src, int sOff, int lds, int kc) {
     for (int p = 0; p < kc; p++) {
       int s = sOff + p * lds;

@@ -26,7 +26,12 @@ class ConvTwinTest {
       new ConvShape(2, 6, 5, 5, 6, 1, 1, 1, 0, 6),
       new ConvShape(1, 8, 20, 37, 8, 3, 3, 1, 1, 8),
       new ConvShape(2, 5, 13, 17, 5, 5, 5, 1, 2, 5),
-      new ConvShape(1, 1, 1, 1, 1, 1, 1, 1, 0, 1));
+      new ConvShape(1, 1, 1, 1, 1, 1, 1, 1, 0, 1),
+      // grouped stride-1 "same" conv with 6 input channels per group (direct backward-data)
+      new ConvShape(2, 12, 6, 7, 10, 3, 3, 1, 1, 2),
+      // 1×1 expansions (K < cout: backward-weight as GEMM), 4 and 7 input channels
+      new ConvShape(2, 4, 6, 5, 10, 1, 1, 1, 0, 1),
+      new ConvShape(2, 7, 5, 6, 20, 1, 1, 1, 0, 1));
 
   @Test
   void forward() {
