@@ -60,7 +60,7 @@ import org.qlimit.util.Parallel;
  * <p>A BERT-layout encoder (ALGORITHMS.md §11) is measured the same way, with the transformer
  * layer as the unit: its searched layers are query, key, value, attention output, intermediate
  * and output dense; the pooler and the classifier are pinned. A unit's output is a
- * {@link org.qlimit.model.MaskedSequence} (N, L, H + 1), zero at padded positions and in the mask
+ * {@code model.MaskedSequence} (N, L, H + 1), zero at padded positions and in the mask
  * column for every quantization, so padding adds nothing to E_u; M = numel / L, the
  * normalisation of {@code Functions.reconLoss} for these outputs. The gradients start at the
  * embeddings' output (token ids have none).

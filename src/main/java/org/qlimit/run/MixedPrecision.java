@@ -37,6 +37,9 @@ import org.qlimit.util.NumericsConfig;
  * for feasibility before any long computation) and the sensitivities, loaded from the cache
  * folder or measured and cached. Then {@link BitWidthSearch#choose} picks the widths, and a
  * {@link QuantizationRun} with {@link QuantizationRun.Builder#layerBits} reconstructs them.
+ * A BERT-layout encoder on a text set (arch bert, data sst2 or trec; ALGORITHMS.md §8 and §11)
+ * is prepared the same way from its calibration sentences, with the cost model measured on a
+ * sentence of max_position_embeddings tokens.
  */
 public final class MixedPrecision {
   private MixedPrecision() {}
