@@ -66,9 +66,9 @@ final class MixedCommand implements Callable<Integer>, Validated {
   public Integer call() throws Exception {
     NumericsConfig nc = options.numerics();
     System.out.printf(Locale.ROOT, "qlimit mixed: %s %s on %s, widths %s, A%d, %s, "
-            + "%d calibration images, seed %d%n", mo.method, mo.input.arch, mo.input.data,
+            + "%d calibration %s, seed %d%n", mo.method, mo.input.arch, mo.input.data,
         mo.wbitsChoices, mo.abits, QuantizationRun.iterations(mo.reconConfig(mo.choices()[0])),
-        mo.calib, mo.seed);
+        mo.calib, mo.calibrationItems(), mo.seed);
     MixedPrecision.Prepared p = MixedJob.prepare(mo, nc, System.out,
         costs -> List.of(MixedJob.budget(sizeMb, avgWbits, bitopsG, costs)));
     Budget b = p.budgets().get(0);

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
+import org.qlimit.data.TextDatasets;
 import org.qlimit.mixed.BitWidthSearch;
 import org.qlimit.mixed.Budget;
 import org.qlimit.mixed.CostModel;
@@ -28,7 +29,7 @@ import org.qlimit.util.NumericsConfig;
  * The mixed-precision pipeline from options to results (ALGORITHMS.md §8): the library's
  * {@link MixedPrecision#prepare} (cost model, budgets, cached sensitivities), the search of
  * {@link BitWidthSearch} under a budget, reconstruction of the chosen assignment with
- * {@link QuantizeJob}, result.json extended with the assignment, and a per-layer bit-width
+ * {@link QuantizeJob} (with {@link TextQuantizeJob} for BERT on the text sets, §11), result.json extended with the assignment, and a per-layer bit-width
  * picture.
  */
 final class MixedJob {
@@ -70,14 +71,21 @@ final class MixedJob {
 
   static void printChoice(PrintStream log, MixedPrecision.Prepared p, BitWidthSearch.Choice c, Budget b) {
     log.printf(Locale.ROOT, "  budget: %s%n", b.description());
-    log.printf(Locale.ROOT, "  %-24s %8s %12s %5s%n", "layer", "params", "MACs", "bits");
+    int width = 24;
     for (LayerCost l : p.costs().layers()) {
-      log.printf(Locale.ROOT, "  %-24s %8d %12d %5d%s%n", l.layer(), l.params(), l.macs(),
-          c.allBits().get(l.layer()), l.pinned() ? "  (pinned, §5)" : "");
+      width = Math.max(width, l.layer().length());
     }
-    log.printf(Locale.ROOT, "  size %.4f MB (%d bits), %.4f GBitOPs/image; objective %.6g "
+    boolean sentences = p.model().inputShape().length == 1;
+    String row = "  %-" + width + "s %8s %12s %5s%n";
+    log.printf(Locale.ROOT, row, "layer", "params", "MACs", "bits");
+    for (LayerCost l : p.costs().layers()) {
+      log.printf(Locale.ROOT, "  %-" + width + "s %8d %12d %5d%s%n", l.layer(), l.params(),
+          l.macs(), c.allBits().get(l.layer()), !l.pinned() ? ""
+              : sentences ? "  (pinned, §11)" : "  (pinned, §5)");
+    }
+    log.printf(Locale.ROOT, "  size %.4f MB (%d bits), %.4f GBitOPs/%s; objective %.6g "
             + "(diagonal %.6g); GA %d generations%n", CostModel.megabytes(c.sizeBits()),
-        c.sizeBits(), c.bitOps() / 1e9, c.objective(), c.diagonalObjective(), c.generations());
+        c.sizeBits(), c.bitOps() / 1e9, sentences ? "sentence" : "image", c.objective(), c.diagonalObjective(), c.generations());
     log.printf(Locale.ROOT, "  check (diagonal-only objective): GA %.6g, DP %.6g%s%n",
         c.gaDiagonalObjective(), c.dpObjective(), c.dpQuantum() == 1 ? " (exact)"
             : " (budget in cells of " + c.dpQuantum() + ")");
@@ -105,9 +113,11 @@ final class MixedJob {
       int wbits, Map<String, Integer> layerBits, Path out, Double knownFp, boolean quiet,
       PrintStream log) throws IOException {
     ReconConfig rc = o.reconConfig(wbits);
-    QuantizeJob.Outcome r = QuantizeJob.run(new QuantizeJob.Spec(o.input.model, o.input.arch,
-        o.input.data, o.input.dataDir, rc, o.calib, nc, o.evalLimit, out, quiet, false), log,
-        knownFp, layerBits);
+    QuantizeJob.Spec spec = new QuantizeJob.Spec(o.input.model, o.input.arch, o.input.data,
+        o.input.dataDir, rc, o.calib, nc, o.evalLimit, out, quiet, false);
+    QuantizeJob.Outcome r = TextDatasets.isKnown(o.input.data)
+        ? TextQuantizeJob.run(spec, log, knownFp, layerBits)
+        : QuantizeJob.run(spec, log, knownFp, layerBits);
     Map<String, Integer> bits = layerBits.isEmpty() ? p.costs().uniform(wbits) : layerBits;
     ObjectNode json = (ObjectNode) OM.readTree(r.resultFile().toFile());
     if (!layerBits.isEmpty()) {

@@ -56,7 +56,8 @@ final class MixedOptions implements Validated {
   int iters;
 
   @Option(names = "--calib", defaultValue = "1024",
-      description = "calibration images: the first N training images (default ${DEFAULT-VALUE})")
+      description = "calibration images (sentences for bert): the first N of the training split "
+          + "(default ${DEFAULT-VALUE})")
   int calib;
 
   @Option(names = "--seed", defaultValue = "1005",
@@ -67,7 +68,8 @@ final class MixedOptions implements Validated {
   RoundWeightOption roundWeight;
 
   @Option(names = "--eval-limit", defaultValue = "0",
-      description = "evaluate on the first N test images only (default: all)")
+      description = "evaluate on the first N test images (or evaluation sentences) only "
+          + "(default: all)")
   int evalLimit;
 
   @Option(names = "--cache-dir", defaultValue = ".qlimit-cache", paramLabel = "DIR",
@@ -87,6 +89,11 @@ final class MixedOptions implements Validated {
       throw new IllegalArgumentException(option + " must be within the --wbits-choices range "
           + c[0] + ".." + c[c.length - 1] + ", got " + avg);
     }
+  }
+
+  /** What the calibration set holds: "sentences" for the text sets, else "images". */
+  String calibrationItems() {
+    return org.qlimit.data.TextDatasets.isKnown(input.data) ? "sentences" : "images";
   }
 
   /** Activation bits of the sensitivity measurement: --abits with --sensitivity-acts, else 32. */
@@ -139,10 +146,6 @@ final class MixedOptions implements Validated {
 
   @Override
   public void validate() {
-    if (org.qlimit.data.TextDatasets.isKnown(input.data)) {
-      throw new IllegalArgumentException("--data " + input.data + ": mixed precision does not "
-          + "take the text sets yet; quantize BERT models with 'qlimit quantize'");
-    }
     if (iters < 1 || iters > 10_000_000) {
       throw new IllegalArgumentException("--iters must be in 1..10^7, got " + iters);
     }

@@ -44,14 +44,33 @@ final class TextQuantizeJob {
 
   static int run(Path modelFile, String data, Path dataDir, ReconConfig rc, int calib,
       NumericsConfig numerics, int evalLimit, Path out) throws Exception {
-    PrintStream log = System.out;
+    run(new QuantizeJob.Spec(modelFile, "bert", data, dataDir, rc, calib, numerics, evalLimit,
+        out, false, false), System.out, null, Map.of());
+    return 0;
+  }
+
+  /**
+   * A run as {@link QuantizeJob#run(QuantizeJob.Spec, PrintStream, Double, Map)} makes for the
+   * image sets: {@code layerBits} (layer name → bits, overriding the uniform rule for the layers
+   * it names; used by {@code mixed}), {@code knownFpTop1} the FP accuracy when already measured
+   * (then not measured again), {@code spec.quiet()} prints nothing.
+   */
+  static QuantizeJob.Outcome run(QuantizeJob.Spec spec, PrintStream stdout, Double knownFpTop1,
+      Map<String, Integer> layerBits) throws java.io.IOException {
+    PrintStream log = spec.quiet() ? new PrintStream(java.io.OutputStream.nullOutputStream())
+        : stdout;
+    Path modelFile = spec.modelFile();
+    String data = spec.dataset();
+    int calib = spec.calib();
+    NumericsConfig numerics = spec.numerics();
+    int evalLimit = spec.evalLimit();
     long t0 = System.nanoTime();
     // ALGORITHMS.md §11: QDrop's 2-D activation range search runs on the first 64 calibration
     // sentences (BRECQ's count) instead of 256: over attention maps it dominates the run time
-    rc = rc.toBuilder().qdropActImages(Math.min(rc.qdropActImages(), BERT_QDROP_ACT_SENTENCES))
-        .build();
+    ReconConfig rc = spec.recon().toBuilder().qdropActImages(Math.min(
+        spec.recon().qdropActImages(), BERT_QDROP_ACT_SENTENCES)).build();
     Architectures.BertBundle b = Architectures.loadBert(modelFile);
-    TextDatasets.Split split = TextDatasets.load(data, dataDir);
+    TextDatasets.Split split = TextDatasets.load(data, spec.dataDir());
     if (calib > split.train().n()) {
       throw new UsageError("--calib " + calib + " exceeds the " + split.train().n()
           + " training sentences of " + split.train().name());
@@ -63,29 +82,32 @@ final class TextQuantizeJob {
     TokenizedSentences ev = TokenizedSentences.encode(split.eval().subset(0, total),
         b.tokenizer(), maxLen);
     Kernels k = Kernels.of(numerics);
-    log.printf(Locale.ROOT, "qlimit quantize: bert on %s, %s W%dA%s, %d iterations per unit, "
+    String wLabel = layerBits.isEmpty() ? Integer.toString(rc.wbits()) : "mixed";
+    log.printf(Locale.ROOT, "qlimit quantize: bert on %s, %s W%sA%s, %d iterations per unit, "
             + "%d calibration sentences (padded to %d tokens), seed %d; %d thread(s)%n",
-        split.dataset(), rc.method().name().toLowerCase(Locale.ROOT), rc.wbits(),
+        split.dataset(), rc.method().name().toLowerCase(Locale.ROOT), wLabel,
         rc.quantizeActivations() ? Integer.toString(rc.abits()) : "32", rc.iters(), calib,
         cal.longest(), rc.seed(), numerics.threads());
+    QuantizeJob.CliListener units = new QuantizeJob.CliListener(log);
     Reconstructor recon = new Reconstructor(b.model(), rc, k, new ReconListener() {
       @Override
       public void stage(String description) {
-        log.println("  " + description);
+        units.stage(description);
       }
 
       @Override
       public void unitEnd(UnitRecord r) {
-        log.println("  unit " + r);
+        units.unitEnd(r);
       }
-    });
+    }, layerBits);
     Reconstructor.Result result = recon.run(cal.batch(0, calib));
     String sha = QuantExport.sha256(result.state());
     double seconds = (System.nanoTime() - t0) / 1e9;
-    double fp = TextEvaluator.accuracy(b.model(), ForwardContext.FP, k, ev, 64, total,
-        Evaluator.Progress.NONE).percent();
+    double fp = knownFpTop1 != null ? knownFpTop1 : TextEvaluator.accuracy(b.model(),
+        ForwardContext.FP, k, ev, 64, total, Evaluator.Progress.NONE).percent();
     Evaluator.Accuracy q = TextEvaluator.accuracy(b.model(), QuantContext.full(result.state()), k,
         ev, 64, total, Evaluator.Progress.NONE);
+    Path out = spec.out();
     Files.createDirectories(out);
     Map<String, String> meta = new LinkedHashMap<>();
     meta.put("method", rc.method().cliName());
@@ -100,7 +122,11 @@ final class TextQuantizeJob {
     r.put("eval_set", split.eval().name());
     r.put("eval_sentences", total);
     r.put("method", rc.method().name().toLowerCase(Locale.ROOT));
-    r.put("wbits", rc.wbits());
+    if (layerBits.isEmpty()) {
+      r.put("wbits", rc.wbits());
+    } else {
+      r.put("wbits", "mixed");
+    }
     r.put("abits", rc.quantizeActivations() ? rc.abits() : 32);
     r.put("iters", rc.iters());
     r.put("calib_sentences", calib);
@@ -141,7 +167,8 @@ final class TextQuantizeJob {
     log.printf(Locale.ROOT, "%s accuracy: FP %.2f %%, quantized %.2f %% (%d/%d) (%s)%n"
             + "quantized_sha256 %s%nwrote %s, quantized.safetensors, manifest.json%n",
         split.eval().name(), fp, q.percent(), q.correct(), q.total(), ProgressBar.time(seconds),
-        sha, out.resolve("result.json"));
-    return 0;
+        sha, spec.out().resolve("result.json"));
+    return new QuantizeJob.Outcome(fp, q.percent(), seconds, sha,
+        spec.out().resolve("result.json"), total);
   }
 }

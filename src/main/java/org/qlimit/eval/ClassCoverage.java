@@ -11,11 +11,18 @@ import org.qlimit.nn.Model;
  * (e.g. a single class folder against a 1,000-class model), so commands state the coverage.
  *
  * @param dataset the set's name
- * @param images the images looked at (the first {@code images} of the set)
+ * @param images the items (images or sentences) looked at (the first {@code images} of the set)
  * @param classesPresent distinct labels among those images
  * @param modelClasses the model's number of logits
+ * @param item what the set holds, singular ("image" or "sentence")
  */
-public record ClassCoverage(String dataset, int images, int classesPresent, int modelClasses) {
+public record ClassCoverage(String dataset, int images, int classesPresent, int modelClasses,
+    String item) {
+
+  /** The coverage of an image set. */
+  public ClassCoverage(String dataset, int images, int classesPresent, int modelClasses) {
+    this(dataset, images, classesPresent, modelClasses, "image");
+  }
 
   /**
    * Checks every label of {@code set} against the model's logits and counts the distinct labels
@@ -25,17 +32,25 @@ public record ClassCoverage(String dataset, int images, int classesPresent, int 
    *     classes, its image index and the model's class count
    */
   public static ClassCoverage check(Model model, LabeledImages set, int count) {
+    return check(model, set.name(), set.labels(), set.numClasses(), count, "image");
+  }
+
+  /**
+   * As {@link #check(Model, LabeledImages, int)} for a labelled set of any kind: {@code labels}
+   * of its {@code item}s (singular noun, e.g. "sentence"), {@code numClasses} the set's classes.
+   */
+  public static ClassCoverage check(Model model, String name, int[] labels, int numClasses,
+      int count, String item) {
     int classes = model.numClasses();
-    int[] labels = set.labels();
-    for (int i = 0; i < set.n(); i++) {
+    for (int i = 0; i < labels.length; i++) {
       if (labels[i] >= classes) {
         throw new IllegalArgumentException(String.format(Locale.ROOT, "dataset %s: label %d "
-                + "(image %d) is beyond the %d classes of model %s (labels 0..%d); the data's "
-                + "%d classes do not fit this model", set.name(), labels[i], i, classes,
-            model.arch(), classes - 1, set.numClasses()));
+                + "(%s %d) is beyond the %d classes of model %s (labels 0..%d); the data's "
+                + "%d classes do not fit this model", name, labels[i], item, i, classes,
+            model.arch(), classes - 1, numClasses));
       }
     }
-    int n = count <= 0 ? set.n() : Math.min(count, set.n());
+    int n = count <= 0 ? labels.length : Math.min(count, labels.length);
     boolean[] seen = new boolean[classes];
     int present = 0;
     for (int i = 0; i < n; i++) {
@@ -44,7 +59,7 @@ public record ClassCoverage(String dataset, int images, int classesPresent, int 
         present++;
       }
     }
-    return new ClassCoverage(set.name(), n, present, classes);
+    return new ClassCoverage(name, n, present, classes, item);
   }
 
   /** Whether the images cover every class of the model. */
@@ -54,7 +69,7 @@ public record ClassCoverage(String dataset, int images, int classesPresent, int 
 
   /** E.g. "the 6 images of imagefolder/val cover 1 of the model's 1000 classes". */
   public String describe() {
-    return String.format(Locale.ROOT, "the %d images of %s cover %d of the model's %d classes",
-        images, dataset, classesPresent, modelClasses);
+    return String.format(Locale.ROOT, "the %d %ss of %s cover %d of the model's %d classes",
+        images, item, dataset, classesPresent, modelClasses);
   }
 }

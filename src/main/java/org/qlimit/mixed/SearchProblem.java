@@ -119,7 +119,7 @@ public final class SearchProblem {
     }
     if (min > budget.limit()) {
       throw new IllegalArgumentException("budget " + budget.description() + " cannot be met: the "
-          + "smallest assignment (every searched layer at " + minBits + " bits, first/last layer "
+          + "smallest assignment (every searched layer at " + minBits + " bits, pinned layers "
           + "at 8) needs " + budget.format(min) + "; raise the budget");
     }
   }

@@ -57,6 +57,14 @@ import org.qlimit.util.Parallel;
  * Terms are computed in parallel over independent (layer, width) items; each is a sum in fixed
  * order, so the result does not depend on the thread count.
  *
+ * <p>A BERT-layout encoder (ALGORITHMS.md §11) is measured the same way, with the transformer
+ * layer as the unit: its searched layers are query, key, value, attention output, intermediate
+ * and output dense; the pooler and the classifier are pinned. A unit's output is a
+ * {@code model.MaskedSequence} (N, L, H + 1), zero at padded positions and in the mask
+ * column for every quantization, so padding adds nothing to E_u; M = numel / L, the
+ * normalisation of {@code Functions.reconLoss} for these outputs. The gradients start at the
+ * embeddings' output (token ids have none).
+ *
  * @param bits candidate widths, ascending
  * @param layers searched layers, in execution order
  * @param units the unit of each searched layer
@@ -87,7 +95,8 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
    * @param model folded FP model
    * @param method BRECQ or QDrop (selects the weight observer)
    * @param bits candidate widths (ascending, 2..8)
-   * @param calib calibration images (N, C, H, W)
+   * @param calib calibration images (N, C, H, W), or for a sequence model the token ids (N, L) of
+   *     the calibration sentences, padded with [PAD]
    * @param labels their labels
    * @param numerics threads = parallel items; kernels run single-threaded inside an item
    */
@@ -185,8 +194,9 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
     Tensor[] fpOut = new Tensor[units.size()];
     Tensor[] fisher = new Tensor[units.size()];
     fisherPass(model, k, calib, labels, fpOut, fisher, opt.weighting());
+    int actInputs = model.inputShape().length == 1 ? ACT_SENTENCES : ACT_IMAGES;
     Map<String, ActQuantizer> acts = abits == 32 ? Map.of()
-        : actQuantizers(model, method, abits, calib.slice(0, Math.min(ACT_IMAGES, calib.dim(0)))
+        : actQuantizers(model, method, abits, calib.slice(0, Math.min(actInputs, calib.dim(0)))
             .contiguous(), k);
     // Items: the searched layers, grouped by unit.
     List<String> names = new ArrayList<>();
@@ -293,10 +303,22 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
       int to = Math.min(n, from + BATCH);
       int b = to - from;
       Graph g = Graph.training(k);
-      // The input is a "parameter" only so that every intermediate records its gradient.
-      Var h = Var.param("input", calib.slice(from, to).contiguous());
       Var[] outs = new Var[units.size()];
-      for (int u = 0; u < units.size(); u++) {
+      Tensor x = calib.slice(from, to).contiguous();
+      int first = 0;
+      Var h;
+      if (model.inputShape().length == 1) {
+        // Token ids carry no gradient: the first unit (BERT's embeddings, no searched layer)
+        // runs outside the graph and its output is the leaf.
+        h = Var.param("embeddings", units.get(0).forward(Graph.inference(k), Var.constant(x),
+            ForwardContext.FP).value());
+        outs[0] = h;
+        first = 1;
+      } else {
+        // The input is a "parameter" only so that every intermediate records its gradient.
+        h = Var.param("input", x);
+      }
+      for (int u = first; u < units.size(); u++) {
         h = units.get(u).forward(g, h, ForwardContext.FP);
         outs[u] = h;
       }
@@ -324,6 +346,12 @@ public record Sensitivity(int[] bits, List<String> layers, List<String> units, d
 
   /** Images whose FP activations set the activation ranges of {@link #measure}. */
   static final int ACT_IMAGES = 256;
+
+  /**
+   * Sentences whose FP activations set the activation ranges of {@link #measure} for a sequence
+   * model: the first 64, as QDrop's activation range search on BERT (ALGORITHMS.md §11).
+   */
+  static final int ACT_SENTENCES = 64;
 
   /**
    * One quantizer per activation site, from the method's observer on the FP activations of

@@ -4,7 +4,8 @@
  *
  * <ul>
  *   <li>{@link org.qlimit.mixed.CostModel}: parameters and MACs per layer, size and BitOPs of an
- *       assignment (first/last layers pinned at 8 bits, §5);</li>
+ *       assignment (first/last layers pinned at 8 bits, §5; BERT's pooler and classifier, §11,
+ *       with linear layers counted per position of a sentence);</li>
  *   <li>{@link org.qlimit.mixed.Sensitivity}: Fisher-weighted block reconstruction error per
  *       (layer, bits) and per intra-block pair, measured on the calibration set;</li>
  *   <li>{@link org.qlimit.mixed.SearchProblem}, {@link org.qlimit.mixed.GeneticSearch} (seeded GA

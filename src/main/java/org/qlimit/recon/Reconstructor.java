@@ -275,12 +275,13 @@ public final class Reconstructor {
   // ------------------------------------------------------------------ activation calibration
   /**
    * "N images", or "N images (all there are; the method uses up to M)" when the calibration set
-   * has fewer than the method's count.
+   * has fewer than the method's count; "sentences" for a sequence model.
    */
-  private static String imagesUsed(Tensor images, int wanted) {
+  private String imagesUsed(Tensor images, int wanted) {
     int n = images.dim(0);
-    return n < wanted ? n + " images (all there are; the method uses up to " + wanted + ")"
-        : n + " images";
+    String items = BitWidths.isSequenceModel(model) ? " sentences" : " images";
+    return n < wanted ? n + items + " (all there are; the method uses up to " + wanted + ")"
+        : n + items;
   }
 
   /**

@@ -21,7 +21,13 @@ class BertQuantizeCommandTest extends QuietTest {
         "--method", "brecq", "--wbits", "4", "--abits", "4", "--iters", "2", "--calib", "8",
         "--eval-limit", "30", "--out", out.toString(), "--threads", threads);
     assertThat(r.code()).as(r.err()).isZero();
-    assertThat(r.out()).contains("trec/test accuracy: FP ");
+    assertThat(r.out()).contains("trec/test accuracy: FP ")
+        // calibration counts sentences; one formatted line per unit, as for images
+        .contains("  activation ranges (shrink-Lp, sequential, 8 sentences (all there are; the "
+            + "method uses up to 64))\n")
+        .containsPattern("\n    bert\\.encoder\\.layer\\.1 +weights +loss [0-9.e-]+ -> "
+            + "[0-9.e-]+  \\(")
+        .doesNotContain("UnitRecord").doesNotContain(" images");
     String json = Files.readString(out.resolve("result.json"));
     assertThat(json).contains("\"eval_set\" : \"trec/test\"", "\"eval_sentences\" : 30",
         "\"method\" : \"brecq\"", "\"abits\" : 4");

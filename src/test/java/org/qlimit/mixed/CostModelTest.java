@@ -1,13 +1,17 @@
 package org.qlimit.mixed;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.qlimit.autograd.Graph;
 import org.qlimit.autograd.Var;
 import org.qlimit.kernel.Kernels;
+import org.qlimit.model.BertConfig;
+import org.qlimit.model.Berts;
 import org.qlimit.model.Head;
 import org.qlimit.nn.Activation;
 import org.qlimit.nn.Conv2d;
@@ -114,5 +118,27 @@ class CostModelTest extends QuietTest {
     assertThat(Budget.averageWeightBits(2.5, cm).limit()).isEqualTo(36 * 8 + 880 + 80 * 8);
     assertThat(Budget.sizeMegabytes(0.001).limit()).isEqualTo(8000);
     assertThat(Budget.bitOpsGiga(0.5).limit()).isEqualTo(500_000_000L);
+  }
+
+  @Test
+  void bertLinearLayersCountEveryPositionAndTheHeadOnlyCls() {
+    // hidden 16, 1 layer, 4 heads, FFN 32, vocabulary 40, max length 12, 3 labels
+    BertConfig cfg = new BertConfig(16, 1, 4, 32, 40, 12, 2, 1e-12f, 3, 0);
+    Model m = Berts.load("bert", Berts.fresh(cfg, new SplittableRandom(1)), cfg, 12, false);
+    CostModel cm = CostModel.of(m, Kernels.of(NumericsConfig.defaults()),
+        Tensor.full(5, 1, 12));
+    String p = "bert.encoder.layer.0";
+    assertThat(cm.layers()).containsExactly(
+        new LayerCost(p + ".attention.self.query", p, 256, 12 * 256, false),
+        new LayerCost(p + ".attention.self.key", p, 256, 12 * 256, false),
+        new LayerCost(p + ".attention.self.value", p, 256, 12 * 256, false),
+        new LayerCost(p + ".attention.output.dense", p, 256, 12 * 256, false),
+        new LayerCost(p + ".intermediate.dense", p, 512, 12 * 512, false),
+        new LayerCost(p + ".output.dense", p, 512, 12 * 512, false),
+        new LayerCost("bert.pooler.dense", "bert.pooler", 256, 256, true),
+        new LayerCost("classifier", "bert.pooler", 48, 48, true));
+    // the image form refuses token ids in one line
+    assertThatThrownBy(() -> CostModel.of(m, Kernels.of(NumericsConfig.defaults())))
+        .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("give a probe input");
   }
 }
