@@ -118,6 +118,16 @@ public interface Kernels {
   double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax);
 
   /**
+   * {@link #lpSum} with an early stop, for searches that only need to know whether a sum exceeds
+   * a bound: exactly {@link LpTerms#sum(float[], int, int, float, float, int, int, double)}, i.e.
+   * the running double total after the first chunk of {@link LpTerms#CHUNK} elements at which it
+   * exceeds {@code limit}, else the full sum. The result exceeds limit exactly when lpSum does,
+   * is at most lpSum, and equals it when it is at most limit. x: Not modified.
+   */
+  double lpSumUpTo(float[] x, int off, int len, float s, float z, int qmin, int qmax,
+      double limit);
+
+  /**
    * The Lp reconstruction loss (p ≥ 1): {@code (float) (Σ_i StrictMath.pow(|a_i − b_i|, p) / m)}
    * over [0, len), differences and sum in double, index order, exactly as
    * {@link RoundedPow#lossMeanStrict} (computed by {@link RoundedPow#lossMean}). a, b: Not

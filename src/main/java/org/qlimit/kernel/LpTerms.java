@@ -103,6 +103,19 @@ public final class LpTerms {
    * @param x values. Not modified.
    */
   public static double sum(float[] x, int off, int len, float s, float z, int qmin, int qmax) {
+    return sum(x, off, len, s, z, qmin, qmax, Double.POSITIVE_INFINITY);
+  }
+
+  /**
+   * {@link #sum}, stopping early: after each chunk, once the running double total exceeds
+   * {@code limit}, that total is returned. The terms are ≥ 0, so the result is ≤ the full sum,
+   * it exceeds limit exactly when the full sum does, and it is the full sum when that is ≤ limit
+   * (the scalar reference of {@link Kernels#lpSumUpTo}).
+   *
+   * @param x values. Not modified.
+   */
+  public static double sum(float[] x, int off, int len, float s, float z, int qmin, int qmax,
+      double limit) {
     float lo = qmin;
     float hi = qmax;
     double total = 0.0;
@@ -121,6 +134,9 @@ public final class LpTerms {
         chunk += term(Math.abs(v - fakeQuant(v, s, z, lo, hi)));
       }
       total += chunk;
+      if (total > limit) {
+        return total;
+      }
     }
     return total;
   }

@@ -358,6 +358,13 @@ public final class ScalarKernels implements Kernels {
   }
 
   @Override
+  public double lpSumUpTo(float[] x, int off, int len, float s, float z, int qmin, int qmax,
+      double limit) {
+    Pre.range("lpSumUpTo", x, off, len);
+    return LpTerms.sum(x, off, len, s, z, qmin, qmax, limit);
+  }
+
+  @Override
   public float dot(float[] a, float[] b, int len) {
     Pre.elementwise("dot", len, a, b);
     float[] lanes = new float[Lanes.N];

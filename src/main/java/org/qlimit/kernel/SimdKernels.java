@@ -691,7 +691,14 @@ public final class SimdKernels implements Kernels {
   @Override
   public double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax) {
     Pre.range("lpSum", x, off, len);
-    return lpOps.lpSum(x, off, len, s, z, qmin, qmax);
+    return lpOps.lpSum(x, off, len, s, z, qmin, qmax, Double.POSITIVE_INFINITY);
+  }
+
+  @Override
+  public double lpSumUpTo(float[] x, int off, int len, float s, float z, int qmin, int qmax,
+      double limit) {
+    Pre.range("lpSumUpTo", x, off, len);
+    return lpOps.lpSum(x, off, len, s, z, qmin, qmax, limit);
   }
 
   @Override

@@ -82,8 +82,72 @@ abstract class SimdOps {
 
   abstract float sumSquaredDiff(float[] a, float[] b, int len);
 
-  /** {@link LpTerms#sum}, vectorized. */
-  abstract double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax);
+  /**
+   * {@link LpTerms#sum} with its early stop at {@code limit}, vectorized: the chunks, lanes and
+   * operations of the definition, the 16-lane part of each chunk in {@link #lpLanes}.
+   *
+   * <p>The vector loop clamps before rounding: with z an integer and |z|, |qmin|, |qmax| ≤ 2^21,
+   * {@code clamp(rint(v) + z, qmin, qmax) − z} and {@code rint(clamp(v, qmin − z, qmax − z))}
+   * (v = x/s) are the same integer k, or both NaN. For |v| ≤ 2^23 every quantity is an integer
+   * below 2^24, so the additions and subtractions of z are exact and rint commutes with the
+   * clamp (it is monotone and fixes the integer bounds); beyond, both clamp to the same bound
+   * (rint(v) + z keeps the sign of v and exceeds 2^22 in magnitude). Only the sign of a zero k
+   * can differ, which leaves d = |x − k·s| unchanged. Other parameters take the scalar
+   * definition.
+   */
+  final double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax,
+      double limit) {
+    if (!(z == Math.rint(z) && Math.abs(z) <= LP_MAX_LEVEL && Math.abs(qmin) <= LP_MAX_LEVEL
+        && Math.abs(qmax) <= LP_MAX_LEVEL)) {
+      return LpTerms.sum(x, off, len, s, z, qmin, qmax, limit);
+    }
+    float lo = qmin - z;
+    float hi = qmax - z;
+    float[] lanes = new float[Lanes.N];
+    double total = 0.0;
+    for (int c0 = 0; c0 < len; c0 += LpTerms.CHUNK) {
+      int n = Math.min(LpTerms.CHUNK, len - c0);
+      int full = n - n % Lanes.N;
+      int base = off + c0;
+      float chunk = 0f;
+      if (full > 0) {
+        lpLanes(x, base, full, s, lo, hi, lanes);
+        chunk = Lanes.sumInOrder(lanes);
+      }
+      for (int i = full; i < n; i++) {
+        float v = x[base + i];
+        chunk += LpTerms.term(Math.abs(v - LpTerms.fakeQuant(v, s, z, qmin, qmax)));
+      }
+      total += chunk;
+      if (total > limit) {
+        return total;
+      }
+    }
+    return total;
+  }
+
+  /** Largest |z|, |qmin|, |qmax| of the vector loop (see {@link #lpSum}). */
+  static final float LP_MAX_LEVEL = 0x1p21f;
+
+  /** 1.5·2^23: (v + LP_ROUND) − LP_ROUND = rint(v) for |v| ≤ 2^22. */
+  static final float LP_ROUND = 0x1.8p23f;
+
+  /**
+   * Bits of LpTerms.C[r] · 2^-24 (r = 0..4). With q5 = q + 12 ≥ 0, the exact product
+   * C[r] · 4^q of {@link LpTerms#term} has the bits {@code LP_C[r] + (q5 << 24)}.
+   */
+  static final int LP_C0 = Float.floatToRawIntBits(LpTerms.C0) - (24 << 23);
+  static final int LP_C1 = Float.floatToRawIntBits(LpTerms.C1) - (24 << 23);
+  static final int LP_C2 = Float.floatToRawIntBits(LpTerms.C2) - (24 << 23);
+  static final int LP_C3 = Float.floatToRawIntBits(LpTerms.C3) - (24 << 23);
+  static final int LP_C4 = Float.floatToRawIntBits(LpTerms.C4) - (24 << 23);
+
+  /**
+   * Writes to lanes[0..16) the 16 logical lane sums of the Lp terms of x[off, off+n), n a
+   * multiple of 16, each lane adding its terms in index order from 0; the fake quantization is
+   * {@code k = rint(clamp(x/s, lo, hi))}, {@code x̂ = k·s} (see {@link #lpSum}).
+   */
+  abstract void lpLanes(float[] x, int off, int n, float s, float lo, float hi, float[] lanes);
 
   abstract void add(float[] y, float[] a, float[] b, int len);
 

@@ -370,97 +370,80 @@ final class SimdOps512 extends SimdOps {
   // ---------------------------------------------------------------- Lp range-search score
 
   /**
-   * {@link LpTerms#sum}, vectorized: the same chunks, lanes and operations. The term is written out
-   * inside the loop (a helper method returning a vector would be too large for C2 to inline, and
-   * the vectors would then be boxed); each L-lane term goes to the accumulator of its logical
-   * lanes, rotated through a0..a{NV-1}.
+   * The 16 lane sums of {@link LpTerms#sum} over x[off, off+n) (n a multiple of 16), with the
+   * fake quantization clamped first (see {@link SimdOps#lpSum}: lo = qmin − z, hi = qmax − z).
+   * This method is only the vector loop: C2 compiles it on its own (it is too large to be inlined
+   * into the chunk loop), so every Vector API call in it is intrinsified whatever the callers'
+   * profiles; each L-lane term goes to the accumulator of its logical lanes, rotated through
+   * a0..a{NV-1}.
    */
   @Override
-  double lpSum(float[] x, int off, int len, float s, float z, int qmin, int qmax) {
-    float lo = qmin;
-    float hi = qmax;
-    double total = 0.0;
-    float[] lanes = new float[Lanes.N];
-    FloatVector p7 = FloatVector.broadcast(S, LpTerms.P7);
-    FloatVector p6 = FloatVector.broadcast(S, LpTerms.P6);
+  void lpLanes(float[] x, int off, int n, float s, float lo, float hi, float[] lanes) {
+    FloatVector a0 = FloatVector.zero(S);
+    FloatVector a1 = FloatVector.zero(S);
+    FloatVector a2 = FloatVector.zero(S);
+    FloatVector a3 = FloatVector.zero(S);
+    FloatVector zero = FloatVector.zero(S);
     FloatVector p5 = FloatVector.broadcast(S, LpTerms.P5);
     FloatVector p4 = FloatVector.broadcast(S, LpTerms.P4);
     FloatVector p3 = FloatVector.broadcast(S, LpTerms.P3);
     FloatVector p2 = FloatVector.broadcast(S, LpTerms.P2);
     FloatVector p1 = FloatVector.broadcast(S, LpTerms.P1);
     FloatVector p0 = FloatVector.broadcast(S, LpTerms.P0);
-    for (int c0 = 0; c0 < len; c0 += LpTerms.CHUNK) {
-      int n = Math.min(LpTerms.CHUNK, len - c0);
-      int full = n - n % Lanes.N;
-      FloatVector a0 = FloatVector.zero(S);
-      FloatVector a1 = FloatVector.zero(S);
-      FloatVector a2 = FloatVector.zero(S);
-      FloatVector a3 = FloatVector.zero(S);
-      int base = off + c0;
-      for (int i = 0; i < full; i += L) {
-        FloatVector x0 = FloatVector.fromArray(S, x, base + i);
-        // fake quantization; rint: for |v| < 2^23, (|v| + 2^23) − 2^23 rounds half to even,
-        // larger |v| are integers already; the sign is put back bitwise (rint(−0.3) = −0.0)
-        FloatVector v = x0.div(s);
-        FloatVector av = v.abs();
-        FloatVector r = av.add(0x1p23f).sub(0x1p23f)
-            .blend(av, av.compare(VectorOperators.GE, 0x1p23f));
-        IntVector sign = v.reinterpretAsInts().and(0x80000000);
-        FloatVector u = r.reinterpretAsInts().or(sign).reinterpretAsFloats().add(z);
-        u = u.max(lo).min(hi);
-        FloatVector d = x0.sub(u.sub(z).mul(s)).abs();
-        // d^2.4 = (d·d) · (m^0.4 · (2^(0.4 r) · 4^q)), d = m·2^(5q + r)
-        IntVector bits = d.reinterpretAsInts();
-        IntVector e = bits.lanewise(VectorOperators.LSHR, 23).add(60 - 127);
-        IntVector q5 = e.mul(13108).lanewise(VectorOperators.LSHR, 16);
-        IntVector rr = e.sub(q5.mul(5));
-        FloatVector m = bits.and(0x7FFFFF).or(0x3F800000).reinterpretAsFloats();
-        FloatVector pow4q = q5.sub(12).mul(2).add(127).lanewise(VectorOperators.LSHL, 23)
-            .reinterpretAsFloats();
-        FloatVector c = FloatVector.broadcast(S, LpTerms.C0)
-            .blend(LpTerms.C1, rr.compare(VectorOperators.EQ, 1).cast(S))
-            .blend(LpTerms.C2, rr.compare(VectorOperators.EQ, 2).cast(S))
-            .blend(LpTerms.C3, rr.compare(VectorOperators.EQ, 3).cast(S))
-            .blend(LpTerms.C4, rr.compare(VectorOperators.EQ, 4).cast(S));
-        FloatVector t = m.sub(1.5f);
-        FloatVector p = p7.fma(t, p6);
-        p = p.fma(t, p5);
-        p = p.fma(t, p4);
-        p = p.fma(t, p3);
-        p = p.fma(t, p2);
-        p = p.fma(t, p1);
-        p = p.fma(t, p0);
-        FloatVector term = d.mul(d).mul(p.mul(c.mul(pow4q)))
-            .blend(0f, d.compare(VectorOperators.LT, LpTerms.TINY));
-        FloatVector next = a0.add(term);
-        if (NV == 1) {
-          a0 = next;
-        } else if (NV == 2) {
-          a0 = a1;
-          a1 = next;
-        } else {
-          a0 = a1;
-          a1 = a2;
-          a2 = a3;
-          a3 = next;
-        }
+    for (int i = 0; i < n; i += L) {
+      FloatVector x0 = FloatVector.fromArray(S, x, off + i);
+      // k = rint(clamp(x / s, lo, hi)): compare-and-blend clamps keep a NaN (as Math.min/max do),
+      // and |k| ≤ 2^22, so adding and subtracting 1.5·2^23 rounds half to even
+      FloatVector v = x0.div(s);
+      v = v.blend(lo, v.compare(VectorOperators.LT, lo));
+      v = v.blend(hi, v.compare(VectorOperators.GT, hi));
+      FloatVector k = v.add(LP_ROUND).sub(LP_ROUND);
+      FloatVector d = x0.sub(k.mul(s)).abs();
+      // d^2.4 = (d·d) · (m^0.4 · (2^(0.4 r) · 4^q)) with d = m·2^(5q + r); the last factor is
+      // exact, so its bits are those of 2^(0.4 r)·2^-24 plus 2·(q + 12) in the exponent field
+      IntVector bits = d.reinterpretAsInts();
+      IntVector e = bits.lanewise(VectorOperators.LSHR, 23).add(60 - 127);
+      IntVector q5 = e.mul(13108).lanewise(VectorOperators.LSHR, 16);
+      IntVector r = e.sub(q5.mul(5));
+      FloatVector cq = r.broadcast(LP_C0)
+          .blend(LP_C1, r.compare(VectorOperators.EQ, 1))
+          .blend(LP_C2, r.compare(VectorOperators.EQ, 2))
+          .blend(LP_C3, r.compare(VectorOperators.EQ, 3))
+          .blend(LP_C4, r.compare(VectorOperators.EQ, 4))
+          .add(q5.lanewise(VectorOperators.LSHL, 24))
+          .reinterpretAsFloats();
+      FloatVector t = bits.and(0x7FFFFF).or(0x3F800000).reinterpretAsFloats().sub(1.5f);
+      FloatVector p = t.fma(LpTerms.P7, LpTerms.P6);
+      p = p.fma(t, p5);
+      p = p.fma(t, p4);
+      p = p.fma(t, p3);
+      p = p.fma(t, p2);
+      p = p.fma(t, p1);
+      p = p.fma(t, p0);
+      // terms of d < 2^-60 (and of a NaN d) are 0
+      FloatVector term = zero.blend(d.mul(d).mul(p.mul(cq)),
+          d.compare(VectorOperators.GE, LpTerms.TINY));
+      FloatVector next = a0.add(term);
+      if (NV == 1) {
+        a0 = next;
+      } else if (NV == 2) {
+        a0 = a1;
+        a1 = next;
+      } else {
+        a0 = a1;
+        a1 = a2;
+        a2 = a3;
+        a3 = next;
       }
-      a0.intoArray(lanes, 0);
-      if (NV > 1) {
-        a1.intoArray(lanes, L);
-        if (NV > 2) {
-          a2.intoArray(lanes, 2 * L);
-          a3.intoArray(lanes, 3 * L);
-        }
-      }
-      float chunk = Lanes.sumInOrder(lanes);
-      for (int i = full; i < n; i++) {
-        float xv = x[base + i];
-        chunk += LpTerms.term(Math.abs(xv - LpTerms.fakeQuant(xv, s, z, lo, hi)));
-      }
-      total += chunk;
     }
-    return total;
+    a0.intoArray(lanes, 0);
+    if (NV > 1) {
+      a1.intoArray(lanes, L);
+      if (NV > 2) {
+        a2.intoArray(lanes, 2 * L);
+        a3.intoArray(lanes, 3 * L);
+      }
+    }
   }
 
   // ---------------------------------------------------------------- elementwise

@@ -1,6 +1,9 @@
 package org.qlimit.quant;
 
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import org.qlimit.kernel.Kernels;
+import org.qlimit.kernel.LpTerms;
 import org.qlimit.util.Check;
 import org.qlimit.util.Parallel;
 
@@ -131,15 +134,9 @@ public final class Observers {
         cs1[i] = QParams.scaleFor(lo, hi, scheme);
         cz[i] = QParams.zeroPointFor(lo, cs1[i], scheme);
       }
-      double[] scores = scores(k, inner, x, off, cs, cs1, cz, scheme);
-      double best = Double.POSITIVE_INFINITY;
-      for (int i = 0; i < SHRINK_STEPS; i++) {
-        if (scores[i] < best) {
-          best = scores[i];
-          s[c] = cs1[i];
-          z[c] = cz[i];
-        }
-      }
+      int i = argBest(k, inner, x, off, cs, cs1, cz, scheme, Double.POSITIVE_INFINITY);
+      s[c] = cs1[i];
+      z[c] = cz[i];
     });
     return new QParams(s, z, scheme);
   }
@@ -247,14 +244,10 @@ public final class Observers {
       scs[i - 1] = QParams.scaleFor(los[i - 1], his[i - 1], scheme);
       zps[i - 1] = QParams.zeroPointFor(los[i - 1], scs[i - 1], scheme);
     }
-    double[] scores = scores(k, threads, x, off, cs, scs, zps, scheme);
-    double bestScore = INITIAL_BEST;
-    for (int i = 0; i < GRID_CANDIDATES; i++) {
-      if (scores[i] < bestScore) {
-        bestScore = scores[i];
-        best[0] = los[i];
-        best[1] = his[i];
-      }
+    int i = argBest(k, threads, x, off, cs, scs, zps, scheme, INITIAL_BEST);
+    if (i >= 0) {
+      best[0] = los[i];
+      best[1] = his[i];
     }
     return best;
   }
@@ -281,14 +274,10 @@ public final class Observers {
         zps[c] = QParams.zeroPointFor(los[c], scs[c], scheme);
       }
     }
-    double[] scores = scores(k, threads, x, off, cs, scs, zps, scheme);
-    double bestScore = INITIAL_BEST;
-    for (int i = 0; i < n; i++) {
-      if (scores[i] < bestScore) {
-        bestScore = scores[i];
-        best[0] = los[i];
-        best[1] = his[i];
-      }
+    int i = argBest(k, threads, x, off, cs, scs, zps, scheme, INITIAL_BEST);
+    if (i >= 0) {
+      best[0] = los[i];
+      best[1] = his[i];
     }
     return best;
   }
@@ -296,27 +285,97 @@ public final class Observers {
   // ---------------------------------------------------------------- score
 
   /**
-   * Mean Lp scores of the candidates (scale, zero point) on x[off, off+len): the kernels' Lp sum
-   * over the nonzero elements, divided by len (see the class comment). Candidates are independent
-   * outputs split across {@code threads}; each score is one kernel call, so the result does not
-   * depend on the thread count.
+   * The winning candidate (scale, zero point) on x[off, off+len): the first index whose mean Lp
+   * score (the kernels' Lp sum over the nonzero elements, divided by len; see the class comment)
+   * is strictly below {@code initial} and below every earlier candidate's, as a loop over all
+   * scores in index order finds it; -1 when no score is below initial.
+   *
+   * <p>Not every score is computed in full. The Lp terms are ≥ 0, so the running total over the
+   * first chunks of a sum ({@link Kernels#lpSumUpTo}) never exceeds the full sum: a candidate
+   * whose running total already gives a mean above a score computed in full cannot be the
+   * minimum, nor tie with it, and is dropped there. To find a low score early, the candidates
+   * are first scored on a prefix of about 1/16 of the elements (whole chunks, so each prefix sum
+   * is also a running total of the full sum) and then taken in increasing order of that prefix
+   * score. The set of dropped candidates depends on the order in which threads finish (they
+   * share the lowest score so far), the winner does not: every candidate with the minimum score
+   * is computed in full. Candidates are split across {@code threads}.
    */
-  static double[] scores(Kernels k, int threads, float[] x, int off, int len, float[] sc,
-      float[] zp, QScheme scheme) {
-    double[] out = new double[sc.length];
-    if (len == 0) {
-      return out;
-    }
-    float[] nz = nonZeros(x, off, len);
+  static int argBest(Kernels k, int threads, float[] x, int off, int len, float[] sc, float[] zp,
+      QScheme scheme, double initial) {
+    int n = sc.length;
     int qmin = scheme.qmin();
     int qmax = scheme.qmax();
-    for (int i = 0; i < sc.length; i++) {
+    for (int i = 0; i < n; i++) {
       Check.state(FakeQuant.fakeQuant1(0f, sc[i], zp[i], qmin, qmax) == 0f,
           "Lp score: candidate (s=%s, z=%s) does not map 0 to 0", sc[i], zp[i]);
     }
-    Parallel.forEach(nz.length >= PARALLEL_MIN ? threads : 1, sc.length,
-        i -> out[i] = k.lpSum(nz, 0, nz.length, sc[i], zp[i], qmin, qmax) / len);
-    return out;
+    double[] scores = new double[n];
+    if (len > 0) {
+      float[] nz = nonZeros(x, off, len);
+      int t = nz.length >= PARALLEL_MIN ? threads : 1;
+      int chunks = (nz.length + LpTerms.CHUNK - 1) / LpTerms.CHUNK;
+      if (chunks < PRUNE_MIN_CHUNKS) {
+        Parallel.forEach(t, n, i -> scores[i] = k.lpSum(nz, 0, nz.length, sc[i], zp[i], qmin,
+            qmax) / len);
+      } else {
+        prunedScores(k, t, nz, len, sc, zp, qmin, qmax, chunks / PREFIX_PARTS, scores);
+      }
+    }
+    int best = -1;
+    double bestScore = initial;
+    for (int i = 0; i < n; i++) {
+      if (scores[i] < bestScore) {
+        bestScore = scores[i];
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  /** Below this many chunks of nonzero elements every score is computed in full. */
+  private static final int PRUNE_MIN_CHUNKS = 32;
+
+  /** The prefix that orders the candidates is 1/PREFIX_PARTS of the chunks. */
+  private static final int PREFIX_PARTS = 16;
+
+  /**
+   * scores[i] = the mean Lp score of candidate i, or +∞ for a candidate whose score is above
+   * another's (see {@link #argBest}); the prefix is the first {@code prefixChunks} chunks of nz.
+   */
+  private static void prunedScores(Kernels k, int threads, float[] nz, int len, float[] sc,
+      float[] zp, int qmin, int qmax, int prefixChunks, double[] scores) {
+    int n = sc.length;
+    int prefixLen = prefixChunks * LpTerms.CHUNK;
+    double[] prefix = new double[n];
+    Parallel.forEach(threads, n,
+        i -> prefix[i] = k.lpSum(nz, 0, prefixLen, sc[i], zp[i], qmin, qmax) / len);
+    Integer[] order = new Integer[n];
+    for (int i = 0; i < n; i++) {
+      order[i] = i;
+    }
+    java.util.Arrays.sort(order, (a, b) -> prefix[a] != prefix[b]
+        ? Double.compare(prefix[a], prefix[b]) : Integer.compare(a, b));
+    // the lowest score computed in full so far; scores are ≥ 0, so their bits order as they do
+    AtomicLong lowest = new AtomicLong(Double.doubleToRawLongBits(Double.POSITIVE_INFINITY));
+    AtomicInteger next = new AtomicInteger();
+    Parallel.forEach(threads, threads, w -> {
+      for (int j = next.getAndIncrement(); j < n; j = next.getAndIncrement()) {
+        int i = order[j];
+        double low = Double.longBitsToDouble(lowest.get());
+        scores[i] = Double.POSITIVE_INFINITY;
+        if (prefix[i] > low) {
+          continue;
+        }
+        // total > limit ⇒ total / len > low: the limit is above low·len by far more than the
+        // rounding of the product and of the division
+        double limit = low * len * (1 + 0x1p-40);
+        double total = k.lpSumUpTo(nz, 0, nz.length, sc[i], zp[i], qmin, qmax, limit);
+        if (total <= limit) {
+          scores[i] = total / len;
+          lowest.accumulateAndGet(Double.doubleToRawLongBits(scores[i]), Math::min);
+        }
+      }
+    });
   }
 
   /** The nonzero elements of x[off, off+len) in index order. */

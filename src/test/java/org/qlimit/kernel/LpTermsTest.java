@@ -72,6 +72,23 @@ class LpTermsTest {
   }
 
   @Test
+  void sumUpToStopsAfterTheFirstChunkOverTheLimit() {
+    float[] x = data(new SplittableRandom(5), 3 * LpTerms.CHUNK + 9);
+    float s = 0.37f;
+    float z = 3f;
+    double full = LpTerms.sum(x, 0, x.length, s, z, 0, 15);
+    double first = LpTerms.sum(x, 0, LpTerms.CHUNK, s, z, 0, 15);
+    double two = first + LpTerms.sum(x, LpTerms.CHUNK, LpTerms.CHUNK, s, z, 0, 15);
+    assertThat(first).isPositive().isLessThan(two);
+    assertThat(LpTerms.sum(x, 0, x.length, s, z, 0, 15, Double.POSITIVE_INFINITY)).isEqualTo(full);
+    assertThat(LpTerms.sum(x, 0, x.length, s, z, 0, 15, full)).isEqualTo(full);
+    assertThat(LpTerms.sum(x, 0, x.length, s, z, 0, 15, 0)).isEqualTo(first);
+    assertThat(LpTerms.sum(x, 0, x.length, s, z, 0, 15, first)).isEqualTo(two);
+    assertThat(LpTerms.sum(x, 0, x.length, s, z, 0, 15, Math.nextDown(full)))
+        .isGreaterThan(Math.nextDown(full)).isLessThanOrEqualTo(full);
+  }
+
+  @Test
   void fakeQuantIsTheQuantizersFormula() {
     // ties round half to even; the clamp holds at both ends
     assertThat(LpTerms.fakeQuant(0.5f, 1f, 0f, 0f, 3f)).isEqualTo(0f);
@@ -85,8 +102,10 @@ class LpTermsTest {
   void simdEqualsScalarBitwiseAtEveryWidth() {
     SplittableRandom rng = new SplittableRandom(11);
     int[] lengths = {0, 1, 15, 16, 17, 63, 4095, 4096, 4097, 9000};
+    // the last three take the scalar path (z not an integer, levels beyond 2^21)
     float[][] params = {{0.37f, 3f, 0f, 15f}, {0.01f, 0f, 0f, 3f}, {2.5f, 1f, 0f, 255f},
-        {1e-3f, 2f, 0f, 3f}, {1f, 0f, 0f, 1f}, {3e-6f, 128f, 0f, 255f}};
+        {1e-3f, 2f, 0f, 3f}, {1f, 0f, 0f, 1f}, {3e-6f, 128f, 0f, 255f}, {0.3f, -7f, -8f, 7f},
+        {0.37f, 2.5f, 0f, 15f}, {1e-3f, 0f, -(1 << 22), 1 << 22}, {0.5f, 1 << 22, 0f, 1 << 23}};
     for (int bits : new int[] {128, 256, 512}) {
       SimdKernels k = SimdKernels.exactWidth(new NumericsConfig(bits, 1));
       for (int len : lengths) {
@@ -99,6 +118,13 @@ class LpTermsTest {
           assertThat(Double.doubleToRawLongBits(got))
               .as("%d bits, len %d, s %s z %s", bits, len, p[0], p[1])
               .isEqualTo(Double.doubleToRawLongBits(want));
+          for (double limit : len > LpTerms.CHUNK ? new double[] {0, want / 2} : new double[0]) {
+            assertThat(Double.doubleToRawLongBits(
+                k.lpSumUpTo(x, 5, len, p[0], p[1], qmin, qmax, limit)))
+                .as("%d bits, len %d, s %s z %s, limit %s", bits, len, p[0], p[1], limit)
+                .isEqualTo(Double.doubleToRawLongBits(
+                    LpTerms.sum(x, 5, len, p[0], p[1], qmin, qmax, limit)));
+          }
         }
       }
     }

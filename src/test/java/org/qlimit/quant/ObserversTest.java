@@ -7,6 +7,7 @@ import java.util.Arrays;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.qlimit.kernel.Kernels;
+import org.qlimit.kernel.LpTerms;
 import org.qlimit.util.NumericsConfig;
 import org.qlimit.quant.Observers.Side;
 
@@ -225,6 +226,71 @@ class ObserversTest {
       assertThat(Observers.gridLp(k, big, 1, sch)).as("%s", cfg).isEqualTo(bigGrid);
       assertThat(Observers.shrinkLp(k, big, 1, sch)).as("%s", cfg).isEqualTo(bigShrink);
     }
+  }
+
+  @Test
+  void prunedSearchWinsWhereTheFullScoresDo() {
+    // 33 chunks of nonzero elements: the pruned path (prefix order, early stops) is taken
+    SplittableRandom rng = new SplittableRandom(9);
+    int len = 41 * 4096 + 123;
+    float[] x = new float[len + 7];
+    for (int i = 0; i < x.length; i++) {
+      x[i] = rng.nextInt(5) == 0 ? 0f : (float) (rng.nextGaussian() * 0.5 + 0.2);
+    }
+    x[1000] = 9f;
+    QScheme sch = QScheme.asymmetric(4);
+    float[] sc = new float[100];
+    float[] zp = new float[100];
+    for (int i = 0; i < sc.length; i++) {
+      sc[i] = 9f / 15f * (i + 1) / 100f;
+      zp[i] = i % 3;
+    }
+    int want = fullArgMin(x, 7, len, sc, zp, sch);
+    assertThat(want).isBetween(1, 98);
+    // a copy of the winner before it wins (the first of equal scores), one after it does not
+    float[] before = sc.clone();
+    float[] zBefore = zp.clone();
+    before[0] = sc[want];
+    zBefore[0] = zp[want];
+    float[] after = sc.clone();
+    float[] zAfter = zp.clone();
+    after[99] = sc[want];
+    zAfter[99] = zp[want];
+    for (NumericsConfig cfg : new NumericsConfig[] {new NumericsConfig(256, 1),
+        new NumericsConfig(128, 2), new NumericsConfig(512, 5)}) {
+      Kernels k = Kernels.of(cfg);
+      assertThat(Observers.argBest(k, cfg.threads(), x, 7, len, sc, zp, sch, 1e10))
+          .as("%s", cfg).isEqualTo(want);
+      assertThat(Observers.argBest(k, cfg.threads(), x, 7, len, before, zBefore, sch, 1e10))
+          .as("%s", cfg).isEqualTo(0);
+      assertThat(Observers.argBest(k, cfg.threads(), x, 7, len, after, zAfter, sch, 1e10))
+          .as("%s", cfg).isEqualTo(want);
+      // no score below the initial best: no winner
+      assertThat(Observers.argBest(k, cfg.threads(), x, 7, len, sc, zp, sch, 1e-9))
+          .as("%s", cfg).isEqualTo(-1);
+    }
+  }
+
+  /** Every score in full (scalar definition), first strict minimum below 1e10. */
+  private static int fullArgMin(float[] x, int off, int len, float[] sc, float[] zp,
+      QScheme sch) {
+    float[] nz = new float[len];
+    int n = 0;
+    for (int i = off; i < off + len; i++) {
+      if (x[i] != 0f) {
+        nz[n++] = x[i];
+      }
+    }
+    int best = -1;
+    double bestScore = 1e10;
+    for (int i = 0; i < sc.length; i++) {
+      double score = LpTerms.sum(nz, 0, n, sc[i], zp[i], sch.qmin(), sch.qmax()) / len;
+      if (score < bestScore) {
+        bestScore = score;
+        best = i;
+      }
+    }
+    return best;
   }
 
   private static float[] randomTensor(SplittableRandom rng, int n) {
