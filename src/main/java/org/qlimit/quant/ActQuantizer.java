@@ -76,7 +76,9 @@ public final class ActQuantizer {
       s = FakeQuant.sanitizeLearnedScale(s);
       sv[0] = s;
     }
-    Check.state(Float.isFinite(s) && s > 0, "%s: learned activation step became %s", site, s);
+    if (!(Float.isFinite(s) && s > 0)) {
+      throw new IllegalStateException(site + ": learned activation step became " + s);
+    }
     return QParams.perTensor(s, zeroPoint, scheme);
   }
 

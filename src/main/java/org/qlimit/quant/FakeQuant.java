@@ -249,7 +249,9 @@ public final class FakeQuant {
 
   private static int checkSizes(String op, float[] x, QParams p, int channelSize) {
     Check.arg(p != null, "%s: QParams is null", op);
-    Check.nonNegative(op + ": channelSize", channelSize);
+    if (channelSize < 0) {
+      throw new IllegalArgumentException(op + ": channelSize must be >= 0, got " + channelSize);
+    }
     long n = (long) p.channels() * channelSize;
     Check.arg(n <= Integer.MAX_VALUE, "%s: %d elements is too many", op, n);
     Check.length(op, "x", x, n);

@@ -158,6 +158,8 @@ public final class QDropMask {
   }
 
   private static void checkProb(float prob) {
-    Check.arg(prob >= 0f && prob <= 1f, "QDropMask: prob %s outside [0, 1]", prob);
+    if (!(prob >= 0f && prob <= 1f)) {
+      throw new IllegalArgumentException("QDropMask: prob " + prob + " outside [0, 1]");
+    }
   }
 }
