@@ -253,7 +253,9 @@ public final class FakeQuant {
       throw new IllegalArgumentException(op + ": channelSize must be >= 0, got " + channelSize);
     }
     long n = (long) p.channels() * channelSize;
-    Check.arg(n <= Integer.MAX_VALUE, "%s: %d elements is too many", op, n);
+    if (n > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(op + ": " + n + " elements is too many");
+    }
     Check.length(op, "x", x, n);
     return (int) n;
   }

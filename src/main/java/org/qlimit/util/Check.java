@@ -13,8 +13,9 @@ public final class Check {
     }
   }
 
-  // Overloads for the common primitive arguments: the varargs form boxes its arguments and
-  // allocates an array on every call, even when the check passes, which shows in hot loops.
+  // Overloads without the varargs array, which the varargs form allocates on every call, even
+  // when the check passes. (No primitive overloads: a boxed or char argument would silently bind
+  // to them; checks in hot loops with numbers test first and format only on failure.)
 
   /** {@link #arg(boolean, String, Object...)} without arguments (no array per call). */
   public static void arg(boolean ok, String fmt) {
@@ -27,55 +28,6 @@ public final class Check {
   public static void arg(boolean ok, String fmt, String a) {
     if (!ok) {
       throw new IllegalArgumentException(String.format(fmt, a));
-    }
-  }
-
-  /** {@link #arg(boolean, String, Object...)} with one int argument, boxed only on failure. */
-  public static void arg(boolean ok, String fmt, int a) {
-    if (!ok) {
-      throw new IllegalArgumentException(String.format(fmt, a));
-    }
-  }
-
-  /** {@link #arg(boolean, String, Object...)} with one long argument, boxed only on failure. */
-  public static void arg(boolean ok, String fmt, long a) {
-    if (!ok) {
-      throw new IllegalArgumentException(String.format(fmt, a));
-    }
-  }
-
-  /** {@link #arg(boolean, String, Object...)} with one float argument, boxed only on failure. */
-  public static void arg(boolean ok, String fmt, float a) {
-    if (!ok) {
-      throw new IllegalArgumentException(String.format(fmt, a));
-    }
-  }
-
-  /** {@link #arg(boolean, String, Object...)} with one double argument, boxed only on failure. */
-  public static void arg(boolean ok, String fmt, double a) {
-    if (!ok) {
-      throw new IllegalArgumentException(String.format(fmt, a));
-    }
-  }
-
-  /** {@link #arg(boolean, String, Object...)} with two int arguments, boxed only on failure. */
-  public static void arg(boolean ok, String fmt, int a, int b) {
-    if (!ok) {
-      throw new IllegalArgumentException(String.format(fmt, a, b));
-    }
-  }
-
-  /** {@link #arg(boolean, String, Object...)} with a name and a long, boxed only on failure. */
-  public static void arg(boolean ok, String fmt, String op, long a) {
-    if (!ok) {
-      throw new IllegalArgumentException(String.format(fmt, op, a));
-    }
-  }
-
-  /** {@link #arg(boolean, String, Object...)} with a name and two ints, boxed only on failure. */
-  public static void arg(boolean ok, String fmt, String op, int a, int b) {
-    if (!ok) {
-      throw new IllegalArgumentException(String.format(fmt, op, a, b));
     }
   }
 
