@@ -675,4 +675,71 @@ public final class SimdKernels implements Kernels {
     Pre.elementwise("softmaxBackward", rows * c, dx, dy, probs);
     ScalarKernels.softmaxBackwardLoop(dx, dy, probs, rows, c, cfg.threads());
   }
+
+  // ---------------------------------------------------------------- activation quantization
+
+  /** Elements per block of the mask: drawn into a small buffer, then applied with vectors. */
+  private static final int MASK_BLOCK = 2048;
+
+  @Override
+  public void fakeQuantDrop(float[] y, boolean[] keep, float[] x, int n, float s, float z,
+      int qmin, int qmax, long maskPrefix, float prob) {
+    Pre.fakeQuantDrop(y, keep, x, n, qmin, qmax, prob);
+    int threads = n >= ScalarKernels.ACT_PARALLEL_MIN ? cfg.threads() : 1;
+    Parallel.forRange(threads, n, (from, to) -> {
+      for (int b = from; b < to; b += MASK_BLOCK) {
+        int e = Math.min(to, b + MASK_BLOCK);
+        if (keep != null) {
+          ScalarKernels.dropMask(keep, b, b, e, maskPrefix, prob);
+        }
+        ops.fakeQuantDrop(y, keep, x, b, e, s, z, qmin, qmax);
+      }
+    });
+  }
+
+  @Override
+  public float fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep,
+      float[] x, int n, float s, float z, int qmin, int qmax, float gradScale) {
+    Pre.fakeQuantDropBackward(dx, terms, dy, keep, x, n, qmin, qmax);
+    if (n == 0) {
+      return terms == null ? 0f : (float) (gradScale * 0.0);
+    }
+    // one contiguous part per thread; each leaves its non-zero terms compacted at its start
+    int threads = n >= ScalarKernels.ACT_PARALLEL_MIN ? cfg.threads() : 1;
+    int chunk = (n + threads - 1) / threads;
+    int parts = (n + chunk - 1) / chunk;
+    int[] count = new int[parts];
+    Parallel.forRange(parts, parts, (p0, p1) -> {
+      for (int p = p0; p < p1; p++) {
+        int from = p * chunk;
+        count[p] = ops.fakeQuantDropBackward(dx, terms, dy, keep, x, from,
+            Math.min(n, from + chunk), s, z, qmin, qmax);
+      }
+    });
+    if (terms == null) {
+      return 0f;
+    }
+    // the index-order sum of ScalarKernels without its zero terms (the same value, see SimdOps)
+    double acc = 0.0;
+    for (int p = 0; p < parts; p++) {
+      for (int k = p * chunk, end = k + count[p]; k < end; k++) {
+        acc += terms[k];
+      }
+    }
+    return (float) (gradScale * acc);
+  }
+
+  @Override
+  public void qdropMix(float[] out, float[] xq, float[] xfp, int n, long maskPrefix, float prob) {
+    Pre.qdropMix(out, xq, xfp, n, prob);
+    int threads = n >= ScalarKernels.ACT_PARALLEL_MIN ? cfg.threads() : 1;
+    Parallel.forRange(threads, n, (from, to) -> {
+      boolean[] keep = new boolean[Math.min(MASK_BLOCK, to - from)];
+      for (int b = from; b < to; b += MASK_BLOCK) {
+        int e = Math.min(to, b + MASK_BLOCK);
+        ScalarKernels.dropMask(keep, 0, b, e, maskPrefix, prob);
+        ops.select(out, xq, xfp, keep, b, e - b);
+      }
+    });
+  }
 }

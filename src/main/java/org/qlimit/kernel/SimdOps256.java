@@ -1,9 +1,11 @@
 package org.qlimit.kernel;
 
+import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -514,5 +516,112 @@ final class SimdOps256 extends SimdOps {
     for (int r = 0; r < ho; r++) {
       System.arraycopy(tmp, r * woR, y, yOff + r * wo, wo);
     }
+  }
+
+  // ================================================================ activation quantization
+  // QDrop's dropping and LSQ fake quantization (elementwise), kept apart from the GEMM and
+  // convolution loops above. Scalar twins: ScalarKernels.fakeQuantDropLoop and
+  // fakeQuantDropBackwardLoop.
+
+  /** Floats at half the width: as many lanes as {@link #SD}. */
+  static final VectorSpecies<Float> SH =
+      VectorSpecies.of(float.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
+  /** Doubles at the full width. */
+  static final VectorSpecies<Double> SD = VectorSpecies.of(double.class, S.vectorShape());
+  static final int LH = L / 2;
+
+  /**
+   * Math.rint lanewise: for |v| &lt; 2^23, (|v| + 2^23) − 2^23 rounds half to even; larger |v|
+   * are integers already; the sign is put back bitwise (rint(−0.3) = −0.0).
+   */
+  private static FloatVector rint(FloatVector v) {
+    FloatVector av = v.abs();
+    FloatVector r = av.add(0x1p23f).sub(0x1p23f)
+        .blend(av, av.compare(VectorOperators.GE, 0x1p23f));
+    return r.reinterpretAsInts().or(v.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats();
+  }
+
+  @Override
+  void fakeQuantDrop(float[] y, boolean[] keep, float[] x, int from, int to, float s, float z,
+      int qmin, int qmax) {
+    float lo = qmin;
+    float hi = qmax;
+    int i = from;
+    for (int up = from + S.loopBound(to - from); i < up; i += L) {
+      FloatVector xv = FloatVector.fromArray(S, x, i);
+      FloatVector q = rint(xv.div(s)).add(z).max(lo).min(hi).sub(z).mul(s);
+      if (keep != null) {
+        q = xv.blend(q, VectorMask.fromArray(S, keep, i));
+      }
+      q.intoArray(y, i);
+    }
+    ScalarKernels.fakeQuantDropLoop(y, keep, x, i, to, s, z, qmin, qmax);
+  }
+
+  @Override
+  void select(float[] out, float[] xq, float[] xfp, boolean[] keep, int from, int len) {
+    int j = 0;
+    for (int up = S.loopBound(len); j < up; j += L) {
+      FloatVector.fromArray(S, xfp, from + j)
+          .blend(FloatVector.fromArray(S, xq, from + j), VectorMask.fromArray(S, keep, j))
+          .intoArray(out, from + j);
+    }
+    for (; j < len; j++) {
+      out[from + j] = keep[j] ? xq[from + j] : xfp[from + j];
+    }
+  }
+
+  @Override
+  int fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep, float[] x,
+      int from, int to, float s, float z, int qmin, int qmax) {
+    float lo = qmin;
+    float hi = qmax;
+    double below = (double) qmin - z;
+    double above = (double) qmax - z;
+    FloatVector zero = FloatVector.zero(SH);
+    int next = from;
+    int i = from;
+    for (int up = from + SH.loopBound(to - from); i < up; i += LH) {
+      FloatVector xv = FloatVector.fromArray(SH, x, i);
+      FloatVector dyv = FloatVector.fromArray(SH, dy, i);
+      FloatVector u = rint(xv.div(s)).add(z);
+      FloatVector dq = dyv;
+      VectorMask<Float> kept = null;
+      if (keep != null) {
+        kept = VectorMask.fromArray(SH, keep, i);
+        dq = zero.add(dyv, kept);
+      }
+      if (dx != null) {
+        FloatVector d = FloatVector.fromArray(SH, dx, i);
+        if (kept != null) {
+          d = d.add(dyv, kept.not());
+        }
+        VectorMask<Float> inside = u.compare(VectorOperators.GE, lo)
+            .and(u.compare(VectorOperators.LE, hi));
+        d.add(dq, inside).intoArray(dx, i);
+      }
+      if (terms != null) {
+        DoubleVector ud = (DoubleVector) u.convertShape(VectorOperators.F2D, SD, 0);
+        DoubleVector xd = (DoubleVector) xv.convertShape(VectorOperators.F2D, SD, 0);
+        DoubleVector dqd = (DoubleVector) dq.convertShape(VectorOperators.F2D, SD, 0);
+        DoubleVector g = ud.sub((double) z).sub(xd.div((double) s))
+            .blend(above, u.compare(VectorOperators.GT, hi).cast(SD))
+            .blend(below, u.compare(VectorOperators.LT, lo).cast(SD));
+        dqd.mul(g).intoArray(terms, i);
+        next = compactTerms(terms, next, i, i + LH);
+      }
+    }
+    ScalarKernels.fakeQuantDropBackwardLoop(dx, terms, dy, keep, x, i, to, s, z, qmin, qmax);
+    return terms == null ? 0 : compactTerms(terms, next, i, to) - from;
+  }
+
+  /** Moves the non-zero terms[from, to) down to terms[next, ...) in order; returns the new end. */
+  private static int compactTerms(double[] terms, int next, int from, int to) {
+    for (int k = from; k < to; k++) {
+      double t = terms[k];
+      terms[next] = t;
+      next += t != 0.0 ? 1 : 0;
+    }
+    return next;
   }
 }
