@@ -753,7 +753,7 @@ public final class ScalarKernels implements Kernels {
     int threads = n >= ACT_PARALLEL_MIN ? cfg.threads() : 1;
     Parallel.forRange(threads, n, (from, to) -> {
       if (keep != null) {
-        dropMask(keep, 0, from, to, maskPrefix, prob);
+        dropMask(keep, from, from, to, maskPrefix, prob);
       }
       fakeQuantDropLoop(y, keep, x, from, to, s, z, qmin, qmax);
     });
