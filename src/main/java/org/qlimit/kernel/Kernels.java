@@ -299,4 +299,12 @@ public interface Kernels {
    * out: Modified. xq, xfp: Not modified (unless aliased).
    */
   void qdropMix(float[] out, float[] xq, float[] xfp, int n, long maskPrefix, float prob);
+
+  /**
+   * Gradient of the mean squared reconstruction loss (autograd.Functions.reconLoss with p = 2),
+   * accumulated: {@code da[i] += (float) (2·((double) a[i] − b[i])·scale)} for i in [0, len), the
+   * products in double in that order; elementwise, split across threads. da: Modified; a, b: Not
+   * modified.
+   */
+  void squaredDiffGrad(float[] da, float[] a, float[] b, int len, double scale);
 }

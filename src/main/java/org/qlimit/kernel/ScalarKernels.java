@@ -849,4 +849,20 @@ public final class ScalarKernels implements Kernels {
       }
     }
   }
+
+  @Override
+  public void squaredDiffGrad(float[] da, float[] a, float[] b, int len, double scale) {
+    Pre.elementwise("squaredDiffGrad", len, da, a, b);
+    Parallel.forRange(len >= ACT_PARALLEL_MIN ? cfg.threads() : 1, len,
+        (from, to) -> squaredDiffGradLoop(da, a, b, from, to, scale));
+  }
+
+  /** {@link Kernels#squaredDiffGrad} over [from, to). */
+  static void squaredDiffGradLoop(float[] da, float[] a, float[] b, int from, int to,
+      double scale) {
+    for (int i = from; i < to; i++) {
+      double diff = (double) a[i] - b[i];
+      da[i] += (float) (2 * diff * scale);
+    }
+  }
 }

@@ -742,4 +742,11 @@ public final class SimdKernels implements Kernels {
       }
     });
   }
+
+  @Override
+  public void squaredDiffGrad(float[] da, float[] a, float[] b, int len, double scale) {
+    Pre.elementwise("squaredDiffGrad", len, da, a, b);
+    Parallel.forRange(len >= ScalarKernels.ACT_PARALLEL_MIN ? cfg.threads() : 1, len,
+        (from, to) -> ops.squaredDiffGrad(da, a, b, from, to, scale));
+  }
 }

@@ -114,6 +114,10 @@ abstract class SimdOps {
   abstract int fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep,
       float[] x, int from, int to, float s, float z, int qmin, int qmax);
 
+  /** {@link ScalarKernels#squaredDiffGradLoop} over [from, to). */
+  abstract void squaredDiffGrad(float[] da, float[] a, float[] b, int from, int to,
+      double scale);
+
   // ---------------------------------------------------------------- scratch
 
   /** Per-thread scratch arrays. */

@@ -624,4 +624,19 @@ final class SimdOps256 extends SimdOps {
     }
     return next;
   }
+
+  @Override
+  void squaredDiffGrad(float[] da, float[] a, float[] b, int from, int to, double scale) {
+    int i = from;
+    for (int up = from + SH.loopBound(to - from); i < up; i += LH) {
+      DoubleVector ad = (DoubleVector) FloatVector.fromArray(SH, a, i)
+          .convertShape(VectorOperators.F2D, SD, 0);
+      DoubleVector bd = (DoubleVector) FloatVector.fromArray(SH, b, i)
+          .convertShape(VectorOperators.F2D, SD, 0);
+      FloatVector g = (FloatVector) ad.sub(bd).mul(2.0).mul(scale)
+          .convertShape(VectorOperators.D2F, SH, 0);
+      FloatVector.fromArray(SH, da, i).add(g).intoArray(da, i);
+    }
+    ScalarKernels.squaredDiffGradLoop(da, a, b, i, to, scale);
+  }
 }

@@ -11,8 +11,9 @@ import org.junit.jupiter.api.Test;
 import org.qlimit.util.NumericsConfig;
 
 /**
- * Activation fake quantization with QDrop dropping: SIMD (128/256/512 bits × 1–5 threads) against
- * {@link ScalarKernels}, bit for bit, at awkward lengths and on both sides of the parallel limit.
+ * Activation fake quantization with QDrop dropping, and the squared reconstruction loss's
+ * gradient: SIMD (128/256/512 bits × 1–5 threads) against {@link ScalarKernels}, bit for bit, at
+ * awkward lengths and on both sides of the parallel limit.
  */
 class ActQuantTwinTest {
   private static final Kernels REF = new ScalarKernels(1);
@@ -149,6 +150,28 @@ class ActQuantTwinTest {
         }
       }
     }
+  }
+
+  @Test
+  void squaredDiffGradMatchesTheScalarDefinition() {
+    for (int n : LENS) {
+      float[] a = KernelTestData.random(61, n);
+      float[] b = KernelTestData.random(62, n);
+      float[] da0 = KernelTestData.random(63, n);
+      for (double scale : new double[] {1.0 / 3, -2.5e-4, 1e30}) {
+        float[] want = da0.clone();
+        REF.squaredDiffGrad(want, a, b, n, scale);
+        for (Kernels k : variants()) {
+          float[] got = da0.clone();
+          k.squaredDiffGrad(got, a, b, n, scale);
+          assertThat(bits(got)).as("n=%d scale=%s %s", n, scale, k.config())
+              .isEqualTo(bits(want));
+        }
+      }
+    }
+    float[] da = {1f, 0f};
+    REF.squaredDiffGrad(da, new float[] {3f, 0.1f}, new float[] {1f, 0.3f}, 2, 0.5);
+    assertThat(da).containsExactly(3f, (float) (2 * ((double) 0.1f - 0.3f) * 0.5));
   }
 
   @Test
