@@ -30,6 +30,11 @@ import org.qlimit.util.VectorWidth;
  *       {@link Lanes#sumInOrder}; never {@code reduceLanes(ADD)}.
  *   <li>Batched GEMM (attention): the same GEMM per batch item, one thread each, threads over
  *       batch items (inside the GEMM when there are fewer items than threads).
+ *   <li>Activation quantization (QDrop): the mask is drawn by the scalar counter-based generator
+ *       in blocks, then fake quantization and the keep/drop select run on float lanes; the
+ *       backward pass forms the STE gradient on float lanes and the LSQ terms on double lanes,
+ *       and sums the non-zero terms in index order on the caller's thread (the sum of
+ *       {@link ScalarKernels}). The p = 2 loss gradient runs on double lanes.
  *   <li>rint, floor, exp, log, sigmoid, softmax, the bias additions, and the transformer's GELU,
  *       tanh, LayerNorm, masked softmax and softmax backward stay scalar loops, shared with
  *       {@link ScalarKernels} (StrictMath and double sums; parallel over rows only).
