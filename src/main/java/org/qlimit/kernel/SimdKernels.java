@@ -32,8 +32,8 @@ import org.qlimit.util.VectorWidth;
  *       batch items (inside the GEMM when there are fewer items than threads).
  *   <li>Activation quantization (QDrop): the mask is drawn by the scalar counter-based generator
  *       in blocks, then fake quantization and the keep/drop select run on float lanes; the
- *       backward pass forms the STE gradient on float lanes and the LSQ terms on double lanes,
- *       and sums the non-zero terms in index order on the caller's thread (the sum of
+ *       backward pass is one scalar loop per thread (mix backward, STE and LSQ terms) that keeps
+ *       only the non-zero terms, summed in index order on the caller's thread (the sum of
  *       {@link ScalarKernels}). The p = 2 loss gradient runs on double lanes.
  *   <li>rint, floor, exp, log, sigmoid, softmax, the bias additions, and the transformer's GELU,
  *       tanh, LayerNorm, masked softmax and softmax backward stay scalar loops, shared with

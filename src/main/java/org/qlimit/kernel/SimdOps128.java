@@ -571,48 +571,23 @@ final class SimdOps128 extends SimdOps {
     }
   }
 
+  /**
+   * The scalar loop of {@link ScalarKernels#fakeQuantDropBackwardLoop} in blocks, each followed by
+   * the compaction of its terms. (A lane version with the LSQ terms on double lanes was slower on
+   * JDK 17 with AVX2: its float-to-double conversions were not compiled to vector instructions.)
+   */
   @Override
   int fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep, float[] x,
       int from, int to, float s, float z, int qmin, int qmax) {
-    float lo = qmin;
-    float hi = qmax;
-    double below = (double) qmin - z;
-    double above = (double) qmax - z;
-    FloatVector zero = FloatVector.zero(SH);
     int next = from;
-    int i = from;
-    for (int up = from + SH.loopBound(to - from); i < up; i += LH) {
-      FloatVector xv = FloatVector.fromArray(SH, x, i);
-      FloatVector dyv = FloatVector.fromArray(SH, dy, i);
-      FloatVector u = rint(xv.div(s)).add(z);
-      FloatVector dq = dyv;
-      VectorMask<Float> kept = null;
-      if (keep != null) {
-        kept = VectorMask.fromArray(SH, keep, i);
-        dq = zero.add(dyv, kept);
-      }
-      if (dx != null) {
-        FloatVector d = FloatVector.fromArray(SH, dx, i);
-        if (kept != null) {
-          d = d.add(dyv, kept.not());
-        }
-        VectorMask<Float> inside = u.compare(VectorOperators.GE, lo)
-            .and(u.compare(VectorOperators.LE, hi));
-        d.add(dq, inside).intoArray(dx, i);
-      }
+    for (int b = from; b < to; b += 256) {
+      int e = Math.min(to, b + 256);
+      ScalarKernels.fakeQuantDropBackwardLoop(dx, terms, dy, keep, x, b, e, s, z, qmin, qmax);
       if (terms != null) {
-        DoubleVector ud = (DoubleVector) u.convertShape(VectorOperators.F2D, SD, 0);
-        DoubleVector xd = (DoubleVector) xv.convertShape(VectorOperators.F2D, SD, 0);
-        DoubleVector dqd = (DoubleVector) dq.convertShape(VectorOperators.F2D, SD, 0);
-        DoubleVector g = ud.sub((double) z).sub(xd.div((double) s))
-            .blend(above, u.compare(VectorOperators.GT, hi).cast(SD))
-            .blend(below, u.compare(VectorOperators.LT, lo).cast(SD));
-        dqd.mul(g).intoArray(terms, i);
-        next = compactTerms(terms, next, i, i + LH);
+        next = compactTerms(terms, next, b, e);
       }
     }
-    ScalarKernels.fakeQuantDropBackwardLoop(dx, terms, dy, keep, x, i, to, s, z, qmin, qmax);
-    return terms == null ? 0 : compactTerms(terms, next, i, to) - from;
+    return terms == null ? 0 : next - from;
   }
 
   /** Moves the non-zero terms[from, to) down to terms[next, ...) in order; returns the new end. */
