@@ -250,9 +250,7 @@ public final class AdaRound {
   public static void rectify(float[] h, double[] dh, float[] alpha, int n, int threads) {
     Check.length("rectify", "alpha", alpha, n);
     Check.length("rectify", "h", h, n);
-    if (dh == null || dh.length < n) {
-      throw new IllegalArgumentException("rectify: dh needs " + n + " elements");
-    }
+    Check.arg(dh != null && dh.length >= n, "rectify: dh needs %d elements", n);
     Parallel.forRange(threadsFor(threads, n), n, (from, to) -> {
       for (int i = from; i < to; i++) {
         float sig = (float) sigmoid(alpha[i]);
@@ -396,13 +394,9 @@ public final class AdaRound {
 
   private static int checkSizes(String op, float[] w, QParams p, int channelSize) {
     Check.arg(p != null, "%s: QParams is null", op);
-    if (channelSize < 0) {
-      throw new IllegalArgumentException(op + ": channelSize must be >= 0, got " + channelSize);
-    }
+    Check.nonNegative(op + ": channelSize", channelSize);
     long n = (long) p.channels() * channelSize;
-    if (n > Integer.MAX_VALUE) {
-      throw new IllegalArgumentException(op + ": " + n + " elements is too many");
-    }
+    Check.arg(n <= Integer.MAX_VALUE, "%s: %d elements is too many", op, n);
     Check.length(op, "w", w, n);
     return (int) n;
   }
