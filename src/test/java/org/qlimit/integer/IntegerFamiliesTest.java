@@ -7,12 +7,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.qlimit.kernel.Kernels;
 import org.qlimit.kernel.ScalarIntKernels;
 import org.qlimit.kernel.SimdIntKernels;
+import org.qlimit.kernel.VectorWidths;
 import org.qlimit.model.Architectures;
 import org.qlimit.model.TorchvisionResNets;
 import org.qlimit.nn.Model;
@@ -37,6 +39,7 @@ import org.qlimit.util.NumericsConfig;
  * rounding at W4A4: SIMD equals the scalar definition, and each unit's first site departs from
  * the fake-quantized path by at most one level.
  */
+@Tag(VectorWidths.TAG)
 class IntegerFamiliesTest extends QuietTest {
   private static final Kernels K = Kernels.of(new NumericsConfig(256, 2));
   private static final QParams INPUT = QParams.fromRange(-4f, 4f, QScheme.asymmetric(8));

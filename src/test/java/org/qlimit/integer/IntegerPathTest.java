@@ -10,6 +10,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.qlimit.data.Datasets;
 import org.qlimit.data.LabeledImages;
@@ -21,6 +22,7 @@ import org.qlimit.kernel.IntKernels;
 import org.qlimit.kernel.Kernels;
 import org.qlimit.kernel.ScalarIntKernels;
 import org.qlimit.kernel.SimdIntKernels;
+import org.qlimit.kernel.VectorWidths;
 import org.qlimit.model.Architectures;
 import org.qlimit.nn.Model;
 import org.qlimit.quant.QParams;
@@ -41,6 +43,7 @@ import org.qlimit.util.NumericsConfig;
  * named and ordered as the trace contract says, and close to the fake-quantized path unit by
  * unit.
  */
+@Tag(VectorWidths.TAG)
 class IntegerPathTest extends QuietTest {
   private static final Kernels K = Kernels.of(new NumericsConfig(256, 2));
   private static final QParams INPUT = IntegerNetwork.inputParams(Normalization.FASHION_MNIST);

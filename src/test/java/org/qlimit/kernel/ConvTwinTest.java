@@ -5,10 +5,12 @@ import static org.qlimit.kernel.KernelTestData.bits;
 import static org.qlimit.kernel.KernelTestData.random;
 
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.qlimit.util.NumericsConfig;
 import org.junit.jupiter.api.Test;
 
 /** SIMD convolution forward / backward-data / backward-weight against the scalar reference. */
+@Tag(VectorWidths.TAG)
 class ConvTwinTest {
   private static final Kernels REF = new ScalarKernels(1);
 

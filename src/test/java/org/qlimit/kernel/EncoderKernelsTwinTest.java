@@ -7,6 +7,7 @@ import static org.qlimit.kernel.KernelTestData.random;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -15,6 +16,7 @@ import org.junit.jupiter.api.Test;
  * shared row-wise loops (GELU, tanh, LayerNorm, masked softmax and their backward passes) give the
  * same bits at every thread count and in both implementations.
  */
+@Tag(VectorWidths.TAG)
 class EncoderKernelsTwinTest {
   private static final Kernels REF = new ScalarKernels(1);
 

@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.qlimit.kernel.KernelTestData.bits;
 import static org.qlimit.kernel.KernelTestData.random;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** SIMD GEMM (all transposes, accumulate on/off) against the scalar reference, bit for bit. */
+@Tag(VectorWidths.TAG)
 class GemmTwinTest {
   private static final Kernels REF = new ScalarKernels(1);
 

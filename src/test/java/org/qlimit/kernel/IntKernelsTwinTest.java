@@ -6,6 +6,7 @@ import java.math.BigDecimal;
 import java.math.BigInteger;
 import java.math.RoundingMode;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.qlimit.util.NumericsConfig;
 
@@ -13,6 +14,7 @@ import org.qlimit.util.NumericsConfig;
  * The SIMD integer kernels against the scalar definitions, bit for bit, at 128, 256 and 512 bits
  * and 1, 2 and 3 threads on awkward sizes; the fixed-point rounding against exact arithmetic.
  */
+@Tag(VectorWidths.TAG)
 class IntKernelsTwinTest {
   private static final IntKernels REF = new ScalarIntKernels(1);
 

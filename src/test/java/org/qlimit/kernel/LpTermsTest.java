@@ -3,6 +3,7 @@ package org.qlimit.kernel;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.qlimit.util.NumericsConfig;
 
@@ -10,6 +11,7 @@ import org.qlimit.util.NumericsConfig;
  * The Lp range-search score: the float32 term d^2.4 against StrictMath.pow, and the vector sum
  * against the scalar definition, bit for bit, at every width and on awkward lengths and values.
  */
+@Tag(VectorWidths.TAG)
 class LpTermsTest {
 
   @Test

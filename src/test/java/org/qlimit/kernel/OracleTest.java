@@ -6,10 +6,12 @@ import static org.qlimit.kernel.KernelTestData.random;
 import org.assertj.core.data.Offset;
 import org.ejml.data.FMatrixRMaj;
 import org.ejml.dense.row.CommonOps_FDRM;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.qlimit.util.NumericsConfig;
 
 /** GEMM against EJML and convolution against a naive double-precision loop, within tolerance. */
+@Tag(VectorWidths.TAG)
 class OracleTest {
   private static final Kernels SIMD = new SimdKernels(new NumericsConfig(256, 2));
 

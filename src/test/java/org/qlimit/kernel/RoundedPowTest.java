@@ -3,6 +3,7 @@ package org.qlimit.kernel;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.qlimit.testing.QuietTest;
 
@@ -12,6 +13,7 @@ import org.qlimit.testing.QuietTest;
  * loss and AdaRound's regulariser and on awkward ones (zeros, exact ±1, huge and tiny
  * differences, NaN); and its approximation stays far inside the rounding test's tolerance.
  */
+@Tag(VectorWidths.TAG)
 class RoundedPowTest extends QuietTest {
 
   /** The largest relative error of approx against StrictMath.pow, over log-uniform x. */

@@ -4,9 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.qlimit.kernel.KernelTestData.bits;
 import static org.qlimit.kernel.KernelTestData.random;
 
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Linear, pooling, reductions and elementwise kernels: SIMD against scalar, bit for bit. */
+@Tag(VectorWidths.TAG)
 class VectorTwinTest {
   private static final Kernels REF = new ScalarKernels(1);
   private static final int[] LENS = {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 63, 64, 65,

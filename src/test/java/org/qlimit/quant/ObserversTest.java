@@ -5,12 +5,15 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.util.Arrays;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.qlimit.kernel.Kernels;
 import org.qlimit.kernel.LpTerms;
+import org.qlimit.kernel.VectorWidths;
 import org.qlimit.util.NumericsConfig;
 import org.qlimit.quant.Observers.Side;
 
+@Tag(VectorWidths.TAG)
 class ObserversTest {
   private static final Kernels K = Kernels.of(new NumericsConfig(256, 1));
 

@@ -8,9 +8,11 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.qlimit.kernel.Kernels;
+import org.qlimit.kernel.VectorWidths;
 import org.qlimit.model.Architectures;
 import org.qlimit.nn.Model;
 import org.qlimit.quant.QuantState;
@@ -25,6 +27,7 @@ import org.qlimit.util.NumericsConfig;
  * in its second phase), also when resumed with another thread count and vector width; and a
  * checkpoint written to a file and read back is the same quantization.
  */
+@Tag(VectorWidths.TAG)
 class CheckpointResumeTest extends QuietTest {
   private static Model model;
   private static Tensor calib;

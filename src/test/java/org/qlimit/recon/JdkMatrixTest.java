@@ -11,7 +11,9 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.qlimit.kernel.VectorWidths;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.testing.QuietTest;
 
@@ -22,6 +24,7 @@ import org.qlimit.testing.QuietTest;
  * 512-bit vectors × 1, 2 and 4 threads, the hash the scalar path gives on this JDK.
  * (This JDK's own matrix is {@link ReconDeterminismTest}.) Skipped when no second JDK is installed.
  */
+@Tag(VectorWidths.TAG)
 class JdkMatrixTest extends QuietTest {
 
   @Test

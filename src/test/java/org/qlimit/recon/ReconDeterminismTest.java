@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.IOException;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.qlimit.data.CalibrationSampler;
 import org.qlimit.data.Datasets;
@@ -12,6 +13,7 @@ import org.qlimit.data.LabeledImages;
 import org.qlimit.data.Normalization;
 import org.qlimit.eval.Evaluator;
 import org.qlimit.kernel.Kernels;
+import org.qlimit.kernel.VectorWidths;
 import org.qlimit.model.Architectures;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.testing.QuietTest;
@@ -22,6 +24,7 @@ import org.qlimit.util.NumericsConfig;
  * gives the same {@link QuantExport#sha256} for 1, 2 and 4 threads, for 256- and 512-bit vectors
  * (512 is emulated on AVX2 machines, hence the tiny run: 8 images, 2 iterations) and for the scalar path.
  */
+@Tag(VectorWidths.TAG)
 class ReconDeterminismTest extends QuietTest {
   static final Path MODEL = Path.of("datasets/models/resnet20_fmnist.safetensors");
   private static Tensor calib;
