@@ -1,11 +1,9 @@
 package org.qlimit.kernel;
 
 import jdk.incubator.vector.DoubleVector;
-import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.LongVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -28,9 +26,6 @@ final class RoundedPowVector {
   private RoundedPowVector() {}
 
   static final VectorSpecies<Double> D = DoubleVector.SPECIES_PREFERRED;
-  /** Floats, as many lanes as D (half its bits). */
-  static final VectorSpecies<Float> F =
-      VectorSpecies.of(float.class, VectorShape.forBitSize(D.vectorBitSize() / 2));
   static final int L = D.length();
 
   private static final double SQRT2 = 1.4142135623730951;
@@ -110,23 +105,31 @@ final class RoundedPowVector {
     }
   }
 
-  /** buf[k] := |a_{c+k} − t_{c+k}| in double for k in [0, n) (n a multiple of L). */
-  private static void absDiff(float[] a, float[] t, int c, int n, double[] buf) {
-    for (int k = 0; k < n; k += L) {
-      DoubleVector av = (DoubleVector) FloatVector.fromArray(F, a, c + k)
-          .convertShape(VectorOperators.F2D, D, 0);
-      DoubleVector tv = (DoubleVector) FloatVector.fromArray(F, t, c + k)
-          .convertShape(VectorOperators.F2D, D, 0);
-      av.sub(tv).abs().intoArray(buf, k);
+  /**
+   * x[k] := |a_{c+k} − t_{c+k}| in double for k in [0, n). A scalar loop: the floats are widened
+   * one by one (exactly), so no float vector of another shape than the kernels' is ever created.
+   */
+  private static void absDiff(float[] a, float[] t, int c, int n, double[] x) {
+    for (int k = 0; k < n; k++) {
+      x[k] = Math.abs((double) a[c + k] - t[c + k]);
     }
   }
 
-  /** buf[k] := |2h_{c+k} − 1| in double for k in [0, n) (n a multiple of L). */
-  private static void absCentred(float[] h, int c, int n, double[] buf) {
-    for (int k = 0; k < n; k += L) {
-      DoubleVector hv = (DoubleVector) FloatVector.fromArray(F, h, c + k)
-          .convertShape(VectorOperators.F2D, D, 0);
-      hv.mul(2.0).sub(1.0).abs().intoArray(buf, k);
+  /** d[k] := a_{c+k} − t_{c+k} and x[k] := |d[k]| in double for k in [0, n) (scalar, as above). */
+  private static void signedDiff(float[] a, float[] t, int c, int n, double[] d, double[] x) {
+    for (int k = 0; k < n; k++) {
+      double v = (double) a[c + k] - t[c + k];
+      d[k] = v;
+      x[k] = Math.abs(v);
+    }
+  }
+
+  /** tc[k] := 2h_{c+k} − 1 and x[k] := |tc[k]| in double for k in [0, n) (scalar, as above). */
+  private static void centred(float[] h, int c, int n, double[] tc, double[] x) {
+    for (int k = 0; k < n; k++) {
+      double v = (double) h[c + k] * 2.0 - 1.0;
+      tc[k] = v;
+      x[k] = Math.abs(v);
     }
   }
 
@@ -143,13 +146,16 @@ final class RoundedPowVector {
    */
   static double approxSum(float[] a, float[] t, int from, int to, double p) {
     int end = from + (to - from) / L * L;
-    double[] buf = new double[Math.min(CHUNK, end - from)];
+    int cap = Math.min(CHUNK, end - from);
+    double[] x = new double[cap];
+    double[] pw = new double[cap];
     double[] acc = new double[L];
     for (int c = from; c < end; c += CHUNK) {
       int n = Math.min(CHUNK, end - c);
-      absDiff(a, t, c, n, buf);
-      pow(buf, n, p);
-      if (!accumulatePowers(a, t, c, n, buf, acc)) {
+      absDiff(a, t, c, n, x);
+      System.arraycopy(x, 0, pw, 0, n);
+      pow(pw, n, p);
+      if (!accumulatePowers(x, pw, n, acc)) {
         return Double.NaN;
       }
     }
@@ -162,19 +168,14 @@ final class RoundedPowVector {
   }
 
   /**
-   * acc[l] += the powers of the chunk (0 where a = t), lane by lane; false when one is NaN
-   * (outside the fast range).
+   * acc[l] += the powers pw of the chunk (0 where the difference x is 0), lane by lane; false
+   * when one is NaN (outside the fast range).
    */
-  private static boolean accumulatePowers(float[] a, float[] t, int c, int n, double[] pw,
-      double[] acc) {
+  private static boolean accumulatePowers(double[] x, double[] pw, int n, double[] acc) {
     DoubleVector s = DoubleVector.fromArray(D, acc, 0);
     for (int k = 0; k < n; k += L) {
-      DoubleVector av = (DoubleVector) FloatVector.fromArray(F, a, c + k)
-          .convertShape(VectorOperators.F2D, D, 0);
-      DoubleVector tv = (DoubleVector) FloatVector.fromArray(F, t, c + k)
-          .convertShape(VectorOperators.F2D, D, 0);
       DoubleVector v = DoubleVector.fromArray(D, pw, k)
-          .blend(0.0, av.sub(tv).abs().compare(VectorOperators.EQ, 0.0));
+          .blend(0.0, DoubleVector.fromArray(D, x, k).compare(VectorOperators.EQ, 0.0));
       if (v.test(VectorOperators.IS_NAN).anyTrue()) {
         return false;
       }
@@ -192,59 +193,56 @@ final class RoundedPowVector {
       double scale) {
     double y = p - 1;
     int end = from + (to - from) / L * L;
-    double[] buf = new double[Math.min(CHUNK, end - from)];
-    float[] tmp = new float[2 * L];
+    int cap = Math.min(CHUNK, end - from);
+    double[] d = new double[cap];
+    double[] pw = new double[cap];
+    double[] lo = new double[cap];
+    double[] hi = new double[cap];
     for (int c = from; c < end; c += CHUNK) {
       int n = Math.min(CHUNK, end - c);
-      absDiff(a, t, c, n, buf);
-      pow(buf, n, y);
-      lossGradChunk(da, a, t, c, n, p, y, scale, buf, tmp);
+      signedDiff(a, t, c, n, d, pw);
+      pow(pw, n, y);
+      lossGradBounds(n, p, scale, d, pw, lo, hi);
+      lossGradStore(da, a, t, c, n, p, y, scale, lo, hi);
     }
     RoundedPow.lossGrad(da, a, t, end, to, p, scale);
   }
 
-  /** The consumer stage of {@link #lossGrad} over [c, c + n), from the powers in pw. */
-  private static void lossGradChunk(float[] da, float[] a, float[] t, int c, int n, double p,
-      double y, double scale, double[] pw, float[] tmp) {
+  /**
+   * The vector stage of {@link #lossGrad}: v = p·pw·sign(d)·scale (0 where d = 0) and its
+   * rounding interval lo = v − |v|·TOL, hi = v + |v|·TOL, for k in [0, n).
+   */
+  private static void lossGradBounds(int n, double p, double scale, double[] d, double[] pw,
+      double[] lo, double[] hi) {
     for (int k = 0; k < n; k += L) {
-      int i = c + k;
-      DoubleVector av = (DoubleVector) FloatVector.fromArray(F, a, i)
-          .convertShape(VectorOperators.F2D, D, 0);
-      DoubleVector tv = (DoubleVector) FloatVector.fromArray(F, t, i)
-          .convertShape(VectorOperators.F2D, D, 0);
-      DoubleVector d = av.sub(tv);
-      VectorMask<Double> zero = d.compare(VectorOperators.EQ, 0.0);
+      DoubleVector dv0 = DoubleVector.fromArray(D, d, k);
+      VectorMask<Double> zero = dv0.compare(VectorOperators.EQ, 0.0);
       // Math.signum: d where d is ±0, else ±1 with d's sign
       DoubleVector sign = DoubleVector.broadcast(D, 1.0).reinterpretAsLongs()
-          .or(d.reinterpretAsLongs().and(Long.MIN_VALUE)).reinterpretAsDoubles()
-          .blend(d, zero);
+          .or(dv0.reinterpretAsLongs().and(Long.MIN_VALUE)).reinterpretAsDoubles()
+          .blend(dv0, zero);
       DoubleVector v = DoubleVector.fromArray(D, pw, k).blend(0.0, zero).mul(p).mul(sign)
           .mul(scale);
       DoubleVector dv = v.abs().mul(RoundedPow.TOL);
-      FloatVector lo = (FloatVector) v.sub(dv).convertShape(VectorOperators.D2F, F, 0);
-      FloatVector hi = (FloatVector) v.add(dv).convertShape(VectorOperators.D2F, F, 0);
-      // NaN lanes (outside the fast range) compare unequal
-      if (!lo.compare(VectorOperators.EQ, hi).allTrue()) {
-        lo.intoArray(tmp, 0);
-        hi.intoArray(tmp, L);
-        lossGradExact(a, t, i, p, y, scale, tmp);
-        lo = FloatVector.fromArray(F, tmp, 0);
-      }
-      FloatVector.fromArray(F, da, i).add(lo).intoArray(da, i);
+      v.sub(dv).intoArray(lo, k);
+      v.add(dv).intoArray(hi, k);
     }
   }
 
   /**
-   * Replaces, in tmp[0, L) (lo; tmp[L, 2L) holds hi), the lanes the rounding test left undecided
-   * (lo ≠ hi, NaN included) by the StrictMath definition.
+   * The scalar stage of {@link #lossGrad}: da[c+k] += (float) lo[k] where lo and hi round to the
+   * same float, else the StrictMath definition (NaN lanes, outside the fast range, compare
+   * unequal).
    */
-  private static void lossGradExact(float[] a, float[] t, int i, double p, double y,
-      double scale, float[] tmp) {
-    for (int l = 0; l < L; l++) {
-      if (!(tmp[l] == tmp[L + l])) {
-        double dl = (double) a[i + l] - t[i + l];
-        tmp[l] = (float) (p * StrictMath.pow(Math.abs(dl), y) * Math.signum(dl) * scale);
+  private static void lossGradStore(float[] da, float[] a, float[] t, int c, int n, double p,
+      double y, double scale, double[] lo, double[] hi) {
+    for (int k = 0; k < n; k++) {
+      float l = (float) lo[k];
+      if (!(l == (float) hi[k])) {
+        double dl = (double) a[c + k] - t[c + k];
+        l = (float) (p * StrictMath.pow(Math.abs(dl), y) * Math.signum(dl) * scale);
       }
+      da[c + k] += l;
     }
   }
 
@@ -265,11 +263,12 @@ final class RoundedPowVector {
     int end = from + (to - from) / L * L;
     int cap = Math.min(CHUNK, end - from);
     double[] x = new double[cap];
+    double[] tc = new double[cap];
     double[] pw = new double[cap];
     double[] acc = new double[2 * L];
     for (int c = from; c < end; c += CHUNK) {
       int n = Math.min(CHUNK, end - c);
-      absCentred(h, c, n, x);
+      centred(h, c, n, tc, x);
       System.arraycopy(x, 0, pw, 0, n);
       pow(pw, n, beta);
       rectify(x, pw, n);
@@ -317,63 +316,60 @@ final class RoundedPowVector {
     int end = from + (to - from) / L * L;
     int cap = Math.min(CHUNK, end - from);
     double[] x = new double[cap];
+    double[] tc = new double[cap];
     double[] pw = new double[cap];
-    float[] tmp = new float[2 * L];
+    double[] lo = new double[cap];
+    double[] hi = new double[cap];
     for (int c = from; c < end; c += CHUNK) {
       int n = Math.min(CHUNK, end - c);
-      absCentred(h, c, n, x);
+      centred(h, c, n, tc, x);
       System.arraycopy(x, 0, pw, 0, n);
       pow(pw, n, y);
       rectify(x, pw, n);
-      regularizerGradChunk(dAlpha, h, dh, c, n, lambda, beta, gradOut, gl, y, pw, tmp);
+      regularizerGradBounds(dh, c, n, beta, gl, tc, pw, lo, hi);
+      regularizerGradStore(dAlpha, h, dh, c, n, lambda, beta, gradOut, y, lo, hi);
     }
     RoundedPow.regularizerGrad(dAlpha, h, dh, end, to, lambda, beta, gradOut);
   }
 
   /**
-   * The consumer stage of {@link #regularizerGrad} over [c, c + n), from the powers in pw. Lanes
-   * with dh = 0 add −0.0, which leaves every float (−0.0 and NaN included) as it is.
+   * The vector stage of {@link #regularizerGrad}: v = −β·pw·sign(tc)·2·gl·dh and its rounding
+   * interval [v − |v|·TOL, v + |v|·TOL] into lo and hi, for k in [0, n).
    */
-  private static void regularizerGradChunk(float[] dAlpha, float[] h, double[] dh, int c, int n,
-      double lambda, double beta, double gradOut, double gl, double y, double[] pw,
-      float[] tmp) {
+  private static void regularizerGradBounds(double[] dh, int c, int n, double beta, double gl,
+      double[] tc, double[] pw, double[] lo, double[] hi) {
     for (int k = 0; k < n; k += L) {
-      int i = c + k;
-      DoubleVector dhv = DoubleVector.fromArray(D, dh, i);
-      VectorMask<Double> skip = dhv.compare(VectorOperators.EQ, 0.0);
-      if (skip.allTrue()) {
-        continue;
-      }
-      DoubleVector hv = (DoubleVector) FloatVector.fromArray(F, h, i)
-          .convertShape(VectorOperators.F2D, D, 0);
-      DoubleVector tc = hv.mul(2.0).sub(1.0);
+      DoubleVector dhv = DoubleVector.fromArray(D, dh, c + k);
+      DoubleVector t = DoubleVector.fromArray(D, tc, k);
       DoubleVector sign = DoubleVector.broadcast(D, 1.0).reinterpretAsLongs()
-          .or(tc.reinterpretAsLongs().and(Long.MIN_VALUE)).reinterpretAsDoubles()
-          .blend(tc, tc.compare(VectorOperators.EQ, 0.0));
+          .or(t.reinterpretAsLongs().and(Long.MIN_VALUE)).reinterpretAsDoubles()
+          .blend(t, t.compare(VectorOperators.EQ, 0.0));
       DoubleVector v = DoubleVector.fromArray(D, pw, k).mul(-beta).mul(sign).mul(2.0)
-          .mul(gl).mul(dhv).blend(-0.0, skip);
+          .mul(gl).mul(dhv);
       DoubleVector dv = v.abs().mul(RoundedPow.TOL);
-      FloatVector lo = (FloatVector) v.sub(dv).convertShape(VectorOperators.D2F, F, 0);
-      FloatVector hi = (FloatVector) v.add(dv).convertShape(VectorOperators.D2F, F, 0);
-      if (!lo.compare(VectorOperators.EQ, hi).allTrue()) {
-        lo.intoArray(tmp, 0);
-        hi.intoArray(tmp, L);
-        regularizerGradExact(h, dh, i, lambda, beta, gradOut, y, tmp);
-        lo = FloatVector.fromArray(F, tmp, 0);
-      }
-      FloatVector.fromArray(F, dAlpha, i).add(lo).intoArray(dAlpha, i);
+      v.sub(dv).intoArray(lo, k);
+      v.add(dv).intoArray(hi, k);
     }
   }
 
-  /** {@link #lossGradExact} for {@link #regularizerGrad}. */
-  private static void regularizerGradExact(float[] h, double[] dh, int i, double lambda,
-      double beta, double gradOut, double y, float[] tmp) {
-    for (int l = 0; l < L; l++) {
-      if (!(tmp[l] == tmp[L + l])) {
-        double tl = 2.0 * h[i + l] - 1.0;
-        double dReg = -beta * StrictMath.pow(Math.abs(tl), y) * Math.signum(tl) * 2.0;
-        tmp[l] = (float) (gradOut * lambda * dReg * dh[i + l]);
+  /**
+   * The scalar stage of {@link #regularizerGrad}: for dh ≠ 0, dAlpha[c+k] += (float) lo[k] where
+   * lo and hi round to the same float, else the StrictMath definition.
+   */
+  private static void regularizerGradStore(float[] dAlpha, float[] h, double[] dh, int c, int n,
+      double lambda, double beta, double gradOut, double y, double[] lo, double[] hi) {
+    for (int k = 0; k < n; k++) {
+      int i = c + k;
+      if (dh[i] == 0.0) {
+        continue;
       }
+      float l = (float) lo[k];
+      if (!(l == (float) hi[k])) {
+        double tl = 2.0 * h[i] - 1.0;
+        double dReg = -beta * StrictMath.pow(Math.abs(tl), y) * Math.signum(tl) * 2.0;
+        l = (float) (gradOut * lambda * dReg * dh[i]);
+      }
+      dAlpha[i] += l;
     }
   }
 }
