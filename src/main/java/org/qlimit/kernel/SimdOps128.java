@@ -373,15 +373,17 @@ final class SimdOps128 extends SimdOps {
    * fake quantization clamped first (see {@link SimdOps#lpSum}: lo = qmin − z, hi = qmax − z).
    * This method is only the vector loop: C2 compiles it on its own (it is too large to be inlined
    * into the chunk loop), so every Vector API call in it is intrinsified whatever the callers'
-   * profiles; each L-lane term goes to the accumulator of its logical lanes, rotated through
-   * a0..a{NV-1}.
+   * profiles; each L-lane term is added to the accumulator of its logical lanes, which lives in
+   * lanes[] itself. Keeping the accumulators in the array rather than in vector variables
+   * carried around the loop costs an L1 load and store per term and makes every vector in the
+   * loop one that {@code fromArray} or an operation on such vectors produced. With vectors
+   * carried around the loop, C2 (JDK 17) sometimes compiled the stores after the loop as calls
+   * once the method had a history of type-check deoptimizations, which boxed the carried
+   * vectors on every iteration (a real run then spent up to a third of its time here).
    */
   @Override
   void lpLanes(float[] x, int off, int n, float s, float lo, float hi, float[] lanes) {
-    FloatVector a0 = FloatVector.zero(S);
-    FloatVector a1 = FloatVector.zero(S);
-    FloatVector a2 = FloatVector.zero(S);
-    FloatVector a3 = FloatVector.zero(S);
+    java.util.Arrays.fill(lanes, 0, Lanes.N, 0f);
     FloatVector zero = FloatVector.zero(S);
     FloatVector p5 = FloatVector.broadcast(S, LpTerms.P5);
     FloatVector p4 = FloatVector.broadcast(S, LpTerms.P4);
@@ -389,7 +391,7 @@ final class SimdOps128 extends SimdOps {
     FloatVector p2 = FloatVector.broadcast(S, LpTerms.P2);
     FloatVector p1 = FloatVector.broadcast(S, LpTerms.P1);
     FloatVector p0 = FloatVector.broadcast(S, LpTerms.P0);
-    for (int i = 0; i < n; i += L) {
+    for (int i = 0, j = 0; i < n; i += L) {
       FloatVector x0 = FloatVector.fromArray(S, x, off + i);
       // k = rint(clamp(x / s, lo, hi)): compare-and-blend clamps keep a NaN (as Math.min/max do),
       // and |k| ≤ 2^22, so adding and subtracting 1.5·2^23 rounds half to even
@@ -422,26 +424,10 @@ final class SimdOps128 extends SimdOps {
       // terms of d < 2^-60 (and of a NaN d) are 0
       FloatVector term = zero.blend(d.mul(d).mul(p.mul(cq)),
           d.compare(VectorOperators.GE, LpTerms.TINY));
-      FloatVector next = a0.add(term);
-      if (NV == 1) {
-        a0 = next;
-      } else if (NV == 2) {
-        a0 = a1;
-        a1 = next;
-      } else {
-        a0 = a1;
-        a1 = a2;
-        a2 = a3;
-        a3 = next;
-      }
-    }
-    a0.intoArray(lanes, 0);
-    if (NV > 1) {
-      a1.intoArray(lanes, L);
-      if (NV > 2) {
-        a2.intoArray(lanes, 2 * L);
-        a3.intoArray(lanes, 3 * L);
-      }
+      // the accumulator of these logical lanes lives in lanes[j, j + L): no vector is carried
+      // from one iteration to the next (see the method comment)
+      FloatVector.fromArray(S, lanes, j).add(term).intoArray(lanes, j);
+      j = (j + L) & (Lanes.N - 1);
     }
   }
 
