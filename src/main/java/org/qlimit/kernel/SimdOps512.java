@@ -1,11 +1,9 @@
 package org.qlimit.kernel;
 
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -612,12 +610,6 @@ final class SimdOps512 extends SimdOps {
   // convolution loops above. Scalar twins: ScalarKernels.fakeQuantDropLoop and
   // fakeQuantDropBackwardLoop.
 
-  /** Floats at half the width: as many lanes as {@link #SD}. */
-  static final VectorSpecies<Float> SH =
-      VectorSpecies.of(float.class, VectorShape.forBitSize(S.vectorBitSize() / 2));
-  /** Doubles at the full width. */
-  static final VectorSpecies<Double> SD = VectorSpecies.of(double.class, S.vectorShape());
-  static final int LH = L / 2;
 
   /**
    * Math.rint lanewise: for |v| &lt; 2^23, (|v| + 2^23) − 2^23 rounds half to even; larger |v|
@@ -689,18 +681,13 @@ final class SimdOps512 extends SimdOps {
     return next;
   }
 
+  /**
+   * The scalar loop: double lanes would need floats at half the width, a second vector shape of
+   * one element type in the process, which makes C2 box the other kernels' vectors
+   * (BENCHMARKS.md, "Why vector code ran boxed here").
+   */
   @Override
   void squaredDiffGrad(float[] da, float[] a, float[] b, int from, int to, double scale) {
-    int i = from;
-    for (int up = from + SH.loopBound(to - from); i < up; i += LH) {
-      DoubleVector ad = (DoubleVector) FloatVector.fromArray(SH, a, i)
-          .convertShape(VectorOperators.F2D, SD, 0);
-      DoubleVector bd = (DoubleVector) FloatVector.fromArray(SH, b, i)
-          .convertShape(VectorOperators.F2D, SD, 0);
-      FloatVector g = (FloatVector) ad.sub(bd).mul(2.0).mul(scale)
-          .convertShape(VectorOperators.D2F, SH, 0);
-      FloatVector.fromArray(SH, da, i).add(g).intoArray(da, i);
-    }
-    ScalarKernels.squaredDiffGradLoop(da, a, b, i, to, scale);
+    ScalarKernels.squaredDiffGradLoop(da, a, b, from, to, scale);
   }
 }
