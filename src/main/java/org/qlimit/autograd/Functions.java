@@ -363,10 +363,8 @@ public final class Functions {
         float[] da = pred.grad().data();
         double scale = dy / (double) m;
         if (p == 2.0) {
-          for (int i = 0; i < a.length; i++) {
-            double diff = (double) a[i] - t[i];
-            da[i] += (float) (2 * diff * scale);
-          }
+          // da += (float) (2·((double) a − t)·scale), elementwise
+          g.kernels().squaredDiffGrad(da, a, t, a.length, scale);
         } else {
           // da += (float) (p·StrictMath.pow(|d|, p − 1)·signum(d)·scale): elementwise, same bits
           g.kernels().lpLossGrad(da, a, t, a.length, p, scale);

@@ -257,4 +257,64 @@ public interface Kernels {
 
   /** Softmax backward per row: dx_j += p_j·(dy_j − Σ_k p_k·dy_k), the sum in order in double. */
   void softmaxBackward(float[] dx, float[] dy, float[] probs, int rows, int c);
+
+  // ---------------------------------------------------------------- activation quantization
+  // (QDrop's dropping and LSQ fake quantization, elementwise; quant.ActQuantizer and the QDrop
+  // input mixing of recon.Reconstructor are their callers)
+
+  /**
+   * Per-tensor activation fake quantization with QDrop's dropping (ALGORITHMS.md §1, §4.2), for
+   * i in [0, n), with fq(x) = (clamp(⌊x/s⌉ + z, qmin, qmax) − z)·s in float32 (x/s one float
+   * division, ⌊·⌉ Math.rint; quant.FakeQuant's definition):
+   *
+   * <pre>
+   *   keep[i] = CounterRng.uniformAt(maskPrefix, i) &lt; prob      (quant.QDropMask's mask)
+   *   y[i]    = keep[i] ? fq(x[i]) : x[i]
+   * </pre>
+   *
+   * With {@code keep == null} there is no dropping: y = fq(x), and maskPrefix and prob are unused.
+   * y may alias x. y, keep: Modified. x: Not modified.
+   *
+   * @param maskPrefix {@code CounterRng.prefix(siteSeed, QDROP_MASK, step)} of the mixing point
+   * @param prob probability of keeping the quantized value, in [0, 1]
+   */
+  void fakeQuantDrop(float[] y, boolean[] keep, float[] x, int n, float s, float z, int qmin,
+      int qmax, long maskPrefix, float prob);
+
+  /**
+   * Backward of {@link #fakeQuantDrop} (straight-through estimator for x, LSQ for the step,
+   * Esser et al. 2020). With dq_i = 0f + dy_i where keep[i] and 0 where not (keep null: dq = dy),
+   * and u_i = ⌊x_i/s⌉ + z in float32, in this order for each i in [0, n):
+   *
+   * <pre>
+   *   dx[i] += dy[i]   where !keep[i]               (the dropped element's gradient goes to x)
+   *   dx[i] += dq_i    where qmin ≤ u_i ≤ qmax      (STE through the clamp, bounds included)
+   * </pre>
+   *
+   * (dx null: skipped), and returns the step's gradient {@code (float) (gradScale · Σ_i (double)
+   * dq_i · ∂x̂_i/∂s)}, the sum in double in increasing i, with ∂x̂/∂s = (double) qmin − z where
+   * u &lt; qmin, (double) qmax − z where u &gt; qmax, else ((double) u − z) − (double) x/(double) s
+   * (quant.FakeQuant's backward). With {@code terms == null} no step gradient is formed and 0 is
+   * returned. The result does not depend on threads or vector width.
+   *
+   * @param dx Modified (accumulated), or null
+   * @param terms scratch of at least n doubles, Modified; or null
+   */
+  float fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep, float[] x,
+      int n, float s, float z, int qmin, int qmax, float gradScale);
+
+  /**
+   * QDrop's mixing of an input (ALGORITHMS.md §4.2): out[i] = CounterRng.uniformAt(maskPrefix, i)
+   * &lt; prob ? xq[i] : xfp[i] for i in [0, n); the mask is not stored. out may alias xq or xfp.
+   * out: Modified. xq, xfp: Not modified (unless aliased).
+   */
+  void qdropMix(float[] out, float[] xq, float[] xfp, int n, long maskPrefix, float prob);
+
+  /**
+   * Gradient of the mean squared reconstruction loss (autograd.Functions.reconLoss with p = 2),
+   * accumulated: {@code da[i] += (float) (2·((double) a[i] − b[i])·scale)} for i in [0, len), the
+   * products in double in that order; elementwise, split across threads. da: Modified; a, b: Not
+   * modified.
+   */
+  void squaredDiffGrad(float[] da, float[] a, float[] b, int len, double scale);
 }

@@ -156,4 +156,71 @@ final class Pre {
     }
     Check.noAlias(op, probs, logits, "logits");
   }
+
+  // The activation-quantization checks run on every call of a hot path: they format their
+  // messages only when they fail (the varargs form of Check.arg would box every call).
+
+  static void fakeQuantDrop(float[] y, boolean[] keep, float[] x, int n, int qmin, int qmax,
+      float prob) {
+    String op = "fakeQuantDrop";
+    count(op, n);
+    Check.length(op, "x", x, n);
+    Check.length(op, "y", y, n);
+    keep(op, keep, n);
+    levels(op, qmin, qmax);
+    prob(op, prob);
+  }
+
+  static void fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep,
+      float[] x, int n, int qmin, int qmax) {
+    String op = "fakeQuantDropBackward";
+    count(op, n);
+    Check.length(op, "x", x, n);
+    Check.length(op, "dy", dy, n);
+    keep(op, keep, n);
+    if (terms != null && terms.length < n) {
+      throw new IllegalArgumentException(op + ": terms has " + terms.length
+          + " elements, needs at least " + n);
+    }
+    levels(op, qmin, qmax);
+    if (dx != null) {
+      Check.length(op, "dx", dx, n);
+      Check.noAlias(op, dx, dy, "dy");
+      Check.noAlias(op, dx, x, "x");
+    }
+  }
+
+  static void qdropMix(float[] out, float[] xq, float[] xfp, int n, float prob) {
+    String op = "qdropMix";
+    count(op, n);
+    Check.length(op, "xq", xq, n);
+    Check.length(op, "xfp", xfp, n);
+    Check.length(op, "out", out, n);
+    prob(op, prob);
+  }
+
+  private static void count(String op, int n) {
+    if (n < 0) {
+      throw new IllegalArgumentException(op + ": negative length " + n);
+    }
+  }
+
+  private static void keep(String op, boolean[] keep, int n) {
+    if (keep != null && keep.length < n) {
+      throw new IllegalArgumentException(op + ": keep has " + keep.length
+          + " elements, needs at least " + n);
+    }
+  }
+
+  private static void levels(String op, int qmin, int qmax) {
+    if (qmin > qmax) {
+      throw new IllegalArgumentException(op + ": qmin " + qmin + " > qmax " + qmax);
+    }
+  }
+
+  private static void prob(String op, float prob) {
+    if (!(prob >= 0f && prob <= 1f)) {
+      throw new IllegalArgumentException(op + ": keep probability " + prob + " outside [0, 1]");
+    }
+  }
 }

@@ -1,6 +1,7 @@
 package org.qlimit.kernel;
 
 import org.qlimit.util.Check;
+import org.qlimit.util.CounterRng;
 import org.qlimit.util.NumericsConfig;
 import org.qlimit.util.Parallel;
 
@@ -745,5 +746,130 @@ public final class ScalarKernels implements Kernels {
         }
       }
     });
+  }
+
+  // ---------------------------------------------------------------- activation quantization
+
+  /** Below this many elements the activation-quantization kernels run on the caller only. */
+  static final int ACT_PARALLEL_MIN = 1 << 13;
+
+  @Override
+  public void fakeQuantDrop(float[] y, boolean[] keep, float[] x, int n, float s, float z,
+      int qmin, int qmax, long maskPrefix, float prob) {
+    Pre.fakeQuantDrop(y, keep, x, n, qmin, qmax, prob);
+    int threads = n >= ACT_PARALLEL_MIN ? cfg.threads() : 1;
+    Parallel.forRange(threads, n, (from, to) -> {
+      if (keep != null) {
+        dropMask(keep, from, from, to, maskPrefix, prob);
+      }
+      fakeQuantDropLoop(y, keep, x, from, to, s, z, qmin, qmax);
+    });
+  }
+
+  @Override
+  public float fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep,
+      float[] x, int n, float s, float z, int qmin, int qmax, float gradScale) {
+    Pre.fakeQuantDropBackward(dx, terms, dy, keep, x, n, qmin, qmax);
+    int threads = n >= ACT_PARALLEL_MIN ? cfg.threads() : 1;
+    Parallel.forRange(threads, n, (from, to) ->
+        fakeQuantDropBackwardLoop(dx, terms, dy, keep, x, from, to, s, z, qmin, qmax));
+    if (terms == null) {
+      return 0f;
+    }
+    double acc = 0.0;
+    for (int i = 0; i < n; i++) {
+      acc += terms[i];
+    }
+    return (float) (gradScale * acc);
+  }
+
+  @Override
+  public void qdropMix(float[] out, float[] xq, float[] xfp, int n, long maskPrefix, float prob) {
+    Pre.qdropMix(out, xq, xfp, n, prob);
+    Parallel.forRange(n >= ACT_PARALLEL_MIN ? cfg.threads() : 1, n, (from, to) -> {
+      for (int i = from; i < to; i++) {
+        out[i] = CounterRng.uniformAt(maskPrefix, i) < prob ? xq[i] : xfp[i];
+      }
+    });
+  }
+
+  /** keep[kOff + i − from] = CounterRng.uniformAt(prefix, i) &lt; prob for i in [from, to). */
+  static void dropMask(boolean[] keep, int kOff, int from, int to, long prefix, float prob) {
+    int d = kOff - from;
+    for (int i = from; i < to; i++) {
+      keep[d + i] = CounterRng.uniformAt(prefix, i) < prob;
+    }
+  }
+
+  /** u = ⌊x/s⌉ + z in float32 (x/s one float division, Math.rint). */
+  static float actLevel(float x, float s, float z) {
+    return (float) Math.rint(x / s) + z;
+  }
+
+  /** (clamp(⌊x/s⌉ + z, qmin, qmax) − z)·s in float32. */
+  static float actFakeQuant(float x, float s, float z, int qmin, int qmax) {
+    return (Math.min(Math.max(actLevel(x, s, z), qmin), qmax) - z) * s;
+  }
+
+  /** y[i] = keep[i] ? fq(x[i]) : x[i] over [from, to), the mask given (keep null: y = fq(x)). */
+  static void fakeQuantDropLoop(float[] y, boolean[] keep, float[] x, int from, int to, float s,
+      float z, int qmin, int qmax) {
+    for (int i = from; i < to; i++) {
+      float xi = x[i];
+      float q = actFakeQuant(xi, s, z, qmin, qmax);
+      y[i] = keep == null || keep[i] ? q : xi;
+    }
+  }
+
+  /** ∂x̂/∂s of one element, in double ({@link Kernels#fakeQuantDropBackward}). */
+  static double actScaleGrad(float x, float u, float s, float z, int qmin, int qmax) {
+    if (u < qmin) {
+      return (double) qmin - z;
+    }
+    if (u > qmax) {
+      return (double) qmax - z;
+    }
+    return ((double) u - z) - (double) x / (double) s;
+  }
+
+  /**
+   * {@link Kernels#fakeQuantDropBackward} over [from, to) with every term written:
+   * terms[i] = (double) dq_i · ∂x̂_i/∂s (when terms is not null).
+   */
+  static void fakeQuantDropBackwardLoop(float[] dx, double[] terms, float[] dy, boolean[] keep,
+      float[] x, int from, int to, float s, float z, int qmin, int qmax) {
+    for (int i = from; i < to; i++) {
+      float dyi = dy[i];
+      boolean kept = keep == null || keep[i];
+      float dq = keep == null ? dyi : kept ? 0f + dyi : 0f;
+      float u = actLevel(x[i], s, z);
+      if (dx != null) {
+        if (!kept) {
+          dx[i] += dyi;
+        }
+        if (u >= qmin && u <= qmax) {
+          dx[i] += dq;
+        }
+      }
+      if (terms != null) {
+        terms[i] = (double) dq * actScaleGrad(x[i], u, s, z, qmin, qmax);
+      }
+    }
+  }
+
+  @Override
+  public void squaredDiffGrad(float[] da, float[] a, float[] b, int len, double scale) {
+    Pre.elementwise("squaredDiffGrad", len, da, a, b);
+    Parallel.forRange(len >= ACT_PARALLEL_MIN ? cfg.threads() : 1, len,
+        (from, to) -> squaredDiffGradLoop(da, a, b, from, to, scale));
+  }
+
+  /** {@link Kernels#squaredDiffGrad} over [from, to). */
+  static void squaredDiffGradLoop(float[] da, float[] a, float[] b, int from, int to,
+      double scale) {
+    for (int i = from; i < to; i++) {
+      double diff = (double) a[i] - b[i];
+      da[i] += (float) (2 * diff * scale);
+    }
   }
 }

@@ -36,6 +36,11 @@ import org.qlimit.util.VectorWidth;
  *       {@link Lanes#sumInOrder}; never {@code reduceLanes(ADD)}.
  *   <li>Batched GEMM (attention): the same GEMM per batch item, one thread each, threads over
  *       batch items (inside the GEMM when there are fewer items than threads).
+ *   <li>Activation quantization (QDrop): the mask is drawn by the scalar counter-based generator
+ *       in blocks, then fake quantization and the keep/drop select run on float lanes; the
+ *       backward pass is one scalar loop per thread (mix backward, STE and LSQ terms) that keeps
+ *       only the non-zero terms, summed in index order on the caller's thread (the sum of
+ *       {@link ScalarKernels}). The p = 2 loss gradient runs on double lanes.
  *   <li>rint, floor, exp, log, sigmoid, softmax, the bias additions, and the transformer's GELU,
  *       tanh, LayerNorm, masked softmax and softmax backward stay scalar loops, shared with
  *       {@link ScalarKernels} (StrictMath and double sums; parallel over rows only).
@@ -861,5 +866,79 @@ public final class SimdKernels implements Kernels {
   public void softmaxBackward(float[] dx, float[] dy, float[] probs, int rows, int c) {
     Pre.elementwise("softmaxBackward", rows * c, dx, dy, probs);
     ScalarKernels.softmaxBackwardLoop(dx, dy, probs, rows, c, cfg.threads());
+  }
+
+  // ---------------------------------------------------------------- activation quantization
+
+  /** Elements per block of the mask: drawn into a small buffer, then applied with vectors. */
+  private static final int MASK_BLOCK = 2048;
+
+  @Override
+  public void fakeQuantDrop(float[] y, boolean[] keep, float[] x, int n, float s, float z,
+      int qmin, int qmax, long maskPrefix, float prob) {
+    Pre.fakeQuantDrop(y, keep, x, n, qmin, qmax, prob);
+    int threads = n >= ScalarKernels.ACT_PARALLEL_MIN ? cfg.threads() : 1;
+    Parallel.forRange(threads, n, (from, to) -> {
+      for (int b = from; b < to; b += MASK_BLOCK) {
+        int e = Math.min(to, b + MASK_BLOCK);
+        if (keep != null) {
+          ScalarKernels.dropMask(keep, b, b, e, maskPrefix, prob);
+        }
+        ops.fakeQuantDrop(y, keep, x, b, e, s, z, qmin, qmax);
+      }
+    });
+  }
+
+  @Override
+  public float fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep,
+      float[] x, int n, float s, float z, int qmin, int qmax, float gradScale) {
+    Pre.fakeQuantDropBackward(dx, terms, dy, keep, x, n, qmin, qmax);
+    if (n == 0) {
+      return terms == null ? 0f : (float) (gradScale * 0.0);
+    }
+    // one contiguous part per thread; each leaves its non-zero terms compacted at its start
+    int threads = n >= ScalarKernels.ACT_PARALLEL_MIN ? cfg.threads() : 1;
+    int chunk = (n + threads - 1) / threads;
+    int parts = (n + chunk - 1) / chunk;
+    int[] count = new int[parts];
+    Parallel.forRange(parts, parts, (p0, p1) -> {
+      for (int p = p0; p < p1; p++) {
+        int from = p * chunk;
+        count[p] = ops.fakeQuantDropBackward(dx, terms, dy, keep, x, from,
+            Math.min(n, from + chunk), s, z, qmin, qmax);
+      }
+    });
+    if (terms == null) {
+      return 0f;
+    }
+    // the index-order sum of ScalarKernels without its zero terms (the same value, see SimdOps)
+    double acc = 0.0;
+    for (int p = 0; p < parts; p++) {
+      for (int k = p * chunk, end = k + count[p]; k < end; k++) {
+        acc += terms[k];
+      }
+    }
+    return (float) (gradScale * acc);
+  }
+
+  @Override
+  public void qdropMix(float[] out, float[] xq, float[] xfp, int n, long maskPrefix, float prob) {
+    Pre.qdropMix(out, xq, xfp, n, prob);
+    int threads = n >= ScalarKernels.ACT_PARALLEL_MIN ? cfg.threads() : 1;
+    Parallel.forRange(threads, n, (from, to) -> {
+      boolean[] keep = new boolean[Math.min(MASK_BLOCK, to - from)];
+      for (int b = from; b < to; b += MASK_BLOCK) {
+        int e = Math.min(to, b + MASK_BLOCK);
+        ScalarKernels.dropMask(keep, 0, b, e, maskPrefix, prob);
+        ops.select(out, xq, xfp, keep, b, e - b);
+      }
+    });
+  }
+
+  @Override
+  public void squaredDiffGrad(float[] da, float[] a, float[] b, int len, double scale) {
+    Pre.elementwise("squaredDiffGrad", len, da, a, b);
+    Parallel.forRange(len >= ScalarKernels.ACT_PARALLEL_MIN ? cfg.threads() : 1, len,
+        (from, to) -> ops.squaredDiffGrad(da, a, b, from, to, scale));
   }
 }

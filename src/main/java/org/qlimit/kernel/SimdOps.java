@@ -176,6 +176,31 @@ abstract class SimdOps {
   abstract void depthwisePlane(float[] y, int yOff, float[] xp, int wp, float[] w, int wOff, int kh,
       int kw, int ho, int wo, float[] tmp);
 
+  // ---------------------------------------------------------------- activation quantization
+
+  /**
+   * y[i] = keep[i] ? fq(x[i]) : x[i] over [from, to), the mask already drawn (keep null: y =
+   * fq(x)); {@link ScalarKernels#fakeQuantDropLoop}.
+   */
+  abstract void fakeQuantDrop(float[] y, boolean[] keep, float[] x, int from, int to, float s,
+      float z, int qmin, int qmax);
+
+  /** out[from + j] = keep[j] ? xq[from + j] : xfp[from + j] for j in [0, len). */
+  abstract void select(float[] out, float[] xq, float[] xfp, boolean[] keep, int from, int len);
+
+  /**
+   * {@link ScalarKernels#fakeQuantDropBackwardLoop} over [from, to), except that only the
+   * non-zero terms are kept, moved down to terms[from, from + count) in index order; returns
+   * count (0 when terms is null). Dropping zeros leaves the index-order double sum unchanged: it
+   * starts at +0.0 and can never become −0.0, and acc + (±0.0) = acc for any other acc.
+   */
+  abstract int fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep,
+      float[] x, int from, int to, float s, float z, int qmin, int qmax);
+
+  /** {@link ScalarKernels#squaredDiffGradLoop} over [from, to). */
+  abstract void squaredDiffGrad(float[] da, float[] a, float[] b, int from, int to,
+      double scale);
+
   // ---------------------------------------------------------------- scratch
 
   /** Per-thread scratch arrays. */

@@ -589,4 +589,90 @@ final class SimdOps128 extends SimdOps {
       System.arraycopy(tmp, r * woR, y, yOff + r * wo, wo);
     }
   }
+
+  // ================================================================ activation quantization
+  // QDrop's dropping and LSQ fake quantization (elementwise), kept apart from the GEMM and
+  // convolution loops above. Scalar twins: ScalarKernels.fakeQuantDropLoop and
+  // fakeQuantDropBackwardLoop.
+
+
+  /**
+   * Math.rint lanewise: for |v| &lt; 2^23, (|v| + 2^23) − 2^23 rounds half to even; larger |v|
+   * are integers already; the sign is put back bitwise (rint(−0.3) = −0.0).
+   */
+  private static FloatVector rint(FloatVector v) {
+    FloatVector av = v.abs();
+    FloatVector r = av.add(0x1p23f).sub(0x1p23f)
+        .blend(av, av.compare(VectorOperators.GE, 0x1p23f));
+    return r.reinterpretAsInts().or(v.reinterpretAsInts().and(0x80000000)).reinterpretAsFloats();
+  }
+
+  @Override
+  void fakeQuantDrop(float[] y, boolean[] keep, float[] x, int from, int to, float s, float z,
+      int qmin, int qmax) {
+    float lo = qmin;
+    float hi = qmax;
+    int i = from;
+    for (int up = from + S.loopBound(to - from); i < up; i += L) {
+      FloatVector xv = FloatVector.fromArray(S, x, i);
+      FloatVector q = rint(xv.div(s)).add(z).max(lo).min(hi).sub(z).mul(s);
+      if (keep != null) {
+        q = xv.blend(q, VectorMask.fromArray(S, keep, i));
+      }
+      q.intoArray(y, i);
+    }
+    ScalarKernels.fakeQuantDropLoop(y, keep, x, i, to, s, z, qmin, qmax);
+  }
+
+  @Override
+  void select(float[] out, float[] xq, float[] xfp, boolean[] keep, int from, int len) {
+    int j = 0;
+    for (int up = S.loopBound(len); j < up; j += L) {
+      FloatVector.fromArray(S, xfp, from + j)
+          .blend(FloatVector.fromArray(S, xq, from + j), VectorMask.fromArray(S, keep, j))
+          .intoArray(out, from + j);
+    }
+    for (; j < len; j++) {
+      out[from + j] = keep[j] ? xq[from + j] : xfp[from + j];
+    }
+  }
+
+  /**
+   * The scalar loop of {@link ScalarKernels#fakeQuantDropBackwardLoop} in blocks, each followed by
+   * the compaction of its terms. (A lane version with the LSQ terms on double lanes was slower on
+   * JDK 17 with AVX2: its float-to-double conversions were not compiled to vector instructions.)
+   */
+  @Override
+  int fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep, float[] x,
+      int from, int to, float s, float z, int qmin, int qmax) {
+    int next = from;
+    for (int b = from; b < to; b += 256) {
+      int e = Math.min(to, b + 256);
+      ScalarKernels.fakeQuantDropBackwardLoop(dx, terms, dy, keep, x, b, e, s, z, qmin, qmax);
+      if (terms != null) {
+        next = compactTerms(terms, next, b, e);
+      }
+    }
+    return terms == null ? 0 : next - from;
+  }
+
+  /** Moves the non-zero terms[from, to) down to terms[next, ...) in order; returns the new end. */
+  private static int compactTerms(double[] terms, int next, int from, int to) {
+    for (int k = from; k < to; k++) {
+      double t = terms[k];
+      terms[next] = t;
+      next += t != 0.0 ? 1 : 0;
+    }
+    return next;
+  }
+
+  /**
+   * The scalar loop: double lanes would need floats at half the width, a second vector shape of
+   * one element type in the process, which makes C2 box the other kernels' vectors
+   * (BENCHMARKS.md, "Why vector code ran boxed here").
+   */
+  @Override
+  void squaredDiffGrad(float[] da, float[] a, float[] b, int from, int to, double scale) {
+    ScalarKernels.squaredDiffGradLoop(da, a, b, from, to, scale);
+  }
 }

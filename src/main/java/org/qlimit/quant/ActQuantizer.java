@@ -3,9 +3,9 @@ package org.qlimit.quant;
 import org.qlimit.autograd.Functions;
 import org.qlimit.autograd.Graph;
 import org.qlimit.autograd.Var;
+import org.qlimit.kernel.Kernels;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Check;
-import org.qlimit.util.Parallel;
 
 /**
  * A per-tensor activation quantizer at one activation site, with a learnable step (LSQ).
@@ -76,7 +76,9 @@ public final class ActQuantizer {
       s = FakeQuant.sanitizeLearnedScale(s);
       sv[0] = s;
     }
-    Check.state(Float.isFinite(s) && s > 0, "%s: learned activation step became %s", site, s);
+    if (!(Float.isFinite(s) && s > 0)) {
+      throw new IllegalStateException(site + ": learned activation step became " + s);
+    }
     return QParams.perTensor(s, zeroPoint, scheme);
   }
 
@@ -93,46 +95,30 @@ public final class ActQuantizer {
     int n = xd.length;
     Tensor y = Tensor.zeros(x.shape());
     float[] yd = y.data();
-    int threads = n >= PARALLEL_MIN ? g.kernels().config().threads() : 1;
     float s = p.scale(0);
     float z = p.zeroPoint(0);
     int qmin = scheme.qmin();
     int qmax = scheme.qmax();
-    byte[] keep = drop == null ? null : new byte[n];
-    // Forward, elementwise over any split of [0, n): y = fakeQuant(x); with dropping, the mask
-    // keep (counter = flat index) selects y where 1 and x where 0.
-    Parallel.forRange(threads, n, (from, to) -> {
-      FakeQuant.fakeQuantRange(yd, xd, s, z, qmin, qmax, from, to);
-      if (keep != null) {
-        QDropMask.mask(keep, from, to, drop.seed(), drop.site(), drop.step(), drop.prob());
-        QDropMask.apply(yd, yd, xd, keep, from, to);
-      }
-    });
+    Kernels k = g.kernels();
+    // y = fakeQuant(x); with dropping, the mask keep (counter = flat index) selects fakeQuant(x)
+    // where true and x where false (QDropMask's definition)
+    boolean[] keep = drop == null ? null : new boolean[n];
+    k.fakeQuantDrop(yd, keep, xd, n, s, z, qmin, qmax,
+        drop == null ? 0L : QDropMask.prefix(drop.seed(), drop.site(), drop.step()),
+        drop == null ? 1f : drop.prob());
     float gs = gradScale >= 0 ? gradScale : FakeQuant.lsqGradScale(n, scheme.qmax());
     return Functions.custom(g, "actQuant", y, new Var[] {x, scale}, dy -> {
-      float[] dyd = dy.data();
       float[] dx = x.requiresGrad() ? x.grad().data() : null;
       float[] ds = scale.requiresGrad() ? scale.grad().data() : null;
-      double[] terms = ds == null ? null : terms(n);
-      float[] dyq = keep == null ? dyd : dyQuantized(n);
-      // Backward of the two steps above, in reverse: the mix sends dy of dropped elements
-      // straight to x and that of kept ones to the quantizer (dyq, 0 where dropped); the
-      // quantizer's STE gradient goes to x and its LSQ terms to a buffer summed in index order.
-      Parallel.forRange(threads, n, (from, to) -> {
-        if (keep != null) {
-          java.util.Arrays.fill(dyq, from, to, 0f);
-          QDropMask.mixBackward(dyq, dx, dyd, keep, from, to);
-        }
-        FakeQuant.backwardRange(dx, terms, dyq, xd, s, z, qmin, qmax, from, to);
-      });
+      // the mix sends dy of dropped elements straight to x and that of kept ones through the
+      // quantizer: STE to x, LSQ terms summed in index order into the step's gradient
+      float dScale = k.fakeQuantDropBackward(dx, ds == null ? null : terms(n), dy.data(), keep,
+          xd, n, s, z, qmin, qmax, gs);
       if (ds != null) {
-        ds[0] += FakeQuant.scaleGrad(terms, 0, n, gs);
+        ds[0] += dScale;
       }
     });
   }
-
-  /** Below this many elements a quantizer runs on the caller's thread only. */
-  private static final int PARALLEL_MIN = 1 << 13;
 
   /** Scratch for the LSQ terms, reused across calls (only used inside one backward call). */
   private double[] termsScratch = new double[0];
@@ -142,16 +128,6 @@ public final class ActQuantizer {
       termsScratch = new double[n];
     }
     return termsScratch;
-  }
-
-  /** Scratch for the gradient reaching the kept (quantized) elements, as {@link #terms}. */
-  private float[] dyQuantizedScratch = new float[0];
-
-  private float[] dyQuantized(int n) {
-    if (dyQuantizedScratch.length < n) {
-      dyQuantizedScratch = new float[n];
-    }
-    return dyQuantizedScratch;
   }
 
   /** Overwrites the step (Modified), e.g. when loading a checkpoint. */

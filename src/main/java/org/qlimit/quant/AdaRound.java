@@ -250,7 +250,9 @@ public final class AdaRound {
   public static void rectify(float[] h, double[] dh, float[] alpha, int n, int threads) {
     Check.length("rectify", "alpha", alpha, n);
     Check.length("rectify", "h", h, n);
-    Check.arg(dh != null && dh.length >= n, "rectify: dh needs %d elements", n);
+    if (dh == null || dh.length < n) {
+      throw new IllegalArgumentException("rectify: dh needs " + n + " elements");
+    }
     Parallel.forRange(threadsFor(threads, n), n, (from, to) -> {
       for (int i = from; i < to; i++) {
         float sig = (float) sigmoid(alpha[i]);
@@ -394,9 +396,13 @@ public final class AdaRound {
 
   private static int checkSizes(String op, float[] w, QParams p, int channelSize) {
     Check.arg(p != null, "%s: QParams is null", op);
-    Check.nonNegative(op + ": channelSize", channelSize);
+    if (channelSize < 0) {
+      throw new IllegalArgumentException(op + ": channelSize must be >= 0, got " + channelSize);
+    }
     long n = (long) p.channels() * channelSize;
-    Check.arg(n <= Integer.MAX_VALUE, "%s: %d elements is too many", op, n);
+    if (n > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(op + ": " + n + " elements is too many");
+    }
     Check.length(op, "w", w, n);
     return (int) n;
   }

@@ -98,8 +98,8 @@ public final class FakeQuant {
   /**
    * {@link #fakeQuant} of one channel (step s, zero point z) over the flat range [from, to):
    * y[i] = (clamp(⌊x_i/s⌉ + z, qmin, qmax) − z) · s. Elementwise, so disjoint ranges may run on
-   * any threads with the same result ({@link ActQuantizer} splits a tensor this way). {@code y}
-   * may alias {@code x}.
+   * any threads with the same result. {@code y} may alias {@code x}. (Activation quantizers run
+   * the fused {@code Kernels#fakeQuantDrop}, which reproduces these values.)
    *
    * @param y output, at least {@code to} elements. Modified in [from, to).
    * @param x input, at least {@code to} elements. Not modified (unless aliased by y).
@@ -192,8 +192,9 @@ public final class FakeQuant {
    * </pre>
    *
    * Elementwise, so disjoint ranges may run on any threads with the same result; the step's
-   * gradient is then {@link #scaleGrad} of the terms, one sum in index order. This is the code
-   * that runs for every activation quantizer ({@link ActQuantizer}).
+   * gradient is then {@link #scaleGrad} of the terms, one sum in index order. This is the
+   * definition that activation quantizers ({@link ActQuantizer}) reproduce with the fused
+   * {@code Kernels#fakeQuantDropBackward}.
    *
    * @param dx gradient w.r.t. x, or null when not needed. Modified (accumulated) in [from, to).
    * @param terms the LSQ terms, or null when not needed. Modified (overwritten) in [from, to).
@@ -249,9 +250,13 @@ public final class FakeQuant {
 
   private static int checkSizes(String op, float[] x, QParams p, int channelSize) {
     Check.arg(p != null, "%s: QParams is null", op);
-    Check.nonNegative(op + ": channelSize", channelSize);
+    if (channelSize < 0) {
+      throw new IllegalArgumentException(op + ": channelSize must be >= 0, got " + channelSize);
+    }
     long n = (long) p.channels() * channelSize;
-    Check.arg(n <= Integer.MAX_VALUE, "%s: %d elements is too many", op, n);
+    if (n > Integer.MAX_VALUE) {
+      throw new IllegalArgumentException(op + ": " + n + " elements is too many");
+    }
     Check.length(op, "x", x, n);
     return (int) n;
   }

@@ -47,6 +47,15 @@ public final class QDropMask {
     return CounterRng.bits(seed, Streams.QDROP_MASK.id(), site, 0L);
   }
 
+  /**
+   * The index-independent part of the mask of (seed, site, step), for the kernels'
+   * {@code maskPrefix}: element i keeps its quantized value when
+   * {@code CounterRng.uniformAt(prefix(seed, site, step), i) < prob}.
+   */
+  public static long prefix(long seed, long site, long step) {
+    return CounterRng.prefix(siteSeed(seed, site), Streams.QDROP_MASK.id(), step);
+  }
+
   /** Whether element {@code index} keeps its quantized value: u &lt; prob. */
   public static boolean keep(long seed, long site, long step, long index, float prob) {
     return CounterRng.uniform(siteSeed(seed, site), Streams.QDROP_MASK.id(), step, index) < prob;
@@ -89,8 +98,7 @@ public final class QDropMask {
    */
   public static void mask(
       byte[] keep, int from, int to, long seed, long site, long step, float prob) {
-    Check.arg(keep != null && keep.length >= to, "mask: keep needs %d elements", to);
-    Check.arg(0 <= from && from <= to, "mask: bad range [%d, %d)", from, to);
+    checkKeep("mask", keep, from, to);
     checkProb(prob);
     long pre = CounterRng.prefix(siteSeed(seed, site), Streams.QDROP_MASK.id(), step);
     for (int i = from; i < to; i++) {
@@ -107,8 +115,7 @@ public final class QDropMask {
    * @param keep mask from {@link #mask}. Not modified.
    */
   public static void apply(float[] out, float[] xq, float[] xfp, byte[] keep, int from, int to) {
-    Check.arg(keep != null && keep.length >= to, "apply: keep needs %d elements", to);
-    Check.arg(0 <= from && from <= to, "apply: bad range [%d, %d)", from, to);
+    checkKeep("apply", keep, from, to);
     Check.length("apply", "xq", xq, to);
     Check.length("apply", "xfp", xfp, to);
     Check.length("apply", "out", out, to);
@@ -129,8 +136,7 @@ public final class QDropMask {
   public static void mixBackward(
       float[] dxq, float[] dxfp, float[] dy, byte[] keep, int from, int to) {
     Check.length("mixBackward", "dy", dy, to);
-    Check.arg(keep != null && keep.length >= to, "mixBackward: keep needs %d elements", to);
-    Check.arg(0 <= from && from <= to, "mixBackward: bad range [%d, %d)", from, to);
+    checkKeep("mixBackward", keep, from, to);
     if (dxq != null) {
       Check.length("mixBackward", "dxq", dxq, to);
       Check.noAlias("mixBackward", dxq, dy, "dy");
@@ -153,11 +159,28 @@ public final class QDropMask {
 
   private static void checkRange(String op, float[] xq, int from, int to, float prob) {
     Check.length(op, "xq", xq, to);
-    Check.arg(0 <= from && from <= to, "%s: bad range [%d, %d)", op, from, to);
+    checkBounds(op, from, to);
     checkProb(prob);
   }
 
+  // the checks below format their message only when they fail (no boxing per call)
+
+  private static void checkKeep(String op, byte[] keep, int from, int to) {
+    if (keep == null || keep.length < to) {
+      throw new IllegalArgumentException(op + ": keep needs " + to + " elements");
+    }
+    checkBounds(op, from, to);
+  }
+
+  private static void checkBounds(String op, int from, int to) {
+    if (!(0 <= from && from <= to)) {
+      throw new IllegalArgumentException(op + ": bad range [" + from + ", " + to + ")");
+    }
+  }
+
   private static void checkProb(float prob) {
-    Check.arg(prob >= 0f && prob <= 1f, "QDropMask: prob %s outside [0, 1]", prob);
+    if (!(prob >= 0f && prob <= 1f)) {
+      throw new IllegalArgumentException("QDropMask: prob " + prob + " outside [0, 1]");
+    }
   }
 }

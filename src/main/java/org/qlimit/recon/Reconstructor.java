@@ -29,7 +29,6 @@ import org.qlimit.quant.QuantState;
 import org.qlimit.quant.WeightQuantizer;
 import org.qlimit.tensor.Tensor;
 import org.qlimit.util.Check;
-import org.qlimit.util.Parallel;
 
 /**
  * The reconstruction engine: builds the quantized version of a folded FP model with one of the
@@ -684,10 +683,9 @@ public final class Reconstructor {
     }
     if (fpIn != null) {
       long site = QDropMask.site(index, 0);
-      // elementwise (counter = flat index), so any split gives the same bits
-      opt.mixing(fpIn, (x, xFp, t) -> Parallel.forRange(k.config().threads(), x.length,
-          (from, to) -> QDropMask.mixRange(x, x, xFp, from, to, cfg.seed(), site, t,
-              cfg.keepProb())));
+      // QDropMask.mix's values: elementwise, counter = flat index
+      opt.mixing(fpIn, (x, xFp, t) -> k.qdropMix(x, x, xFp, x.length,
+          QDropMask.prefix(cfg.seed(), site, t), cfg.keepProb()));
     }
     return opt;
   }

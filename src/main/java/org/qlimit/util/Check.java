@@ -13,6 +13,24 @@ public final class Check {
     }
   }
 
+  // Overloads without the varargs array, which the varargs form allocates on every call, even
+  // when the check passes. (No primitive overloads: a boxed or char argument would silently bind
+  // to them; checks in hot loops with numbers test first and format only on failure.)
+
+  /** {@link #arg(boolean, String, Object...)} without arguments (no array per call). */
+  public static void arg(boolean ok, String fmt) {
+    if (!ok) {
+      throw new IllegalArgumentException(String.format(fmt));
+    }
+  }
+
+  /** {@link #arg(boolean, String, Object...)} with one string argument (no array per call). */
+  public static void arg(boolean ok, String fmt, String a) {
+    if (!ok) {
+      throw new IllegalArgumentException(String.format(fmt, a));
+    }
+  }
+
   /** Throws IllegalStateException with a formatted message when {@code ok} is false. */
   public static void state(boolean ok, String fmt, Object... args) {
     if (!ok) {
