@@ -7,6 +7,7 @@ import static org.qlimit.kernel.KernelTestData.bits;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.qlimit.util.NumericsConfig;
 
@@ -15,6 +16,7 @@ import org.qlimit.util.NumericsConfig;
  * gradient: SIMD (128/256/512 bits × 1–5 threads) against {@link ScalarKernels}, bit for bit, at
  * awkward lengths and on both sides of the parallel limit.
  */
+@Tag(VectorWidths.TAG)
 class ActQuantTwinTest {
   private static final Kernels REF = new ScalarKernels(1);
   private static final int[] LENS = {0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 63, 65, 127,
