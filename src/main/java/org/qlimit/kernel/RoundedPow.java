@@ -235,10 +235,18 @@ public final class RoundedPow {
         v = decide(p * pw * Math.signum(diff) * scale);
       }
       if (v != v) {
-        v = (float) (p * StrictMath.pow(ad, y) * Math.signum(diff) * scale);
+        v = lossGradExact(diff, p, y, scale);
       }
       da[i] += v;
     }
+  }
+
+  /**
+   * One element of {@link #lossGrad} by the definition, for the elements the rounding test leaves
+   * undecided: {@code (float) (p · StrictMath.pow(|diff|, y) · signum(diff) · scale)}, y = p − 1.
+   */
+  static float lossGradExact(double diff, double p, double y, double scale) {
+    return (float) (p * StrictMath.pow(Math.abs(diff), y) * Math.signum(diff) * scale);
   }
 
   /** The definition of {@link #lossGrad}. */
@@ -372,11 +380,20 @@ public final class RoundedPow {
         v = decide(gradOut * lambda * (-beta * pw * Math.signum(t) * 2.0) * dhi);
       }
       if (v != v) {
-        double dReg = -beta * StrictMath.pow(a, y) * Math.signum(t) * 2.0;
-        v = (float) (gradOut * lambda * dReg * dhi);
+        v = regularizerGradExact(t, dhi, lambda, beta, gradOut, y);
       }
       dAlpha[i] += v;
     }
+  }
+
+  /**
+   * One element of {@link #regularizerGrad} by the definition, for t = 2h − 1 and y = β − 1:
+   * {@code (float) (gradOut · λ · (−β · StrictMath.pow(|t|, y) · signum(t) · 2) · dh)}.
+   */
+  static float regularizerGradExact(double t, double dh, double lambda, double beta,
+      double gradOut, double y) {
+    double dReg = -beta * StrictMath.pow(Math.abs(t), y) * Math.signum(t) * 2.0;
+    return (float) (gradOut * lambda * dReg * dh);
   }
 
   /** The definition of {@link #regularizerGrad}. */

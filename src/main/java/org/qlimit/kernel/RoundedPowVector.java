@@ -239,8 +239,7 @@ final class RoundedPowVector {
     for (int k = 0; k < n; k++) {
       float l = (float) lo[k];
       if (!(l == (float) hi[k])) {
-        double dl = (double) a[c + k] - t[c + k];
-        l = (float) (p * StrictMath.pow(Math.abs(dl), y) * Math.signum(dl) * scale);
+        l = RoundedPow.lossGradExact((double) a[c + k] - t[c + k], p, y, scale);
       }
       da[c + k] += l;
     }
@@ -365,9 +364,7 @@ final class RoundedPowVector {
       }
       float l = (float) lo[k];
       if (!(l == (float) hi[k])) {
-        double tl = 2.0 * h[i] - 1.0;
-        double dReg = -beta * StrictMath.pow(Math.abs(tl), y) * Math.signum(tl) * 2.0;
-        l = (float) (gradOut * lambda * dReg * dh[i]);
+        l = RoundedPow.regularizerGradExact(2.0 * h[i] - 1.0, dh[i], lambda, beta, gradOut, y);
       }
       dAlpha[i] += l;
     }
