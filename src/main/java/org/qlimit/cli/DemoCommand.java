@@ -4,12 +4,14 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.qlimit.data.TextDatasets;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.ReconConfig;
+import org.qlimit.run.WeightPhase;
 import org.qlimit.util.Check;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -133,6 +135,9 @@ final class DemoCommand implements Callable<Integer>, Validated {
     Double fp = null;
     int evalImages = 0;
     double[][] top1 = new double[methods.length][settings.length];
+    // AdaRound's and BRECQ's weight phase does not depend on the activation bits: the W2A2 runs
+    // start from the W2A4 runs' (same bits as learning it again, WeightPhase)
+    WeightPhase[] weightPhase = new WeightPhase[methods.length];
     for (int si = 0; si < settings.length; si++) {
       for (int mi = 0; mi < methods.length; mi++) {
         Method m = methods[mi];
@@ -144,10 +149,11 @@ final class DemoCommand implements Callable<Integer>, Validated {
             .withIters(iters, Math.max(1, iters / 4));
         QuantizeJob.Outcome o = QuantizeJob.run(new QuantizeJob.Spec(model, "resnet20-fmnist",
             "fashion-mnist", null, rc, calib, options.numerics(), evalLimit, dir, false, false),
-            System.out, fp);
+            System.out, fp, Map.of(), weightPhase[mi]);
         fp = o.fpTop1();
         evalImages = o.evalImages();
         top1[mi][si] = o.top1();
+        weightPhase[mi] = o.weightPhase();
       }
     }
     System.out.printf(Locale.ROOT, "%nResNet-20 on Fashion-MNIST, top-1 %% on %s (%d iters/unit "

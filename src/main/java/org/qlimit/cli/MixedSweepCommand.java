@@ -168,7 +168,7 @@ final class MixedSweepCommand implements Callable<Integer>, Validated {
     json.put("reused_run", label);
     MixedJob.OM.writeValue(result.toFile(), json);
     return new QuantizeJob.Outcome(from.fpTop1(), from.top1(), from.seconds(), from.sha256(),
-        result, from.evalImages());
+        result, from.evalImages(), from.weightPhase());
   }
 
   private static String trim(double v) {

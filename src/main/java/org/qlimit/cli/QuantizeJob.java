@@ -9,6 +9,7 @@ import org.qlimit.recon.ReconConfig;
 import org.qlimit.recon.UnitRecord;
 import org.qlimit.run.QuantizationRun;
 import org.qlimit.run.RunListener;
+import org.qlimit.run.WeightPhase;
 import org.qlimit.util.NumericsConfig;
 
 /**
@@ -24,9 +25,12 @@ final class QuantizeJob {
       int calib, NumericsConfig numerics, int evalLimit, Path out, boolean quiet,
       boolean resume) {}
 
-  /** What a run produced ({@code evalImages}: the test images top-1 was measured on). */
+  /**
+   * What a run produced ({@code evalImages}: the test images top-1 was measured on;
+   * {@code weightPhase}: an AdaRound or BRECQ run's weight phase, else null).
+   */
   record Outcome(double fpTop1, double top1, double seconds, String sha256, Path resultFile,
-      int evalImages) {}
+      int evalImages, WeightPhase weightPhase) {}
 
   static Outcome run(Spec spec, PrintStream log, Double knownFpTop1) throws IOException {
     return run(spec, log, knownFpTop1, Map.of());
@@ -38,6 +42,15 @@ final class QuantizeJob {
    */
   static Outcome run(Spec spec, PrintStream log, Double knownFpTop1,
       Map<String, Integer> layerBits) throws IOException {
+    return run(spec, log, knownFpTop1, layerBits, null);
+  }
+
+  /**
+   * A run that starts from {@code reuse}, the weight phase of a run that differs from this one in
+   * the activation bits only (null: learn it; see {@link WeightPhase}).
+   */
+  static Outcome run(Spec spec, PrintStream log, Double knownFpTop1,
+      Map<String, Integer> layerBits, WeightPhase reuse) throws IOException {
     OutOfMemory.Watch watch = new OutOfMemory.Watch();
     watch.calib = spec.calib();
     QuantizationRun.Builder b = QuantizationRun.builder(spec.modelFile(), spec.arch(),
@@ -48,6 +61,9 @@ final class QuantizeJob {
         .listener(watch.following(spec.quiet() ? RunListener.NONE : new CliListener(log)));
     if (knownFpTop1 != null) {
       b.knownFpTop1(knownFpTop1);
+    }
+    if (reuse != null) {
+      b.reuseWeightPhase(reuse);
     }
     QuantizationRun run = b.build();
     QuantizationRun.Result r;
@@ -68,7 +84,7 @@ final class QuantizeJob {
           r.quantizedSha256(), r.resultFile());
     }
     return new Outcome(r.fpTop1(), r.top1(), r.seconds(), r.quantizedSha256(), r.resultFile(),
-        r.evalImages());
+        r.evalImages(), r.weightPhase());
   }
 
   /** Prints the run's settings and notes, draws a bar per unit and per evaluation. */

@@ -169,6 +169,6 @@ final class TextQuantizeJob {
         split.eval().name(), fp, q.percent(), q.correct(), q.total(), ProgressBar.time(seconds),
         sha, spec.out().resolve("result.json"));
     return new QuantizeJob.Outcome(fp, q.percent(), seconds, sha,
-        spec.out().resolve("result.json"), total);
+        spec.out().resolve("result.json"), total, null);
   }
 }

@@ -124,12 +124,28 @@ public record ReconConfig(Method method, int wbits, int abits, int iters, int it
    * a checkpoint resumes only a run with the same settings).
    */
   public void updateDigest(MessageDigest md) {
+    updateDigest(md, true);
+  }
+
+  /**
+   * Adds every setting but the activation bits to {@code md}, in the order of
+   * {@link #updateDigest(MessageDigest)}: the key of an AdaRound or BRECQ weight phase, which
+   * does not read them (its forward passes leave activations unquantized), so that runs which
+   * differ only in {@code abits} can share it.
+   */
+  public void updateWeightPhaseDigest(MessageDigest md) {
+    updateDigest(md, false);
+  }
+
+  private void updateDigest(MessageDigest md, boolean withAbits) {
     Hashing.update(md, "method=" + method.cliName());
     long[] ints = {wbits, abits, iters, itersAct, batchSize, seed, brecqActImages, qdropActImages};
     String[] intNames = {"wbits", "abits", "iters", "itersAct", "batchSize", "seed",
         "brecqActImages", "qdropActImages"};
     for (int i = 0; i < ints.length; i++) {
-      Hashing.update(md, intNames[i] + "=" + ints[i]);
+      if (withAbits || i != 1) {
+        Hashing.update(md, intNames[i] + "=" + ints[i]);
+      }
     }
     double[] reals = {keepProb, roundLambda, warmup, lrAlpha, lrActBrecq, lrActQdrop, actLossP};
     String[] realNames = {"keepProb", "roundLambda", "warmup", "lrAlpha", "lrActBrecq",

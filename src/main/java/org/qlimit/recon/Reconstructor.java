@@ -159,6 +159,21 @@ public final class Reconstructor {
     return this;
   }
 
+  /**
+   * Whether {@code method} learns its rounding in a phase of its own, before and independently of
+   * the activation quantizers: AdaRound (§4.3) and BRECQ (§4.1). Their weight phase reads neither
+   * the activation bits nor any activation quantizer, so runs that differ only in {@code abits}
+   * can share it ({@link #isWeightPhase}).
+   */
+  public static boolean hasWeightPhase(Method method) {
+    return method == Method.ADAROUND || method == Method.BRECQ;
+  }
+
+  /** Whether {@code r} is a unit record of an AdaRound or BRECQ weight phase. */
+  public static boolean isWeightPhase(UnitRecord r) {
+    return r.phase().equals(Phase.LAYER.label) || r.phase().equals(Phase.WEIGHTS.label);
+  }
+
   /** True (and counted) when the next unit was done by the run being resumed. */
   private boolean alreadyDone() {
     if (position < resumeUnits) {

@@ -80,6 +80,7 @@ public final class QuantizationRun {
   private final Map<String, Integer> layerBits;
   private final Path out;
   private final boolean resume;
+  private final WeightPhase reuseWeightPhase;
   private final RunListener listener;
 
   private QuantizationRun(Builder b, ReconConfig recon) {
@@ -95,6 +96,7 @@ public final class QuantizationRun {
     this.layerBits = Collections.unmodifiableMap(new LinkedHashMap<>(b.layerBits));
     this.out = b.out;
     this.resume = b.resume;
+    this.reuseWeightPhase = b.reuseWeightPhase;
     this.listener = b.listener;
   }
 
@@ -122,15 +124,19 @@ public final class QuantizationRun {
    * @param fpTop1 top-1 (%) of the FP model on the evaluated test images
    * @param top1 top-1 (%) of the quantized model on the same images
    * @param evalImages the test images top-1 was measured on
-   * @param resumedUnits records taken from the checkpoint (0 unless resumed)
+   * @param resumedUnits records taken from the checkpoint or the reused weight phase (0 unless
+   *     resumed or reused)
    * @param seconds wall time of the run until the results were written
    * @param resultJson the text of result.json (written to the output folder when there is one)
    * @param manifestJson the text of manifest.json: configuration, checksums, environment
    * @param out the output folder, or null when nothing was written
+   * @param weightPhase the run's AdaRound or BRECQ weight phase, for runs that differ only in the
+   *     activation bits ({@link Builder#reuseWeightPhase}); null for RTN and QDrop (no such
+   *     phase) and for a run resumed from a checkpoint taken after its weight phase
    */
   public record Result(QuantState state, List<UnitRecord> records, String quantizedSha256,
       double fpTop1, double top1, int evalImages, int resumedUnits, double seconds,
-      String resultJson, String manifestJson, Path out) {
+      String resultJson, String manifestJson, Path out, WeightPhase weightPhase) {
     /** result.json in the output folder (null when there is none). */
     public Path resultFile() {
       return out == null ? null : out.resolve("result.json");
@@ -227,11 +233,32 @@ public final class QuantizationRun {
     RunCheckpoint checkpoint = out == null ? null
         : new RunCheckpoint(out, checkpointKey(modelSha, model, calibBatch));
     Reconstructor reconstructor = new Reconstructor(model, rc, k, listener, layerBits);
-    if (checkpoint != null) {
-      reconstructor.checkpointEach(checkpoint::save);
-    }
+    String phaseKey = Reconstructor.hasWeightPhase(rc.method())
+        ? weightPhaseKey(modelSha, model, calibBatch) : null;
+    // the last checkpoint whose records are all of the weight phase holds the finished phase
+    WeightPhase[] learned = new WeightPhase[1];
+    reconstructor.checkpointEach(c -> {
+      if (checkpoint != null) {
+        checkpoint.save(c);
+      }
+      if (phaseKey != null && c.records().stream().allMatch(Reconstructor::isWeightPhase)) {
+        learned[0] = WeightPhase.of(phaseKey, rc.abits(), c);
+      }
+    });
     int resumedUnits = 0;
-    if (resume) {
+    if (reuseWeightPhase != null) {
+      if (!reuseWeightPhase.key().equals(phaseKey)) {
+        throw new InputMismatch("the reused weight phase was learned with another model, "
+            + "calibration set or setting; only the activation bits may differ (and the method "
+            + "must be AdaRound or BRECQ)");
+      }
+      resumedUnits = reuseWeightPhase.records().size();
+      listener.note(String.format(Locale.ROOT, "reusing the weight phase of the A%d run: %d "
+          + "unit(s), learned with unquantized activations, so the same at A%d",
+          reuseWeightPhase.abits(), resumedUnits, rc.abits()));
+      reconstructor.resumeFrom(reuseWeightPhase.checkpointFor(model));
+      learned[0] = reuseWeightPhase;
+    } else if (resume) {
       Reconstructor.Checkpoint c = checkpoint.load(model);
       resumedUnits = c.records().size();
       listener.note(String.format(Locale.ROOT, "resuming from %s: %d unit(s) done",
@@ -280,6 +307,9 @@ public final class QuantizationRun {
     listener.step("writing the results");
     ObjectNode r = resultJson(model, limit, testCoverage, calibCoverage, fp, q, seconds,
         resumedUnits, sha, result.records());
+    if (reuseWeightPhase != null) {
+      r.put("weight_phase_reused_from_abits", reuseWeightPhase.abits());
+    }
     ObjectNode m = manifest(data, limit, modelSha, train, test);
     if (out != null) {
       Files.createDirectories(out);
@@ -291,7 +321,7 @@ public final class QuantizationRun {
       JSON.writeValue(out.resolve("manifest.json").toFile(), m);
     }
     return new Result(result.state(), result.records(), sha, fp, q, limit, resumedUnits, seconds,
-        JSON.writeValueAsString(r), JSON.writeValueAsString(m), out);
+        JSON.writeValueAsString(r), JSON.writeValueAsString(m), out, learned[0]);
   }
 
   private ObjectNode resultJson(Model model, int limit, ClassCoverage testCoverage,
@@ -417,6 +447,18 @@ public final class QuantizationRun {
    * the calibration images (their float bits), the reconstruction configuration and the
    * per-layer bits.
    */
+  /** {@link #checkpointKey} without the activation bits: the key of a {@link WeightPhase}. */
+  private String weightPhaseKey(String modelSha, Model model, Tensor calibBatch) {
+    MessageDigest md = Hashing.sha256();
+    Hashing.update(md, "weight phase");
+    Hashing.update(md, modelSha);
+    Hashing.update(md, model.arch());
+    Hashing.update(md, calibBatch.contiguous().data());
+    recon.updateWeightPhaseDigest(md);
+    Hashing.update(md, layerBits.toString());
+    return Hashing.hex(md.digest());
+  }
+
   private String checkpointKey(String modelSha, Model model, Tensor calibBatch) {
     MessageDigest md = Hashing.sha256();
     Hashing.update(md, modelSha);
@@ -505,6 +547,7 @@ public final class QuantizationRun {
     private Map<String, Integer> layerBits = Map.of();
     private Path out;
     private boolean resume;
+    private WeightPhase reuseWeightPhase;
     private RunListener listener = RunListener.NONE;
 
     private Builder(Path modelFile, String arch, String dataset) {
@@ -617,6 +660,19 @@ public final class QuantizationRun {
       return this;
     }
 
+    /**
+     * Start from the finished weight phase of an earlier AdaRound or BRECQ run
+     * ({@link Result#weightPhase}) instead of learning it again; that run must differ from this
+     * one in the activation bits at most (same model file, architecture, calibration images,
+     * other settings and per-layer bits), else {@link #build()}'s run fails naming the mismatch.
+     * The result has the same bits as a run from scratch (ALGORITHMS.md §4.1, §4.3: the weight
+     * phase runs with unquantized activations). Default none.
+     */
+    public Builder reuseWeightPhase(WeightPhase phase) {
+      reuseWeightPhase = phase;
+      return this;
+    }
+
     /** Progress events; default none. */
     public Builder listener(RunListener l) {
       listener = l;
@@ -637,6 +693,8 @@ public final class QuantizationRun {
       Check.arg(numerics != null && listener != null && layerBits != null,
           "numerics, listener and layer bits must not be null");
       Check.arg(!resume || out != null, "resume needs the output folder of the run");
+      Check.arg(!resume || reuseWeightPhase == null,
+          "resume and reuseWeightPhase exclude each other");
       ReconConfig rc;
       if (recon != null) {
         Check.arg(method == null && iters == null && seed == null && roundLambda == null,

@@ -19,6 +19,7 @@ import org.qlimit.model.Architectures;
 import org.qlimit.recon.Method;
 import org.qlimit.recon.QuantExport;
 import org.qlimit.recon.ReconConfig;
+import org.qlimit.recon.UnitRecord;
 import org.qlimit.testing.Embedded;
 import org.qlimit.testing.QuietTest;
 
@@ -26,7 +27,8 @@ import org.qlimit.testing.QuietTest;
  * The library run on the embedded ResNet-20 at a tiny budget: without an output folder it writes
  * nothing and still returns the state, records, hash, result and manifest; {@code qlimit
  * quantize} with the same settings writes that result and manifest; the settings default from
- * the architecture; bad settings are named.
+ * the architecture; a run that differs only in activation bits can reuse an AdaRound or BRECQ
+ * weight phase with unchanged bits; bad settings are named.
  */
 class QuantizationRunTest extends QuietTest {
   private static final ObjectMapper OM = new ObjectMapper();
@@ -104,6 +106,55 @@ class QuantizationRunTest extends QuietTest {
     assertThat(rc.iters()).isEqualTo(8);
     assertThat(rc.itersAct()).isEqualTo(2);
     assertThat(rc.seed()).isEqualTo(1005);
+  }
+
+  /**
+   * AdaRound's and BRECQ's weight phase reads no activation bits: a W2A2 run that starts from the
+   * W2A4 run's phase learns only its activations and ends with the bits of a W2A2 run from
+   * scratch; a phase of other settings is refused.
+   */
+  @Test
+  void aRunDifferingOnlyInActivationBitsReusesTheWeightPhaseWithTheSameBits() throws Exception {
+    for (Method m : new Method[] {Method.ADAROUND, Method.BRECQ}) {
+      QuantizationRun.Result a4 = tiny().method(m, 2, 4).iters(2).build().run();
+      WeightPhase phase = a4.weightPhase();
+      assertThat(phase).as("%s weight phase", m).isNotNull();
+      assertThat(phase.abits()).isEqualTo(4);
+      assertThat(phase.records()).isNotEmpty().allMatch(r -> r.phase().equals(
+          m == Method.BRECQ ? "weights" : "layer"));
+      assertThat(a4.records()).startsWith(phase.records().toArray(new UnitRecord[0]));
+
+      QuantizationRun.Result scratch = tiny().method(m, 2, 2).iters(2).build().run();
+      QuantizationRun.Result reused = tiny().method(m, 2, 2).iters(2).reuseWeightPhase(phase)
+          .build().run();
+      assertThat(reused.quantizedSha256()).as("%s W2A2", m)
+          .isEqualTo(scratch.quantizedSha256()).isNotEqualTo(a4.quantizedSha256());
+      assertThat(reused.top1()).isEqualTo(scratch.top1());
+      assertThat(reused.resumedUnits()).isEqualTo(phase.records().size());
+      assertThat(reused.weightPhase()).isSameAs(phase);
+      assertThat(OM.readTree(reused.resultJson()).get("weight_phase_reused_from_abits").asInt())
+          .isEqualTo(4);
+      assertThat(OM.readTree(scratch.resultJson()).has("weight_phase_reused_from_abits"))
+          .isFalse();
+      if (m == Method.BRECQ) {
+        // the activation phase ran again, with the W2A2 quantizers
+        assertThat(reused.records().subList(phase.records().size(), reused.records().size()))
+            .isNotEmpty().allMatch(r -> r.phase().equals("activations"));
+      }
+    }
+    assertThat(tiny().build().run().weightPhase()).as("QDrop has no weight phase").isNull();
+
+    WeightPhase brecq = tiny().method(Method.BRECQ, 2, 4).iters(2).build().run().weightPhase();
+    assertThatThrownBy(() -> tiny().method(Method.BRECQ, 3, 4).iters(2).reuseWeightPhase(brecq)
+        .build().run()).isInstanceOf(QuantizationRun.InputMismatch.class)
+        .hasMessageContaining("only the activation bits may differ");
+    assertThatThrownBy(() -> tiny().method(Method.BRECQ, 2, 2).iters(2).calibration(9)
+        .reuseWeightPhase(brecq).build().run())
+        .hasMessageContaining("only the activation bits may differ");
+    assertThatThrownBy(() -> tiny().method(Method.ADAROUND, 2, 4).iters(2).reuseWeightPhase(brecq)
+        .build().run()).hasMessageContaining("only the activation bits may differ");
+    assertThatThrownBy(() -> tiny().out(Path.of("unused")).resume(true).reuseWeightPhase(brecq)
+        .build()).hasMessageContaining("resume and reuseWeightPhase exclude each other");
   }
 
   @Test
