@@ -395,40 +395,100 @@ public final class SimdKernels implements Kernels {
 
   /**
    * Depthwise backward-weight, direct: per channel, the kh·kw chains run side by side over
-   * (batch item, oy, ox) in order, on a zero-padded copy of each input plane.
+   * (batch item, oy, ox) in order, on a zero-padded copy of each input plane. 3×3 kernels take
+   * the channels {@code lanes()} at a time, one per vector lane ({@link SimdOps#depthwiseWeightTile}
+   * on channel-minor copies of x and dy, the layout of oneDNN's blocked formats), the chains and
+   * their order unchanged; the channels left over, and other kernel sizes, one at a time.
    */
   private void depthwiseBackwardWeight(float[] dw, float[] dy, float[] x, ConvShape s) {
     final int h = s.h(), wi = s.w(), pad = s.pad(), kh = s.kh(), kw = s.kw(), st = s.stride();
     final int hp = h + 2 * pad, wp = wi + 2 * pad, ho = s.ho(), wo = s.wo();
-    Parallel.forRange(cfg.threads(), s.cin(), (c0, c1) -> {
+    final int lanes = ops.lanes();
+    final int blocks = kh == 3 && kw == 3 ? s.cin() / lanes : 0;
+    final int single = s.cin() - blocks * lanes;
+    Parallel.forRange(cfg.threads(), blocks + single, (i0, i1) -> {
       SimdOps.Scratch sc = SimdOps.SCRATCH.get();
-      sc.plane = SimdOps.Scratch.grow(sc.plane, (long) hp * wp);
-      float[] xp = sc.plane;
-      java.util.Arrays.fill(xp, 0, hp * wp, 0f);
-      float[] acc = new float[kh * kw];
-      for (int c = c0; c < c1; c++) {
-        System.arraycopy(dw, c * kh * kw, acc, 0, kh * kw);
-        for (int nb = 0; nb < s.n(); nb++) {
-          int xc = (nb * s.cin() + c) * h * wi;
-          for (int iy = 0; iy < h; iy++) {
-            System.arraycopy(x, xc + iy * wi, xp, (iy + pad) * wp + pad, wi);
+      if (i0 < blocks) {
+        sc.col = SimdOps.Scratch.grow(sc.col, (long) hp * wp * lanes);
+        sc.rows = SimdOps.Scratch.grow(sc.rows, (long) ho * wo * lanes);
+        // the padding cells stay 0: the copies below write only the interior
+        java.util.Arrays.fill(sc.col, 0, hp * wp * lanes, 0f);
+      }
+      if (i1 > blocks) {
+        sc.plane = SimdOps.Scratch.grow(sc.plane, (long) hp * wp);
+        java.util.Arrays.fill(sc.plane, 0, hp * wp, 0f);
+      }
+      float[] acc = new float[9 * lanes];
+      for (int i = i0; i < i1; i++) {
+        if (i < blocks) {
+          depthwiseWeightBlock(dw, dy, x, s, i * lanes, sc.col, sc.rows, acc);
+        } else {
+          depthwiseWeightChannel(dw, dy, x, s, blocks * lanes + i - blocks, sc.plane);
+        }
+      }
+    });
+  }
+
+  /** Channels c0 .. c0 + lanes − 1 of {@link #depthwiseBackwardWeight} (3×3 kernels). */
+  private void depthwiseWeightBlock(float[] dw, float[] dy, float[] x, ConvShape s, int c0,
+      float[] xT, float[] dyT, float[] acc) {
+    final int h = s.h(), wi = s.w(), pad = s.pad(), ho = s.ho(), wo = s.wo();
+    final int wp = wi + 2 * pad, lanes = ops.lanes();
+    for (int l = 0; l < lanes; l++) {
+      for (int t = 0; t < 9; t++) {
+        acc[t * lanes + l] = dw[(c0 + l) * 9 + t];
+      }
+    }
+    for (int nb = 0; nb < s.n(); nb++) {
+      for (int l = 0; l < lanes; l++) {
+        int xc = (nb * s.cin() + c0 + l) * h * wi;
+        for (int iy = 0; iy < h; iy++) {
+          int d = ((iy + pad) * wp + pad) * lanes + l;
+          int src = xc + iy * wi;
+          for (int ix = 0; ix < wi; ix++) {
+            xT[d + ix * lanes] = x[src + ix];
           }
-          int yc = (nb * s.cout() + c) * ho * wo;
-          for (int oy = 0; oy < ho; oy++) {
-            for (int ox = 0; ox < wo; ox++) {
-              float g = dy[yc + oy * wo + ox];
-              int xr = oy * st * wp + ox * st;
-              for (int ky = 0; ky < kh; ky++) {
-                for (int kx = 0; kx < kw; kx++) {
-                  acc[ky * kw + kx] = Math.fma(g, xp[xr + ky * wp + kx], acc[ky * kw + kx]);
-                }
-              }
+        }
+        int yc = (nb * s.cout() + c0 + l) * ho * wo;
+        for (int q = 0; q < ho * wo; q++) {
+          dyT[q * lanes + l] = dy[yc + q];
+        }
+      }
+      ops.depthwiseWeightTile(acc, xT, wp, s.stride(), dyT, ho, wo);
+    }
+    for (int l = 0; l < lanes; l++) {
+      for (int t = 0; t < 9; t++) {
+        dw[(c0 + l) * 9 + t] = acc[t * lanes + l];
+      }
+    }
+  }
+
+  /** Channel c of {@link #depthwiseBackwardWeight}, scalar; xp: a zeroed hp·wp plane. */
+  private static void depthwiseWeightChannel(float[] dw, float[] dy, float[] x, ConvShape s,
+      int c, float[] xp) {
+    final int h = s.h(), wi = s.w(), pad = s.pad(), kh = s.kh(), kw = s.kw(), st = s.stride();
+    final int wp = wi + 2 * pad, ho = s.ho(), wo = s.wo();
+    float[] acc = new float[kh * kw];
+    System.arraycopy(dw, c * kh * kw, acc, 0, kh * kw);
+    for (int nb = 0; nb < s.n(); nb++) {
+      int xc = (nb * s.cin() + c) * h * wi;
+      for (int iy = 0; iy < h; iy++) {
+        System.arraycopy(x, xc + iy * wi, xp, (iy + pad) * wp + pad, wi);
+      }
+      int yc = (nb * s.cout() + c) * ho * wo;
+      for (int oy = 0; oy < ho; oy++) {
+        for (int ox = 0; ox < wo; ox++) {
+          float g = dy[yc + oy * wo + ox];
+          int xr = oy * st * wp + ox * st;
+          for (int ky = 0; ky < kh; ky++) {
+            for (int kx = 0; kx < kw; kx++) {
+              acc[ky * kw + kx] = Math.fma(g, xp[xr + ky * wp + kx], acc[ky * kw + kx]);
             }
           }
         }
-        System.arraycopy(acc, 0, dw, c * kh * kw, kh * kw);
       }
-    });
+    }
+    System.arraycopy(acc, 0, dw, c * kh * kw, kh * kw);
   }
 
   @Override

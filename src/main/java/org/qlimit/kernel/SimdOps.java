@@ -168,6 +168,34 @@ abstract class SimdOps {
   abstract void addScalar(float[] y, int off, int len, float v);
 
   /**
+   * One batch item of a 3×3 depthwise backward-weight for {@code lanes()} channels at once, one
+   * channel per lane (channels across the vector lanes): for tap t = ky·3 + kx and lane l,
+   * acc[t·L + l] = fma(g, x, acc[t·L + l]) over (oy, ox) in order, g = dyT[(oy·wo + ox)·L + l]
+   * and x = xT[((oy·stride + ky)·wp + ox·stride + kx)·L + l]: each lane runs the chains of
+   * {@link ScalarKernels}' depthwise backward-weight for its channel, in the same order. One
+   * {@link #depthwiseWeightRow} per output row (vectors carried around a single loop only: C2
+   * boxes vectors carried around nested loops).
+   *
+   * @param acc the 9 running sums per lane, tap-major (9·L floats). Modified.
+   * @param xT the zero-padded input planes of the L channels, channel-minor (hp·wp·L floats)
+   * @param dyT the output gradients of the L channels, channel-minor (ho·wo·L floats)
+   */
+  final void depthwiseWeightTile(float[] acc, float[] xT, int wp, int stride, float[] dyT,
+      int ho, int wo) {
+    final int l = lanes();
+    for (int oy = 0; oy < ho; oy++) {
+      depthwiseWeightRow(acc, xT, oy * stride * wp * l, wp * l, stride * l, dyT, oy * wo * l, wo);
+    }
+  }
+
+  /**
+   * Output row of {@link #depthwiseWeightTile} starting at xT[x0] (tap (0, 0) of its first
+   * position) and dyT[y0]: wpL = wp·L, stL = stride·L floats between rows and positions of xT.
+   */
+  abstract void depthwiseWeightRow(float[] acc, float[] xT, int x0, int wpL, int stL,
+      float[] dyT, int y0, int wo);
+
+  /**
    * One plane of a stride-1 depthwise convolution: y[yOff + oy*wo + ox] = fma chain over (ky, kx)
    * of xp[(oy + ky)*wp + ox + kx] · w[wOff + ky*kw + kx], from 0. xp is the zero-padded input plane
    * with at least {@code lanes()} floats of slack after its last row (lanes past wo compute

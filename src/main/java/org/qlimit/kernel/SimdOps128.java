@@ -536,6 +536,43 @@ final class SimdOps128 extends SimdOps {
   }
 
   @Override
+  void depthwiseWeightRow(float[] acc, float[] xT, int x0, int wpL, int stL, float[] dyT, int y0,
+      int wo) {
+    FloatVector a0 = FloatVector.fromArray(S, acc, 0);
+    FloatVector a1 = FloatVector.fromArray(S, acc, L);
+    FloatVector a2 = FloatVector.fromArray(S, acc, 2 * L);
+    FloatVector a3 = FloatVector.fromArray(S, acc, 3 * L);
+    FloatVector a4 = FloatVector.fromArray(S, acc, 4 * L);
+    FloatVector a5 = FloatVector.fromArray(S, acc, 5 * L);
+    FloatVector a6 = FloatVector.fromArray(S, acc, 6 * L);
+    FloatVector a7 = FloatVector.fromArray(S, acc, 7 * L);
+    FloatVector a8 = FloatVector.fromArray(S, acc, 8 * L);
+    for (int ox = 0, xi = x0, yi = y0; ox < wo; ox++, xi += stL, yi += L) {
+      FloatVector g = FloatVector.fromArray(S, dyT, yi);
+      int x1 = xi + wpL;
+      int x2 = x1 + wpL;
+      a0 = g.fma(FloatVector.fromArray(S, xT, xi), a0);
+      a1 = g.fma(FloatVector.fromArray(S, xT, xi + L), a1);
+      a2 = g.fma(FloatVector.fromArray(S, xT, xi + 2 * L), a2);
+      a3 = g.fma(FloatVector.fromArray(S, xT, x1), a3);
+      a4 = g.fma(FloatVector.fromArray(S, xT, x1 + L), a4);
+      a5 = g.fma(FloatVector.fromArray(S, xT, x1 + 2 * L), a5);
+      a6 = g.fma(FloatVector.fromArray(S, xT, x2), a6);
+      a7 = g.fma(FloatVector.fromArray(S, xT, x2 + L), a7);
+      a8 = g.fma(FloatVector.fromArray(S, xT, x2 + 2 * L), a8);
+    }
+    a0.intoArray(acc, 0);
+    a1.intoArray(acc, L);
+    a2.intoArray(acc, 2 * L);
+    a3.intoArray(acc, 3 * L);
+    a4.intoArray(acc, 4 * L);
+    a5.intoArray(acc, 5 * L);
+    a6.intoArray(acc, 6 * L);
+    a7.intoArray(acc, 7 * L);
+    a8.intoArray(acc, 8 * L);
+  }
+
+  @Override
   void depthwisePlane(float[] y, int yOff, float[] xp, int wp, float[] w, int wOff, int kh, int kw,
       int ho, int wo, float[] tmp) {
     int woR = (wo + L - 1) / L * L;

@@ -33,7 +33,11 @@ class ConvTwinTest {
       new ConvShape(2, 12, 6, 7, 10, 3, 3, 1, 1, 2),
       // 1×1 expansions (K < cout: backward-weight as GEMM), 4 and 7 input channels
       new ConvShape(2, 4, 6, 5, 10, 1, 1, 1, 0, 1),
-      new ConvShape(2, 7, 5, 6, 20, 1, 1, 1, 0, 1));
+      new ConvShape(2, 7, 5, 6, 20, 1, 1, 1, 0, 1),
+      // depthwise 3×3 with whole lane blocks of channels and channels left over at every width
+      // (4, 8 and 16 lanes), stride 1 and 2
+      new ConvShape(2, 37, 7, 6, 37, 3, 3, 1, 1, 37),
+      new ConvShape(2, 20, 9, 9, 20, 3, 3, 2, 1, 20));
 
   @Test
   void forward() {
