@@ -356,41 +356,110 @@ public final class SimdKernels implements Kernels {
    * output channel per group, so v = fma(w, dy, 0) and dx += v for (ky, kx, oy, ox) in order.
    */
   private void depthwiseBackwardData(float[] dx, float[] dy, float[] w, ConvShape s) {
-    final int h = s.h(), wi = s.w(), pad = s.pad(), kh = s.kh(), kw = s.kw(), st = s.stride();
-    final int ho = s.ho(), wo = s.wo();
-    Parallel.forRange(cfg.threads(), s.n() * s.cin(), (p0, p1) -> {
-      for (int pl = p0; pl < p1; pl++) {
-        int c = pl % s.cin();
-        int xc = pl * h * wi;
-        int yc = pl * ho * wo;
-        for (int ky = 0; ky < kh; ky++) {
-          for (int kx = 0; kx < kw; kx++) {
-            float wv = w[(c * kh + ky) * kw + kx];
-            for (int oy = 0; oy < ho; oy++) {
-              int iy = oy * st - pad + ky;
-              if (iy < 0 || iy >= h) {
-                continue;
-              }
-              int xr = xc + iy * wi;
-              int yr = yc + oy * wo;
-              if (st == 1) {
-                // ix = ox - pad + kx is inside [0, wi) for ox in [lo, hi)
-                int lo = Math.min(wo, Math.max(0, pad - kx));
-                int hi = Math.max(lo, Math.min(wo, wi + pad - kx));
-                ops.addProductRow(dx, xr + lo - pad + kx, dy, yr + lo, wv, hi - lo);
-                continue;
-              }
-              for (int ox = 0; ox < wo; ox++) {
-                int ix = ox * st - pad + kx;
-                if (ix >= 0 && ix < wi) {
-                  dx[xr + ix] += Math.fma(wv, dy[yr + ox], 0f);
-                }
-              }
-            }
+    final int lanes = ops.lanes();
+    final int blocks = s.cin() / lanes;
+    final int single = s.cin() - blocks * lanes;
+    Parallel.forRange(cfg.threads(), blocks + single, (i0, i1) -> {
+      SimdOps.Scratch sc = SimdOps.SCRATCH.get();
+      if (i0 < blocks) {
+        sc.col = SimdOps.Scratch.grow(sc.col, (long) s.h() * s.w() * lanes);
+        sc.rows = SimdOps.Scratch.grow(sc.rows, (long) s.ho() * s.wo() * lanes);
+        sc.packW = SimdOps.Scratch.grow(sc.packW, (long) s.kh() * s.kw() * lanes);
+      }
+      for (int i = i0; i < i1; i++) {
+        if (i < blocks) {
+          depthwiseDataBlock(dx, dy, w, s, i * lanes, sc.col, sc.rows, sc.packW);
+        } else {
+          for (int nb = 0; nb < s.n(); nb++) {
+            depthwiseDataPlane(dx, dy, w, s, nb * s.cin() + blocks * lanes + i - blocks);
           }
         }
       }
     });
+  }
+
+  /**
+   * Channels c0 .. c0 + lanes − 1 of {@link #depthwiseBackwardData}, one per vector lane, on
+   * channel-minor copies of dx and dy ({@link SimdOps#depthwiseDataRow}); the taps and rows in the
+   * order of {@link #depthwiseDataPlane}, so every dx element gets its terms in the same order.
+   */
+  private void depthwiseDataBlock(float[] dx, float[] dy, float[] w, ConvShape s, int c0,
+      float[] dxT, float[] dyT, float[] wT) {
+    final int h = s.h(), wi = s.w(), pad = s.pad(), kh = s.kh(), kw = s.kw(), st = s.stride();
+    final int ho = s.ho(), wo = s.wo(), lanes = ops.lanes(), taps = kh * kw;
+    for (int l = 0; l < lanes; l++) {
+      for (int t = 0; t < taps; t++) {
+        wT[t * lanes + l] = w[(c0 + l) * taps + t];
+      }
+    }
+    for (int nb = 0; nb < s.n(); nb++) {
+      for (int l = 0; l < lanes; l++) {
+        int xc = (nb * s.cin() + c0 + l) * h * wi;
+        for (int q = 0; q < h * wi; q++) {
+          dxT[q * lanes + l] = dx[xc + q];
+        }
+        int yc = (nb * s.cout() + c0 + l) * ho * wo;
+        for (int q = 0; q < ho * wo; q++) {
+          dyT[q * lanes + l] = dy[yc + q];
+        }
+      }
+      for (int ky = 0; ky < kh; ky++) {
+        for (int kx = 0; kx < kw; kx++) {
+          // ix = ox·st − pad + kx is inside [0, wi) for ox in [lo, hi)
+          int lo = Math.min(wo, Math.max(0, Math.floorDiv(pad - kx + st - 1, st)));
+          int hi = Math.max(lo, Math.min(wo, Math.floorDiv(wi - 1 + pad - kx, st) + 1));
+          for (int oy = 0; oy < ho; oy++) {
+            int iy = oy * st - pad + ky;
+            if (iy < 0 || iy >= h || hi == lo) {
+              continue;
+            }
+            ops.depthwiseDataRow(dxT, (iy * wi + lo * st - pad + kx) * lanes, st * lanes, dyT,
+                (oy * wo + lo) * lanes, wT, (ky * kw + kx) * lanes, hi - lo);
+          }
+        }
+      }
+      for (int l = 0; l < lanes; l++) {
+        int xc = (nb * s.cin() + c0 + l) * h * wi;
+        for (int q = 0; q < h * wi; q++) {
+          dx[xc + q] = dxT[q * lanes + l];
+        }
+      }
+    }
+  }
+
+  /** Plane pl = nb·cin + c of {@link #depthwiseBackwardData}, one channel. */
+  private void depthwiseDataPlane(float[] dx, float[] dy, float[] w, ConvShape s, int pl) {
+    final int h = s.h(), wi = s.w(), pad = s.pad(), kh = s.kh(), kw = s.kw(), st = s.stride();
+    final int ho = s.ho(), wo = s.wo();
+    int c = pl % s.cin();
+    int xc = pl * h * wi;
+    int yc = pl * ho * wo;
+    for (int ky = 0; ky < kh; ky++) {
+      for (int kx = 0; kx < kw; kx++) {
+        float wv = w[(c * kh + ky) * kw + kx];
+        for (int oy = 0; oy < ho; oy++) {
+          int iy = oy * st - pad + ky;
+          if (iy < 0 || iy >= h) {
+            continue;
+          }
+          int xr = xc + iy * wi;
+          int yr = yc + oy * wo;
+          if (st == 1) {
+            // ix = ox - pad + kx is inside [0, wi) for ox in [lo, hi)
+            int lo = Math.min(wo, Math.max(0, pad - kx));
+            int hi = Math.max(lo, Math.min(wo, wi + pad - kx));
+            ops.addProductRow(dx, xr + lo - pad + kx, dy, yr + lo, wv, hi - lo);
+            continue;
+          }
+          for (int ox = 0; ox < wo; ox++) {
+            int ix = ox * st - pad + kx;
+            if (ix >= 0 && ix < wi) {
+              dx[xr + ix] += Math.fma(wv, dy[yr + ox], 0f);
+            }
+          }
+        }
+      }
+    }
   }
 
   /**

@@ -168,6 +168,18 @@ abstract class SimdOps {
   abstract void addScalar(float[] y, int off, int len, float v);
 
   /**
+   * One kernel tap and output row of a depthwise backward-data for {@code lanes()} channels at
+   * once, one channel per lane: for i &lt; n, dxT[d0 + i·stL + l] += fma(wT[wOff + l],
+   * dyT[y0 + i·L + l], 0), the col2im step of {@link ScalarKernels}' backward-data for the lane's
+   * channel (the caller runs the taps and rows in its (ky, kx, oy, ox) order).
+   *
+   * @param dxT input gradients of the L channels, channel-minor. Modified.
+   * @param stL stride·L: floats between the dxT cells of consecutive output positions
+   */
+  abstract void depthwiseDataRow(float[] dxT, int d0, int stL, float[] dyT, int y0, float[] wT,
+      int wOff, int n);
+
+  /**
    * One batch item of a 3×3 depthwise backward-weight for {@code lanes()} channels at once, one
    * channel per lane (channels across the vector lanes): for tap t = ky·3 + kx and lane l,
    * acc[t·L + l] = fma(g, x, acc[t·L + l]) over (oy, ox) in order, g = dyT[(oy·wo + ox)·L + l]

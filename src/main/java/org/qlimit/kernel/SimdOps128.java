@@ -536,6 +536,17 @@ final class SimdOps128 extends SimdOps {
   }
 
   @Override
+  void depthwiseDataRow(float[] dxT, int d0, int stL, float[] dyT, int y0, float[] wT, int wOff,
+      int n) {
+    FloatVector wv = FloatVector.fromArray(S, wT, wOff);
+    FloatVector z = FloatVector.zero(S);
+    for (int i = 0, d = d0, y = y0; i < n; i++, d += stL, y += L) {
+      FloatVector v = wv.fma(FloatVector.fromArray(S, dyT, y), z);
+      FloatVector.fromArray(S, dxT, d).add(v).intoArray(dxT, d);
+    }
+  }
+
+  @Override
   void depthwiseWeightRow(float[] acc, float[] xT, int x0, int wpL, int stL, float[] dyT, int y0,
       int wo) {
     FloatVector a0 = FloatVector.fromArray(S, acc, 0);

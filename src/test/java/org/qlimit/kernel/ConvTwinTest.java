@@ -37,7 +37,9 @@ class ConvTwinTest {
       // depthwise 3×3 with whole lane blocks of channels and channels left over at every width
       // (4, 8 and 16 lanes), stride 1 and 2
       new ConvShape(2, 37, 7, 6, 37, 3, 3, 1, 1, 37),
-      new ConvShape(2, 20, 9, 9, 20, 3, 3, 2, 1, 20));
+      new ConvShape(2, 20, 9, 9, 20, 3, 3, 2, 1, 20),
+      // depthwise 5×5 on inputs smaller than the kernel (taps that reach no input column)
+      new ConvShape(2, 17, 3, 3, 17, 5, 5, 2, 1, 17));
 
   @Test
   void forward() {
