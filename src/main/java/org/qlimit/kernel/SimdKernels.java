@@ -1025,27 +1025,29 @@ public final class SimdKernels implements Kernels {
     if (n == 0) {
       return terms == null ? 0f : (float) (gradScale * 0.0);
     }
-    // one contiguous part per thread; each leaves its non-zero terms compacted at its start
+    // one contiguous part per thread; the step gradient is ScalarKernels' index-order double
+    // sum of all terms: the first part's thread adds its terms as it computes them, the caller
+    // continues with the other parts' terms after the join
     int threads = n >= ScalarKernels.ACT_PARALLEL_MIN ? cfg.threads() : 1;
     int chunk = (n + threads - 1) / threads;
     int parts = (n + chunk - 1) / chunk;
-    int[] count = new int[parts];
+    double[] first = new double[1];
     Parallel.forRange(parts, parts, (p0, p1) -> {
       for (int p = p0; p < p1; p++) {
         int from = p * chunk;
-        count[p] = ops.fakeQuantDropBackward(dx, terms, dy, keep, x, from,
-            Math.min(n, from + chunk), s, z, qmin, qmax);
+        double a = ops.fakeQuantDropBackward(dx, terms, dy, keep, x, from,
+            Math.min(n, from + chunk), s, z, qmin, qmax, p == 0, 0.0);
+        if (p == 0) {
+          first[0] = a;
+        }
       }
     });
     if (terms == null) {
       return 0f;
     }
-    // the index-order sum of ScalarKernels without its zero terms (the same value, see SimdOps)
-    double acc = 0.0;
-    for (int p = 0; p < parts; p++) {
-      for (int k = p * chunk, end = k + count[p]; k < end; k++) {
-        acc += terms[k];
-      }
+    double acc = first[0];
+    for (int k = chunk; k < n; k++) {
+      acc += terms[k];
     }
     return (float) (gradScale * acc);
   }

@@ -229,13 +229,54 @@ abstract class SimdOps {
   abstract void select(float[] out, float[] xq, float[] xfp, boolean[] keep, int from, int len);
 
   /**
-   * {@link ScalarKernels#fakeQuantDropBackwardLoop} over [from, to), except that only the
-   * non-zero terms are kept, moved down to terms[from, from + count) in index order; returns
-   * count (0 when terms is null). Dropping zeros leaves the index-order double sum unchanged: it
-   * starts at +0.0 and can never become −0.0, and acc + (±0.0) = acc for any other acc.
+   * {@link ScalarKernels#fakeQuantDropBackwardLoop} over [from, to) in blocks of 256 elements;
+   * with {@code sum}, also the index-order double sum of the block's terms onto acc right after
+   * each block (while its terms are in L1). Returns acc (unchanged without {@code sum} or terms).
    */
-  abstract int fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep,
-      float[] x, int from, int to, float s, float z, int qmin, int qmax);
+  final double fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep,
+      float[] x, int from, int to, float s, float z, int qmin, int qmax, boolean sum,
+      double acc) {
+    for (int b = from; b < to; b += 256) {
+      int e = Math.min(to, b + 256);
+      fakeQuantDropBackwardLoop(dx, terms, dy, keep, x, b, e, s, z, qmin, qmax);
+      if (sum && terms != null) {
+        for (int k = b; k < e; k++) {
+          acc += terms[k];
+        }
+      }
+    }
+    return acc;
+  }
+
+  /**
+   * {@link ScalarKernels#fakeQuantDropBackwardLoop} without a branch on the drop mask: whether an
+   * element was dropped is random, so the reference's {@code if (!kept)} mispredicts about every
+   * other element. The same values, bit for bit: dq keeps the bits of 0f + dy or is +0.0 (an
+   * integer mask on its bits), and dx takes the bits of dx or of dx + dy (the select the
+   * reference's branch makes), before the in-range add of dq.
+   */
+  static void fakeQuantDropBackwardLoop(float[] dx, double[] terms, float[] dy, boolean[] keep,
+      float[] x, int from, int to, float s, float z, int qmin, int qmax) {
+    for (int i = from; i < to; i++) {
+      float dyi = dy[i];
+      int kept = keep == null ? -1 : -(keep[i] ? 1 : 0);
+      float dq = keep == null ? dyi
+          : Float.intBitsToFloat(Float.floatToRawIntBits(0f + dyi) & kept);
+      float u = ScalarKernels.actLevel(x[i], s, z);
+      if (dx != null) {
+        float d = dx[i];
+        d = Float.intBitsToFloat((Float.floatToRawIntBits(d) & kept)
+            | (Float.floatToRawIntBits(d + dyi) & ~kept));
+        if (u >= qmin && u <= qmax) {
+          d += dq;
+        }
+        dx[i] = d;
+      }
+      if (terms != null) {
+        terms[i] = (double) dq * ScalarKernels.actScaleGrad(x[i], u, s, z, qmin, qmax);
+      }
+    }
+  }
 
   /** {@link ScalarKernels#squaredDiffGradLoop} over [from, to). */
   abstract void squaredDiffGrad(float[] da, float[] a, float[] b, int from, int to,

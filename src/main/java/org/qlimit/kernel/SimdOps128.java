@@ -686,35 +686,6 @@ final class SimdOps128 extends SimdOps {
   }
 
   /**
-   * The scalar loop of {@link ScalarKernels#fakeQuantDropBackwardLoop} in blocks, each followed by
-   * the compaction of its terms. (A lane version with the LSQ terms on double lanes was slower on
-   * JDK 17 with AVX2: its float-to-double conversions were not compiled to vector instructions.)
-   */
-  @Override
-  int fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep, float[] x,
-      int from, int to, float s, float z, int qmin, int qmax) {
-    int next = from;
-    for (int b = from; b < to; b += 256) {
-      int e = Math.min(to, b + 256);
-      ScalarKernels.fakeQuantDropBackwardLoop(dx, terms, dy, keep, x, b, e, s, z, qmin, qmax);
-      if (terms != null) {
-        next = compactTerms(terms, next, b, e);
-      }
-    }
-    return terms == null ? 0 : next - from;
-  }
-
-  /** Moves the non-zero terms[from, to) down to terms[next, ...) in order; returns the new end. */
-  private static int compactTerms(double[] terms, int next, int from, int to) {
-    for (int k = from; k < to; k++) {
-      double t = terms[k];
-      terms[next] = t;
-      next += t != 0.0 ? 1 : 0;
-    }
-    return next;
-  }
-
-  /**
    * The scalar loop: double lanes would need floats at half the width, a second vector shape of
    * one element type in the process, which makes C2 box the other kernels' vectors
    * (BENCHMARKS.md, "Why vector code ran boxed here").
