@@ -582,60 +582,76 @@ public final class SimdKernels implements Kernels {
     // Direct, no im2col: dwᵀ (K × coutG) += x-patches (K × P) · dy_itemᵀ (P × coutG), one
     // register tile (SimdOps.convWeightTile) per 6 reduction rows k = (ci, ky, kx) and nr output
     // channels, reading the x values straight from a zero-padded copy of the item (broadcasts)
-    // and dy transposed to positions × channels (vector loads). Threads split the row panels of
-    // K; each thread visits the batch items in order and each tile runs over all positions in
+    // and dy transposed to positions × channels (vector loads). Per group, the threads first
+    // build those copies of every batch item once (split by items), then split the row panels
+    // of K; each thread visits the batch items in order and each tile runs over all positions in
     // order, so every dw element is one fma chain over (batch item, position) in increasing
     // order, starting from its current value.
     final int coutPad = (coutG + nr - 1) / nr * nr;
     final int kPanels = (kk + mr - 1) / mr;
     final int parts = Math.max(1, Math.min(cfg.threads(), kPanels));
+    final int xpLen = (int) SimdOps.paddedPlanesFloats(s);
+    final int dyTLen = plane * coutPad;
     SimdOps.Scratch caller = SimdOps.SCRATCH.get();
     caller.packW = SimdOps.Scratch.grow(caller.packW, (long) kPanels * mr * coutPad);
+    caller.plane = SimdOps.Scratch.grow(caller.plane, (long) s.n() * xpLen);
+    caller.dyT = SimdOps.Scratch.grow(caller.dyT, (long) s.n() * dyTLen);
     final float[] dwT = caller.packW;
-    Parallel.forRange(parts, parts, (t0, t1) -> {
-      SimdOps.Scratch ws = SimdOps.SCRATCH.get();
-      int xpLen = (int) SimdOps.paddedPlanesFloats(s);
-      ws.plane = SimdOps.Scratch.grow(ws.plane, xpLen);
-      ws.dyT = SimdOps.Scratch.grow(ws.dyT, (long) plane * coutPad);
-      if (ws.koff.length < kPanels * mr) {
-        ws.koff = new int[kPanels * mr];
-      }
-      if (ws.qoff.length < plane) {
-        ws.qoff = new int[plane];
-      }
-      final float[] xp = ws.plane;
-      final float[] dyT = ws.dyT;
-      final int[] koff = ws.koff;
-      java.util.Arrays.fill(xp, 0, xpLen, 0f);
-      java.util.Arrays.fill(dyT, 0, plane * coutPad, 0f);
-      SimdOps.patchOffsets(koff, s);
-      // rows past K (last panel) repeat the last offset; their results are never copied out
-      java.util.Arrays.fill(koff, kk, kPanels * mr, koff[Math.max(0, kk - 1)]);
-      SimdOps.positionOffsets(ws.qoff, s);
-      for (int t = t0; t < t1; t++) {
-        int rp0 = (int) ((long) t * kPanels / parts);
-        int rp1 = (int) ((long) (t + 1) * kPanels / parts);
-        int k0 = rp0 * mr;
-        int k1 = Math.min(kk, rp1 * mr);
-        for (int g = 0; g < s.groups(); g++) {
-          int wg = g * coutG * kk;
+    final float[] xps = caller.plane;
+    final float[] dyTs = caller.dyT;
+    final int[] patch = new int[kPanels * mr];
+    SimdOps.patchOffsets(patch, s);
+    // rows past K (last panel) repeat the last offset; their results are never copied out
+    java.util.Arrays.fill(patch, kk, kPanels * mr, patch[Math.max(0, kk - 1)]);
+    for (int g = 0; g < s.groups(); g++) {
+      final int gg = g;
+      final int wg = g * coutG * kk;
+      Parallel.forRange(cfg.threads(), s.n(), (n0, n1) -> {
+        for (int nb = n0; nb < n1; nb++) {
+          // zero borders and zero channel columns past coutG: the copies write only the rest
+          java.util.Arrays.fill(xps, nb * xpLen, (nb + 1) * xpLen, 0f);
+          SimdOps.padItem(xps, nb * xpLen, x, nb, gg, s);
+          int yb = (nb * s.cout() + gg * coutG) * plane;
+          int d0 = nb * dyTLen;
+          if (coutPad > coutG) {
+            java.util.Arrays.fill(dyTs, d0, d0 + dyTLen, 0f);
+          }
+          for (int p = 0; p < plane; p++) {
+            for (int co = 0; co < coutG; co++) {
+              dyTs[d0 + p * coutPad + co] = dy[yb + co * plane + p];
+            }
+          }
+        }
+      });
+      Parallel.forRange(parts, parts, (t0, t1) -> {
+        SimdOps.Scratch ws = SimdOps.SCRATCH.get();
+        if (ws.koff.length < kPanels * mr) {
+          ws.koff = new int[kPanels * mr];
+        }
+        if (ws.qoff.length < plane) {
+          ws.qoff = new int[plane];
+        }
+        final int[] koff = ws.koff;
+        SimdOps.positionOffsets(ws.qoff, s);
+        for (int t = t0; t < t1; t++) {
+          int rp0 = (int) ((long) t * kPanels / parts);
+          int rp1 = (int) ((long) (t + 1) * kPanels / parts);
+          int k0 = rp0 * mr;
+          int k1 = Math.min(kk, rp1 * mr);
           for (int k = k0; k < k1; k++) {
             for (int co = 0; co < coutG; co++) {
               dwT[k * coutPad + co] = dw[wg + co * kk + k];
             }
           }
           for (int nb = 0; nb < s.n(); nb++) {
-            SimdOps.padItem(xp, x, nb, g, s);
-            int yb = (nb * s.cout() + g * coutG) * plane;
-            for (int co = 0; co < coutG; co++) {
-              for (int p = 0; p < plane; p++) {
-                dyT[p * coutPad + co] = dy[yb + co * plane + p];
-              }
+            // the item's padded planes start at xps[nb·xpLen]: shift the patch offsets there
+            for (int k = rp0 * mr; k < rp1 * mr; k++) {
+              koff[k] = patch[k] + nb * xpLen;
             }
             for (int rp = rp0; rp < rp1; rp++) {
               for (int jc = 0; jc < coutPad; jc += nr) {
-                ops.convWeightTile(plane, xp, ws.qoff, koff, rp * mr, dyT, jc, coutPad, dwT,
-                    rp * mr * coutPad + jc, coutPad);
+                ops.convWeightTile(plane, xps, ws.qoff, koff, rp * mr, dyTs,
+                    nb * dyTLen + jc, coutPad, dwT, rp * mr * coutPad + jc, coutPad);
               }
             }
           }
@@ -645,8 +661,8 @@ public final class SimdKernels implements Kernels {
             }
           }
         }
-      }
-    });
+      });
+    }
     biasGrad(db, dy, s);
   }
 

@@ -636,11 +636,16 @@ abstract class SimdOps {
    * @param xp padded planes, zero borders. Modified (interior).
    */
   static void padItem(float[] xp, float[] x, int nb, int g, ConvShape s) {
+    padItem(xp, 0, x, nb, g, s);
+  }
+
+  /** {@link #padItem} into the planes starting at xp[xpOff]. */
+  static void padItem(float[] xp, int xpOff, float[] x, int nb, int g, ConvShape s) {
     final int cinG = s.cinPerGroup(), h = s.h(), w = s.w(), pad = s.pad();
     final int wp = w + 2 * pad, planeP = (h + 2 * pad) * wp;
     for (int ci = 0; ci < cinG; ci++) {
       int src = (nb * s.cin() + g * cinG + ci) * h * w;
-      int dst = ci * planeP + pad * wp + pad;
+      int dst = xpOff + ci * planeP + pad * wp + pad;
       for (int iy = 0; iy < h; iy++) {
         System.arraycopy(x, src + iy * w, xp, dst + iy * wp, w);
       }
