@@ -394,14 +394,8 @@ public final class SimdKernels implements Kernels {
     }
     for (int nb = 0; nb < s.n(); nb++) {
       for (int l = 0; l < lanes; l++) {
-        int xc = (nb * s.cin() + c0 + l) * h * wi;
-        for (int q = 0; q < h * wi; q++) {
-          dxT[q * lanes + l] = dx[xc + q];
-        }
-        int yc = (nb * s.cout() + c0 + l) * ho * wo;
-        for (int q = 0; q < ho * wo; q++) {
-          dyT[q * lanes + l] = dy[yc + q];
-        }
+        toLanes(dxT, l, lanes, dx, (nb * s.cin() + c0 + l) * h * wi, h * wi);
+        toLanes(dyT, l, lanes, dy, (nb * s.cout() + c0 + l) * ho * wo, ho * wo);
       }
       for (int ky = 0; ky < kh; ky++) {
         for (int kx = 0; kx < kw; kx++) {
@@ -424,6 +418,16 @@ public final class SimdKernels implements Kernels {
           dx[xc + q] = dxT[q * lanes + l];
         }
       }
+    }
+  }
+
+  /**
+   * One channel into its lane of a channel-minor copy: dst[dOff + q·lanes] = src[sOff + q] for
+   * q &lt; n, dOff including the lane (the layout the depthwise lane kernels read).
+   */
+  private static void toLanes(float[] dst, int dOff, int lanes, float[] src, int sOff, int n) {
+    for (int q = 0; q < n; q++) {
+      dst[dOff + q * lanes] = src[sOff + q];
     }
   }
 
@@ -512,16 +516,9 @@ public final class SimdKernels implements Kernels {
       for (int l = 0; l < lanes; l++) {
         int xc = (nb * s.cin() + c0 + l) * h * wi;
         for (int iy = 0; iy < h; iy++) {
-          int d = ((iy + pad) * wp + pad) * lanes + l;
-          int src = xc + iy * wi;
-          for (int ix = 0; ix < wi; ix++) {
-            xT[d + ix * lanes] = x[src + ix];
-          }
+          toLanes(xT, ((iy + pad) * wp + pad) * lanes + l, lanes, x, xc + iy * wi, wi);
         }
-        int yc = (nb * s.cout() + c0 + l) * ho * wo;
-        for (int q = 0; q < ho * wo; q++) {
-          dyT[q * lanes + l] = dy[yc + q];
-        }
+        toLanes(dyT, l, lanes, dy, (nb * s.cout() + c0 + l) * ho * wo, ho * wo);
       }
       ops.depthwiseWeightTile(acc, xT, wp, s.stride(), dyT, ho, wo);
     }
@@ -1052,7 +1049,7 @@ public final class SimdKernels implements Kernels {
       for (int p = p0; p < p1; p++) {
         int from = p * chunk;
         double a = ops.fakeQuantDropBackward(dx, terms, dy, keep, x, from,
-            Math.min(n, from + chunk), s, z, qmin, qmax, p == 0, 0.0);
+            Math.min(n, from + chunk), s, z, qmin, qmax, p == 0);
         if (p == 0) {
           first[0] = a;
         }

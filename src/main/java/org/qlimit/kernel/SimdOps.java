@@ -230,12 +230,13 @@ abstract class SimdOps {
 
   /**
    * {@link ScalarKernels#fakeQuantDropBackwardLoop} over [from, to) in blocks of 256 elements;
-   * with {@code sum}, also the index-order double sum of the block's terms onto acc right after
-   * each block (while its terms are in L1). Returns acc (unchanged without {@code sum} or terms).
+   * with {@code sum}, also the index-order double sum of the terms from +0.0, each block's added
+   * right after the block (while its terms are in L1). Returns the sum (0.0 without {@code sum}
+   * or terms).
    */
   final double fakeQuantDropBackward(float[] dx, double[] terms, float[] dy, boolean[] keep,
-      float[] x, int from, int to, float s, float z, int qmin, int qmax, boolean sum,
-      double acc) {
+      float[] x, int from, int to, float s, float z, int qmin, int qmax, boolean sum) {
+    double acc = 0.0;
     for (int b = from; b < to; b += 256) {
       int e = Math.min(to, b + 256);
       fakeQuantDropBackwardLoop(dx, terms, dy, keep, x, b, e, s, z, qmin, qmax);

@@ -84,7 +84,7 @@ public final class QDropMask {
     checkRange("mixRange", xq, from, to, prob);
     Check.length("mixRange", "xfp", xfp, to);
     Check.length("mixRange", "out", out, to);
-    long pre = CounterRng.prefix(siteSeed(seed, site), Streams.QDROP_MASK.id(), step);
+    long pre = prefix(seed, site, step);
     for (int i = from; i < to; i++) {
       boolean k = CounterRng.uniformAt(pre, i) < prob;
       out[i] = k ? xq[i] : xfp[i];
@@ -100,7 +100,7 @@ public final class QDropMask {
       byte[] keep, int from, int to, long seed, long site, long step, float prob) {
     checkKeep("mask", keep, from, to);
     checkProb(prob);
-    long pre = CounterRng.prefix(siteSeed(seed, site), Streams.QDROP_MASK.id(), step);
+    long pre = prefix(seed, site, step);
     for (int i = from; i < to; i++) {
       keep[i] = (byte) (CounterRng.uniformAt(pre, i) < prob ? 1 : 0);
     }

@@ -230,11 +230,11 @@ public final class QuantizationRun {
         mapCaches ? "the caches do not fit, so they go to memory-mapped files under " + out
             : mem.caches() == 0 ? "no caches" : "the caches fit in the heap"));
     String modelSha = Hashing.sha256(modelFile);
+    MessageDigest inputs = inputsDigest(modelSha, model, calibBatch);
     RunCheckpoint checkpoint = out == null ? null
-        : new RunCheckpoint(out, checkpointKey(modelSha, model, calibBatch));
+        : new RunCheckpoint(out, checkpointKey(inputs));
     Reconstructor reconstructor = new Reconstructor(model, rc, k, listener, layerBits);
-    String phaseKey = Reconstructor.hasWeightPhase(rc.method())
-        ? weightPhaseKey(modelSha, model, calibBatch) : null;
+    String phaseKey = Reconstructor.hasWeightPhase(rc.method()) ? weightPhaseKey(inputs) : null;
     // the last checkpoint whose records are all of the weight phase holds the finished phase
     WeightPhase[] learned = new WeightPhase[1];
     reconstructor.checkpointEach(c -> {
@@ -443,30 +443,43 @@ public final class QuantizationRun {
   }
 
   /**
-   * SHA-256 over what determines a run's result: the model file (its SHA-256), the architecture,
-   * the calibration images (their float bits), the reconstruction configuration and the
-   * per-layer bits.
+   * The start of a run's keys: a digest of the model file (its SHA-256), the architecture and the
+   * calibration images (their float bits), hashed once for both keys below.
    */
-  /** {@link #checkpointKey} without the activation bits: the key of a {@link WeightPhase}. */
-  private String weightPhaseKey(String modelSha, Model model, Tensor calibBatch) {
+  private static MessageDigest inputsDigest(String modelSha, Model model, Tensor calibBatch) {
     MessageDigest md = Hashing.sha256();
-    Hashing.update(md, "weight phase");
     Hashing.update(md, modelSha);
     Hashing.update(md, model.arch());
     Hashing.update(md, calibBatch.contiguous().data());
+    return md;
+  }
+
+  /**
+   * SHA-256 over what determines a run's result: {@link #inputsDigest}, the reconstruction
+   * configuration and the per-layer bits.
+   */
+  private String checkpointKey(MessageDigest inputs) {
+    MessageDigest md = copy(inputs);
+    recon.updateDigest(md);
+    Hashing.update(md, layerBits.toString());
+    return Hashing.hex(md.digest());
+  }
+
+  /** {@link #checkpointKey} without the activation bits: the key of a {@link WeightPhase}. */
+  private String weightPhaseKey(MessageDigest inputs) {
+    MessageDigest md = copy(inputs);
+    Hashing.update(md, "weight phase");
     recon.updateWeightPhaseDigest(md);
     Hashing.update(md, layerBits.toString());
     return Hashing.hex(md.digest());
   }
 
-  private String checkpointKey(String modelSha, Model model, Tensor calibBatch) {
-    MessageDigest md = Hashing.sha256();
-    Hashing.update(md, modelSha);
-    Hashing.update(md, model.arch());
-    Hashing.update(md, calibBatch.contiguous().data());
-    recon.updateDigest(md);
-    Hashing.update(md, layerBits.toString());
-    return Hashing.hex(md.digest());
+  private static MessageDigest copy(MessageDigest md) {
+    try {
+      return (MessageDigest) md.clone();
+    } catch (CloneNotSupportedException e) {
+      throw new IllegalStateException("SHA-256 digest cannot be copied", e);
+    }
   }
 
   /**
